@@ -1,0 +1,7 @@
+"""`bollard agents` commands (placeholder: filled by its owner)."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,7 @@
+"""`bollard sandbox` commands (placeholder: filled by its owner)."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,135 @@
+"""Bollard's own refusals and failures, one tree rooted at `BollardError`.
+
+Each class carries the HTTP status a front door answers with and a stable
+`error_code` that clients can branch on. Apollo's own 4xx answers are not
+exceptions: they are results, passed back to the agent and audited.
+
+    BollardError (500 INTERNAL_ERROR)
+    ├── InvalidRequest (422 INVALID_REQUEST)
+    │   ├── MalformedBody (400 MALFORMED_BODY)
+    │   ├── BodyTooLarge (413 BODY_TOO_LARGE)
+    │   └── RecordLimitExceeded (400 RECORD_LIMIT_EXCEEDED)
+    ├── Unauthenticated (401 INVALID_API_KEY)
+    ├── NotGranted (403 NOT_GRANTED)
+    ├── MasterKeyRequired (403 MASTER_KEY_REQUIRED)
+    ├── RouteNotFound (404 NOT_FOUND)
+    ├── MethodNotAllowed (405 METHOD_NOT_ALLOWED)
+    ├── RateLimited (429 RATE_LIMITED)
+    │   └── CreditBudgetExhausted (429 CREDIT_BUDGET_EXHAUSTED)
+    ├── AuditUnavailable (503 AUDIT_UNAVAILABLE)
+    ├── UpstreamUnavailable (502 UPSTREAM_UNAVAILABLE)
+    └── UpstreamTimeout (504 UPSTREAM_TIMEOUT)
+
+    CatalogError (ValueError): the catalog data file is broken; raised at load.
+    ConfigError (ValueError): settings or an admin command's input is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class BollardError(Exception):
+    """Base of every refusal or failure a front door turns into a response."""
+
+    status: ClassVar[int] = 500
+    error_code: ClassVar[str] = "INTERNAL_ERROR"
+    # The outcome word written to the audit log for this kind of failure.
+    outcome: ClassVar[str] = "error"
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+
+
+class InvalidRequest(BollardError):
+    status = 422
+    error_code = "INVALID_REQUEST"
+    outcome = "invalid"
+
+
+class MalformedBody(InvalidRequest):
+    status = 400
+    error_code = "MALFORMED_BODY"
+
+
+class BodyTooLarge(InvalidRequest):
+    status = 413
+    error_code = "BODY_TOO_LARGE"
+
+
+class RecordLimitExceeded(InvalidRequest):
+    status = 400
+    error_code = "RECORD_LIMIT_EXCEEDED"
+
+
+class Unauthenticated(BollardError):
+    status = 401
+    error_code = "INVALID_API_KEY"
+    outcome = "unauthenticated"
+
+
+class NotGranted(BollardError):
+    status = 403
+    error_code = "NOT_GRANTED"
+    outcome = "denied"
+
+
+class MasterKeyRequired(BollardError):
+    status = 403
+    error_code = "MASTER_KEY_REQUIRED"
+    outcome = "denied"
+
+
+class RouteNotFound(BollardError):
+    status = 404
+    error_code = "NOT_FOUND"
+    outcome = "invalid"
+
+
+class MethodNotAllowed(BollardError):
+    status = 405
+    error_code = "METHOD_NOT_ALLOWED"
+    outcome = "invalid"
+
+
+class RateLimited(BollardError):
+    status = 429
+    error_code = "RATE_LIMITED"
+    outcome = "limited"
+
+
+class CreditBudgetExhausted(RateLimited):
+    error_code = "CREDIT_BUDGET_EXHAUSTED"
+
+
+class AuditUnavailable(BollardError):
+    status = 503
+    error_code = "AUDIT_UNAVAILABLE"
+    outcome = "error"
+
+
+class UpstreamUnavailable(BollardError):
+    status = 502
+    error_code = "UPSTREAM_UNAVAILABLE"
+    outcome = "upstream_error"
+
+
+class UpstreamTimeout(BollardError):
+    status = 504
+    error_code = "UPSTREAM_TIMEOUT"
+    outcome = "timeout"
+
+
+class CatalogError(ValueError):
+    """The catalog data file is broken: names the entry and the field at fault."""
+
+    def __init__(self, entry: str, field: str, problem: str) -> None:
+        super().__init__(f"catalog entry {entry!r}, field {field!r}: {problem}")
+        self.entry = entry
+        self.field = field
+
+
+class ConfigError(ValueError):
+    """A setting or an admin command's input is wrong; the message says how to fix it."""

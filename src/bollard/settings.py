@@ -1,0 +1,74 @@
+"""Settings, read from `BOLLARD_*` environment variables (secrets also from `*_FILE`).
+
+Nothing here is global: `Settings.from_env()` is called by the CLI and the
+result is passed explicitly to `create_app` and the commands.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bollard.errors import ConfigError
+
+APOLLO_URL = "https://api.apollo.io"
+SECRET_NAMES = ("apollo_key", "apollo_master_key", "admin_token", "audit_key")
+
+
+class Settings(BaseSettings):
+    """Everything Bollard can be told, with the embedded defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="BOLLARD_", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///./bollard.db"
+    apollo_url: str = APOLLO_URL
+    apollo_key: SecretStr | None = None
+    apollo_key_scopes: tuple[str, ...] | None = None
+    apollo_master_key: SecretStr | None = None
+    redis_url: str | None = None
+    admin_token: SecretStr | None = None
+    # Keys personal data hashes in the audit log and signs its checkpoints.
+    audit_key: SecretStr | None = None
+    audit_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8787
+    body_max_bytes: int = Field(default=1_000_000, gt=0)
+    upstream_connect_timeout: float = Field(default=5.0, gt=0)
+    upstream_read_timeout: float = Field(default=30.0, gt=0)
+    sandbox_master_mode: Literal["seed", "scoped"] = "seed"
+
+    @field_validator("apollo_key_scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(s.strip() for s in value.split(",") if s.strip())
+        return value
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """No Apollo key configured: Bollard runs against its built-in sandbox."""
+        return self.apollo_key is None and self.apollo_master_key is None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from the environment, with `BOLLARD_X_FILE` read for each secret X."""
+        env = dict(os.environ if environ is None else environ)
+        values: dict[str, object] = {}
+        for name in SECRET_NAMES:
+            file_var = f"BOLLARD_{name.upper()}_FILE"
+            if file_var in env and f"BOLLARD_{name.upper()}" not in env:
+                try:
+                    values[name] = Path(env[file_var]).read_text("utf-8").strip()
+                except OSError as exc:
+                    raise ConfigError(f"{file_var}: cannot read {env[file_var]!r}: {exc}") from exc
+        for key, value in env.items():
+            if key.startswith("BOLLARD_") and not key.endswith("_FILE"):
+                values.setdefault(key.removeprefix("BOLLARD_").lower(), value)
+        values.update(overrides)
+        known = {k: v for k, v in values.items() if k in cls.model_fields}
+        return cls.model_validate(known)
