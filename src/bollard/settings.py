@@ -34,13 +34,18 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     # Keys personal data hashes in the audit log and signs its checkpoints.
     audit_key: SecretStr | None = None
-    audit_dir: Path | None = None
+    # Where Bollard keeps what must not live in the database (keys, checkpoints).
+    state_dir: Path = Path(".bollard")
     host: str = "127.0.0.1"
     port: int = 8787
     body_max_bytes: int = Field(default=1_000_000, gt=0)
     upstream_connect_timeout: float = Field(default=5.0, gt=0)
     upstream_read_timeout: float = Field(default=30.0, gt=0)
     sandbox_master_mode: Literal["seed", "scoped"] = "seed"
+    # Limits: when Redis is unreachable, plain rate limits fail closed unless this is set
+    # (credit budgets always fail closed); how often Apollo's usage stats are synced.
+    rate_limit_fail_open: bool = False
+    usage_sync_seconds: float = Field(default=300.0, ge=0)
 
     @field_validator("apollo_key_scopes", mode="before")
     @classmethod

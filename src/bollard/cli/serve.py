@@ -1,7 +1,79 @@
-"""`bollard serve` commands (placeholder: filled by its owner)."""
+"""`bollard serve`: run the gateway (on the built-in sandbox when no Apollo key is set)."""
 
 from __future__ import annotations
 
-import click
+import secrets
+import shlex
 
-COMMANDS: list[click.Command] = []
+import click
+import uvicorn
+from pydantic import SecretStr
+from sqlalchemy import Engine
+
+from bollard.agents import Agents
+from bollard.app import create_app
+from bollard.catalog import load_catalog
+from bollard.loopback import LoopbackServer
+from bollard.settings import Settings
+from bollard.store import open_store
+
+DEMO_AGENT = "demo"
+
+
+@click.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8787).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the Bollard gateway."""
+    settings = Settings.from_env()
+    settings = settings.model_copy(
+        update={"host": host or settings.host, "port": port or settings.port}
+    )
+    engine = open_store(settings.database_url)
+    if settings.uses_sandbox:
+        settings = _start_sandbox(settings)
+        _ensure_demo_agent(settings, engine)
+    else:
+        click.echo(f"Forwarding to Apollo at {settings.apollo_url}")
+    app = create_app(settings, engine=engine)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
+
+
+def _start_sandbox(settings: Settings) -> Settings:
+    from bollard.sandbox import SandboxConfig, create_sandbox
+
+    catalog = load_catalog()
+    master, scoped = f"sbx_master_{secrets.token_hex(12)}", f"sbx_scoped_{secrets.token_hex(12)}"
+    covered = tuple(a.id for a in catalog.actions if not a.master_key)
+    sandbox = create_sandbox(SandboxConfig(master_keys=(master,), scoped_keys={scoped: covered}))
+    server = LoopbackServer(sandbox.app).start()
+    click.secho(
+        "No Apollo key configured (BOLLARD_APOLLO_KEY / BOLLARD_APOLLO_MASTER_KEY): "
+        f"running against Bollard's built-in Apollo sandbox at {server.url}.\n"
+        "Its data is generated; nothing reaches Apollo and no credits are spent.",
+        fg="yellow",
+    )
+    return settings.model_copy(
+        update={
+            "apollo_url": server.url,
+            "apollo_key": SecretStr(scoped),
+            "apollo_master_key": SecretStr(master),
+        }
+    )
+
+
+def _ensure_demo_agent(settings: Settings, engine: Engine) -> None:
+    agents = Agents(engine, load_catalog())
+    if agents.list():
+        return
+    _, key = agents.create(DEMO_AGENT, ["*:read"], note="created at first start (sandbox)")
+    url = f"http://{settings.host}:{settings.port}/api/v1/mixed_people/api_search"
+    body = '{"person_titles": ["vp of sales"], "per_page": 5}'
+    click.echo(
+        f"\nCreated agent {DEMO_AGENT!r} with grant *:read. Its key (shown only this once):\n"
+        f"  {key}\n\nTry it:\n  curl -s {url} -H {shlex.quote('X-Api-Key: ' + key)} "
+        f"-H 'Content-Type: application/json' -d {shlex.quote(body)}\n"
+    )
+
+
+COMMANDS: list[click.Command] = [serve]

@@ -1,0 +1,116 @@
+"""`create_app`: builds the gateway and its doors from settings, explicitly."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+
+from sqlalchemy import Engine, text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bollard import rest
+from bollard.agents import Agents
+from bollard.audit import AuditWriter
+from bollard.audit.keyfile import audit_key
+from bollard.catalog import load_catalog
+from bollard.gateway import Gateway, Limiter
+from bollard.settings import Settings
+from bollard.store import open_store
+from bollard.upstream import Upstream, UpstreamKeys
+
+REST_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"]
+
+
+def build_gateway(
+    settings: Settings,
+    engine: Engine,
+    *,
+    limiter: Limiter | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Gateway:
+    """The pipeline and its parts, from settings (not started)."""
+    catalog = load_catalog()
+    keys = UpstreamKeys.from_values(
+        catalog,
+        settings.apollo_key.get_secret_value() if settings.apollo_key else None,
+        settings.apollo_master_key.get_secret_value() if settings.apollo_master_key else None,
+        settings.apollo_key_scopes,
+    )
+    upstream = Upstream(
+        settings.apollo_url,
+        connect_timeout=settings.upstream_connect_timeout,
+        read_timeout=settings.upstream_read_timeout,
+    )
+    return Gateway(
+        catalog=catalog,
+        agents=Agents(engine, catalog),
+        audit=AuditWriter(engine),
+        upstream=upstream,
+        keys=keys,
+        audit_key=audit_key(settings),
+        limiter=limiter,
+        clock=clock,
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    limiter: Limiter | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
+    """The Bollard ASGI app: REST pass-through, health checks (and later doors)."""
+    engine = engine if engine is not None else open_store(settings.database_url)
+    gateway = build_gateway(settings, engine, limiter=limiter, clock=clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gateway.audit.start()
+        await gateway.upstream.start()
+        try:
+            yield
+        finally:
+            await gateway.upstream.aclose()
+            gateway.audit.close()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/api/v1/{rest:path}", rest.endpoint, methods=REST_METHODS),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.gateway = gateway
+    return app
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """The process is up."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Ready to serve: the audit log is writable and an upstream is configured."""
+    gateway: Gateway = request.app.state.gateway
+    checks = {
+        "audit": gateway.audit.failure or "ok",
+        "database": _database_check(request.app.state.engine),
+        "upstream": "ok" if gateway.keys.configured else "no Apollo key configured",
+    }
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+def _database_check(engine: Engine) -> str:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # readiness reports, it does not raise
+        return f"unreachable: {type(exc).__name__}"
+    return "ok"

@@ -1,0 +1,209 @@
+"""An action's arguments: read from Apollo's two encodings, checked against the catalog.
+
+Apollo takes filters as query parameters (`person_titles[]=cto`,
+`revenue_range[min]=10`) or as a JSON body with plain names; Bollard accepts
+both and checks the merged arguments before any credit is spent. Unknown
+names pass through untouched, as Apollo ignores them. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bollard.catalog import Action, Param
+from bollard.errors import InvalidRequest, MalformedBody, RecordLimitExceeded
+
+_MAX_DEPTH = 8
+
+
+def from_query(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Query pairs to arguments: `a[]` collects a list, `a[min]` builds an object."""
+    args: dict[str, Any] = {}
+    for raw_name, value in pairs:
+        name, sep, rest = raw_name.partition("[")
+        if not sep:
+            args[name] = value
+        elif rest == "]":
+            existing = args.get(name)
+            args[name] = [*existing, value] if isinstance(existing, list) else [value]
+        elif rest.endswith("]") and "[" not in rest:
+            existing = args.get(name)
+            obj = existing if isinstance(existing, dict) else {}
+            obj[rest[:-1]] = value
+            args[name] = obj
+        else:
+            args[raw_name] = value
+    return args
+
+
+def from_body(body: bytes) -> dict[str, Any]:
+    """A JSON object body to arguments; anything else is a clear 400."""
+    if not body.strip():
+        return {}
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedBody(
+            f"the request body is not valid JSON ({exc}); send a JSON object "
+            "with Content-Type: application/json"
+        ) from None
+    if not isinstance(value, dict):
+        raise MalformedBody(
+            f"the request body must be a JSON object, not {type(value).__name__}; "
+            'send e.g. {"per_page": 10}'
+        )
+    if _depth(value) > _MAX_DEPTH:
+        raise MalformedBody(f"the request body nests deeper than {_MAX_DEPTH} levels")
+    return value
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > _MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level)
+    return level
+
+
+def merge(query: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+    """One argument dict; the body wins where both name the same parameter."""
+    return {**query, **body}
+
+
+def check(action: Action, args: Mapping[str, Any]) -> None:
+    """Raise `InvalidRequest` (or a subclass) naming the first bad argument and the fix."""
+    for param in action.params:
+        if param.location == "path":
+            continue
+        value = args.get(param.name)
+        if value is None:
+            if param.required:
+                raise InvalidRequest(
+                    f"{param.name} is required for {action.id}: {param.description}"
+                )
+            continue
+        _check_value(action, param, value)
+    _check_rules(action, args)
+    _check_paging(action, args)
+
+
+def _check_value(action: Action, param: Param, value: Any) -> None:
+    coerced = _coerce(param, value)
+    if param.enum:
+        values = coerced if isinstance(coerced, list) else [coerced]
+        bad = [v for v in values if v not in param.enum]
+        if bad:
+            raise InvalidRequest(
+                f"{param.name} has {bad[0]!r}, which is not one of: {', '.join(param.enum)}"
+            )
+    if isinstance(coerced, int | float) and not isinstance(coerced, bool):
+        _check_range(param, coerced)
+    if isinstance(coerced, list) and param.max_items is not None and len(coerced) > param.max_items:
+        error = RecordLimitExceeded if param.name == "details" else InvalidRequest
+        raise error(
+            f"{param.name} has {len(coerced)} items; {action.id} takes at most "
+            f"{param.max_items} in a single request: split the call"
+        )
+
+
+def _check_range(param: Param, number: float) -> None:
+    if param.minimum is not None and number < param.minimum:
+        raise InvalidRequest(f"{param.name} must be at least {_fmt(param.minimum)}, got {number}")
+    if param.maximum is not None and number > param.maximum:
+        raise InvalidRequest(f"{param.name} must be at most {_fmt(param.maximum)}, got {number}")
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _coerce(param: Param, value: Any) -> Any:
+    """The value as its declared type; query strings like '25' count as integers."""
+    kind = param.type
+    if kind == "integer":
+        return _as_number(param, value, integer=True)
+    if kind == "number":
+        return _as_number(param, value, integer=False)
+    if kind == "boolean":
+        if isinstance(value, bool) or value in ("true", "false"):
+            return value
+        raise InvalidRequest(f"{param.name} must be true or false, got {value!r}")
+    if kind == "array":
+        items = value if isinstance(value, list) else [value]
+        return [_coerce_item(param, v) for v in items]
+    if kind == "object" and not isinstance(value, dict):
+        raise InvalidRequest(f"{param.name} must be an object, got {type(value).__name__}")
+    if kind == "string" and not isinstance(value, str | int | float):
+        raise InvalidRequest(f"{param.name} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _coerce_item(param: Param, value: Any) -> Any:
+    if param.items in ("string", "integer", "number") and isinstance(value, dict | list):
+        raise InvalidRequest(f"{param.name} must be a list of {param.items}s")
+    if param.items == "object" and not isinstance(value, dict):
+        raise InvalidRequest(f"{param.name} must be a list of objects")
+    return value
+
+
+def _as_number(param: Param, value: Any, *, integer: bool) -> float:
+    word = "a whole number" if integer else "a number"
+    if isinstance(value, bool):
+        raise InvalidRequest(f"{param.name} must be {word}, got {value!r}")
+    try:
+        number = int(value) if integer and not isinstance(value, float) else float(value)
+    except (TypeError, ValueError):
+        raise InvalidRequest(f"{param.name} must be {word}, got {value!r}") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise InvalidRequest(f"{param.name} must be a finite number, got {value!r}")
+    if integer and isinstance(number, float) and not number.is_integer():
+        raise InvalidRequest(f"{param.name} must be a whole number, got {value!r}")
+    return number
+
+
+def _present(args: Mapping[str, Any], name: str) -> bool:
+    value = args.get(name)
+    return value not in (None, "", [], {}, "false", False)
+
+
+def _check_rules(action: Action, args: Mapping[str, Any]) -> None:
+    for rule in action.rules:
+        if rule.kind == "one_of" and not any(_present(args, f) for f in rule.fields):
+            raise InvalidRequest(rule.message)
+        triggered = rule.kind == "requires" and rule.when and _present(args, rule.when)
+        if triggered and not all(_present(args, f) for f in rule.fields):
+            raise InvalidRequest(rule.message)
+
+
+def _check_paging(action: Action, args: Mapping[str, Any]) -> None:
+    paging = action.paging
+    if paging is None:
+        return
+    page = _int_or_none(args.get("page"))
+    per_page = _int_or_none(args.get("per_page"))
+    if per_page is not None and not 1 <= per_page <= paging.per_page_max:
+        raise InvalidRequest(
+            f"per_page must be between 1 and {paging.per_page_max}, got {per_page}"
+        )
+    if page is not None and not 1 <= page <= paging.page_max:
+        raise InvalidRequest(
+            f"page must be between 1 and {paging.page_max} (Apollo shows at most "
+            f"{paging.records_max:,} records), got {page}"
+        )
+    if per_page is not None and page is not None and page * per_page > paging.records_max:
+        raise InvalidRequest(
+            f"page {page} × per_page {per_page} goes past Apollo's display cap of "
+            f"{paging.records_max:,} records; narrow the search with more filters"
+        )
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,336 @@
+"""The pipeline every call runs through, whichever door it came in by.
+
+authenticate → resolve → authorize → validate → admit → record intent →
+forward → record outcome. Authorization comes before validation so that an
+agent learns nothing about an action it was not granted beyond "not granted".
+A door builds a `Call`, awaits `Gateway.handle`, and renders the `Result`;
+it never decides anything itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bollard import arguments, routes
+from bollard.agents import Agent, Agents
+from bollard.audit import AuditWriter, Record, redact
+from bollard.catalog import Action, Catalog
+from bollard.errors import (
+    AuditUnavailable,
+    BollardError,
+    NotGranted,
+    RouteNotFound,
+    Unauthenticated,
+)
+from bollard.policy import Decision, decide
+from bollard.upstream import Reply, Upstream, UpstreamKeys
+
+log = logging.getLogger("bollard.gateway")
+
+
+class Admission(Protocol):
+    """What a limiter reserved for one call."""
+
+
+class Limiter(Protocol):
+    """Rate limits and credit budgets, consulted after authorization."""
+
+    async def admit(self, agent_name: str, action: Action, args: Mapping[str, Any]) -> Any: ...
+    async def settle(
+        self, admission: Any, status: int, headers: Mapping[str, str], body: bytes
+    ) -> int: ...
+    async def release(self, admission: Any) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RestTarget:
+    method: str
+    raw_path: bytes  # as sent, still percent-encoded, without the query string
+    query: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    body_error: BollardError | None = None  # e.g. too large, found while reading
+
+
+@dataclass(frozen=True, slots=True)
+class ToolTarget:
+    tool: str
+    arguments: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    door: str  # rest | mcp
+    key: str | None
+    target: RestTarget | ToolTarget
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What the door renders: Apollo's answer, or Bollard's refusal in Apollo's shape."""
+
+    status: int
+    body: bytes
+    request_id: str
+    headers: tuple[tuple[str, str], ...] = ()
+    action: str | None = None
+    error: BollardError | None = None
+    reason: str | None = None
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+@dataclass(slots=True)
+class _Trace:
+    """What is known about a call so far; becomes its audit records."""
+
+    request_id: str
+    door: str
+    ts_us: int
+    agent: str | None = None
+    action: Action | None = None
+    decision: Decision | None = None
+    params: Any = None
+    key_kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    action: Action
+    path: str
+    query: tuple[tuple[str, str], ...]
+    body: bytes | None
+    args: dict[str, Any]
+
+
+class Gateway:
+    """Runs calls through the pipeline; holds no per-call state between calls."""
+
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        agents: Agents,
+        audit: AuditWriter,
+        upstream: Upstream,
+        keys: UpstreamKeys,
+        audit_key: bytes,
+        limiter: Limiter | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.catalog = catalog
+        self.agents = agents
+        self.audit = audit
+        self.upstream = upstream
+        self.keys = keys
+        self.limiter = limiter
+        self._audit_key = audit_key
+        self._clock = clock
+
+    def authenticate(self, key: str | None) -> Agent:
+        """The agent behind a key, or 401."""
+        agent = self.agents.authenticate(key) if key else None
+        if agent is None:
+            raise Unauthenticated(
+                "missing, unknown, revoked or expired Bollard key: send the key Bollard "
+                "issued for this agent in X-Api-Key or Authorization: Bearer"
+            )
+        return agent
+
+    def visible_actions(self, agent: Agent) -> tuple[Action, ...]:
+        """The actions this agent may call (what MCP lists as tools)."""
+        return tuple(a for a in self.catalog.actions if decide(agent.grants, a).allowed)
+
+    async def handle(self, call: Call) -> Result:
+        """Run one call through every step and return what the door should send."""
+        trace = _Trace(_request_id(), call.door, int(self._clock() * 1_000_000))
+        try:
+            resolved = self._check(call, trace)
+            admission = (
+                await self.limiter.admit(trace.agent or "", resolved.action, resolved.args)
+                if self.limiter
+                else None
+            )
+        except BollardError as exc:
+            return await self._refuse(trace, exc)
+        except Exception as exc:  # an error while deciding is a deny, never an allow
+            log.exception("error while deciding request %s", trace.request_id)
+            return await self._refuse(
+                trace, BollardError(f"internal error while deciding: {type(exc).__name__}")
+            )
+        return await self._forward(call, trace, resolved, admission)
+
+    def _check(self, call: Call, trace: _Trace) -> _Resolved:
+        agent = self.authenticate(call.key)
+        trace.agent = agent.name
+        resolved = self._resolve(call.target)
+        trace.action = resolved.action
+        trace.params = redact(self._audit_key, resolved.args)
+        decision = decide(agent.grants, resolved.action)
+        trace.decision = decision
+        if not decision.allowed:
+            raise NotGranted(decision.reason)
+        if isinstance(call.target, RestTarget) and call.target.body_error is not None:
+            raise call.target.body_error
+        arguments.check(resolved.action, resolved.args)
+        trace.key_kind, _ = self.keys.choose(resolved.action)
+        return resolved
+
+    def _resolve(self, target: RestTarget | ToolTarget) -> _Resolved:
+        if isinstance(target, ToolTarget):
+            return self._resolve_tool(target)
+        action, path_params = routes.resolve(self.catalog, target.method, target.raw_path)
+        query_args = arguments.from_query(target.query)
+        body_args = {} if target.body_error else arguments.from_body(target.body)
+        args = {**arguments.merge(query_args, body_args), **path_params}
+        return _Resolved(
+            action, action.render_path(path_params), target.query, target.body or None, args
+        )
+
+    def _resolve_tool(self, target: ToolTarget) -> _Resolved:
+        action = self.catalog.by_tool(target.tool)
+        if action is None:
+            raise RouteNotFound(f"there is no Apollo tool named {target.tool!r}")
+        args = dict(target.arguments)
+        path_params = routes.tool_path_params(action, args)
+        rest = {k: v for k, v in args.items() if k not in action.path_params}
+        if action.method == "GET":
+            return _Resolved(
+                action, action.render_path(path_params), routes.to_query(rest), None, args
+            )
+        body = json.dumps(rest).encode()
+        return _Resolved(action, action.render_path(path_params), (), body, args)
+
+    async def _forward(
+        self, call: Call, trace: _Trace, resolved: _Resolved, admission: Any
+    ) -> Result:
+        try:
+            await self.audit.append(self._request_record(trace))
+        except AuditUnavailable as exc:
+            if self.limiter and admission is not None:
+                await self.limiter.release(admission)
+            return self._result(trace, exc)
+        _kind, key = self.keys.choose(resolved.action)
+        headers = dict(call.headers)
+        if isinstance(call.target, ToolTarget) and resolved.body is not None:
+            headers["content-type"] = "application/json"
+        started = time.perf_counter()
+        try:
+            reply = await self.upstream.send(
+                resolved.action, resolved.path, resolved.query, resolved.body, headers, key
+            )
+        except BollardError as exc:
+            if self.limiter and admission is not None:
+                await self.limiter.release(admission)
+            return await self._outcome_of_failure(trace, exc, started)
+        credits = 0
+        if self.limiter and admission is not None:
+            credits = await self.limiter.settle(
+                admission, reply.status, dict(reply.headers), reply.body
+            )
+        return await self._finish(trace, reply, started, credits)
+
+    async def _finish(self, trace: _Trace, reply: Reply, started: float, credits: int) -> Result:
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        outcome = "ok" if reply.status < 400 else "upstream_error"
+        data = {
+            "latency_ms": latency_ms,
+            "credits": credits,
+            "response_bytes": len(reply.body),
+            "rate": {k: v for k, v in reply.headers if k.lower().startswith("x-")},
+        }
+        try:
+            await self.audit.append(self._outcome_record(trace, outcome, reply.status, data))
+        except AuditUnavailable as exc:
+            # Apollo answered but the outcome cannot be recorded: the agent must not
+            # take this as a clean success. The next start marks it outcome_unknown.
+            return self._result(trace, exc)
+        headers = (*reply.headers, ("x-request-id", trace.request_id))
+        action_id = trace.action.id if trace.action else None
+        return Result(reply.status, reply.body, trace.request_id, headers, action_id)
+
+    async def _outcome_of_failure(self, trace: _Trace, exc: BollardError, started: float) -> Result:
+        data = {
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            "error": exc.message,
+        }
+        try:
+            await self.audit.append(self._outcome_record(trace, exc.outcome, exc.status, data))
+        except AuditUnavailable as audit_exc:
+            return self._result(trace, audit_exc)
+        return self._result(trace, exc)
+
+    async def _refuse(self, trace: _Trace, exc: BollardError) -> Result:
+        """Record a refused call (request and outcome together) and render the refusal."""
+        records = (
+            self._request_record(trace, refused=exc),
+            self._outcome_record(trace, exc.outcome, exc.status, {"error": exc.message}),
+        )
+        try:
+            await self.audit.append(*records)
+        except AuditUnavailable as audit_exc:
+            return self._result(trace, audit_exc)
+        return self._result(trace, exc)
+
+    def _request_record(self, trace: _Trace, refused: BollardError | None = None) -> Record:
+        allowed = trace.decision is not None and trace.decision.allowed and refused is None
+        reason = trace.decision.reason if trace.decision else None
+        if refused is not None and not isinstance(refused, NotGranted):
+            reason = refused.message
+        data: dict[str, Any] = {"reason": reason, "params": trace.params}
+        if trace.decision and trace.decision.grant:
+            data["grant"] = trace.decision.grant
+        if trace.key_kind:
+            data["key_kind"] = trace.key_kind
+        return Record(
+            request_id=trace.request_id,
+            kind="request",
+            ts_us=trace.ts_us,
+            door=trace.door,
+            agent=trace.agent,
+            action=trace.action.id if trace.action else None,
+            decision="allow" if allowed else "deny",
+            data=data,
+        )
+
+    def _outcome_record(
+        self, trace: _Trace, outcome: str, status: int, data: Mapping[str, Any]
+    ) -> Record:
+        return Record(
+            request_id=trace.request_id,
+            kind="outcome",
+            ts_us=int(self._clock() * 1_000_000),
+            door=trace.door,
+            agent=trace.agent,
+            action=trace.action.id if trace.action else None,
+            outcome=outcome,
+            status=status,
+            data=data,
+        )
+
+    def _result(self, trace: _Trace, exc: BollardError) -> Result:
+        action = trace.action.id if trace.action else None
+        reason = exc.message
+        info: dict[str, Any] = {"request_id": trace.request_id, "action": action, "reason": reason}
+        if isinstance(exc, NotGranted) and trace.decision is not None:
+            info["would_allow"] = list(trace.decision.would_allow)
+        body = {"error": exc.message, "error_code": exc.error_code, "bollard": info}
+        headers = (
+            ("content-type", "application/json"),
+            ("x-request-id", trace.request_id),
+            *exc.headers.items(),
+        )
+        return Result(
+            exc.status, json.dumps(body).encode(), trace.request_id, headers, action, exc, reason
+        )
+
+
+def _request_id() -> str:
+    return os.urandom(12).hex()

@@ -1,0 +1,47 @@
+"""Serve an ASGI app on a loopback port from a thread of its own.
+
+Used by `bollard serve` to run the built-in sandbox beside the gateway, and by
+tests and benchmarks to put real HTTP between Bollard and its upstream. The
+thread has its own event loop; uvicorn installs no signal handlers there.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+class LoopbackServer:
+    """An ASGI app on 127.0.0.1 (port 0 picks a free one); `url` once started."""
+
+    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="auto", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="loopback", daemon=True)
+        self.url = ""
+
+    def start(self, timeout: float = 10.0) -> LoopbackServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the loopback server did not start")
+            time.sleep(0.005)
+        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,165 @@
+"""The HTTP client to Apollo: one pooled session, key choice, explicit timeouts.
+
+aiohttp rather than httpx: measured on this machine, a pass-through built on
+httpx's pool served 7-15x fewer requests/s than the same one on aiohttp's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
+
+from bollard.catalog import Action, Catalog
+from bollard.errors import MasterKeyRequired, UpstreamTimeout, UpstreamUnavailable
+
+KeyKind = Literal["scoped", "master"]
+
+# Only these request headers of the agent go up; its own credentials never do.
+FORWARD_REQUEST_HEADERS = ("content-type", "accept", "cache-control")
+# Only these response headers of Apollo come back (plus our own request id).
+_RATE_HEADER_PREFIXES = ("x-rate-limit-", "x-minute-", "x-hourly-", "x-daily-", "x-24-hour-")
+
+
+def keep_response_header(name: str) -> bool:
+    """Whether an upstream response header is passed back to the agent."""
+    lower = name.lower()
+    return lower in ("content-type", "retry-after") or lower.startswith(_RATE_HEADER_PREFIXES)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamKeys:
+    """The team's Apollo keys and which actions the scoped one covers."""
+
+    scoped: str | None
+    scoped_actions: frozenset[str]
+    master: str | None
+
+    @classmethod
+    def from_values(
+        cls,
+        catalog: Catalog,
+        scoped: str | None,
+        master: str | None,
+        scopes: Sequence[str] | None = None,
+    ) -> UpstreamKeys:
+        covered = (
+            frozenset(scopes)
+            if scopes is not None
+            else frozenset(a.id for a in catalog.actions if not a.master_key)
+        )
+        return cls(scoped=scoped, scoped_actions=covered if scoped else frozenset(), master=master)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.scoped or self.master)
+
+    def choose(self, action: Action) -> tuple[KeyKind, str]:
+        """The least-privileged key that can serve the action, or a 403 saying none can."""
+        if self.scoped and action.id in self.scoped_actions and not action.master_key:
+            return "scoped", self.scoped
+        if self.master:
+            return "master", self.master
+        if action.master_key:
+            raise MasterKeyRequired(
+                f"{action.id} needs Apollo's master API key and none is configured; "
+                "set BOLLARD_APOLLO_MASTER_KEY (or BOLLARD_APOLLO_MASTER_KEY_FILE)"
+            )
+        raise MasterKeyRequired(
+            f"no configured Apollo key covers {action.id}: add it to BOLLARD_APOLLO_KEY_SCOPES "
+            "if the scoped key includes it, or configure BOLLARD_APOLLO_MASTER_KEY"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Apollo's answer, as it came."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+class Upstream:
+    """Sends one call to Apollo with the chosen key; never retries a write."""
+
+    def __init__(self, base_url: str, *, connect_timeout: float, read_timeout: float) -> None:
+        self._base = URL(base_url.rstrip("/") + "/api/v1")
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=connect_timeout, sock_read=read_timeout
+        )
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=30, ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=self._timeout,
+            auto_decompress=True,
+            skip_auto_headers=("User-Agent",),
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(
+        self,
+        action: Action,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        body: bytes | None,
+        headers: Mapping[str, str],
+        key: str,
+    ) -> Reply:
+        """Forward one call. Reads are retried once on a connection failure; writes never."""
+        attempts = 2 if action.access == "read" else 1
+        for attempt in range(attempts):
+            try:
+                return await self._once(action.method, path, query, body, headers, key)
+            except aiohttp.ClientConnectorError as exc:
+                # Nothing reached Apollo; a read may safely try once more.
+                if attempt + 1 == attempts:
+                    reason = exc.strerror or "connection failed"
+                    raise UpstreamUnavailable(
+                        f"Apollo is unreachable at {self._base.origin()}: {reason}"
+                    ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        body: bytes | None,
+        headers: Mapping[str, str],
+        key: str,
+    ) -> Reply:
+        assert self._session is not None, "Upstream.start() was not awaited"
+        out = CIMultiDict(
+            {k: v for k, v in headers.items() if k.lower() in FORWARD_REQUEST_HEADERS}
+        )
+        out["X-Api-Key"] = key
+        url = self._base.with_path(self._base.path + path, encoded=False).with_query(list(query))
+        try:
+            async with self._session.request(method, url, data=body, headers=out) as resp:
+                payload = await resp.read()
+                kept = tuple((k, v) for k, v in resp.headers.items() if keep_response_header(k))
+                return Reply(resp.status, kept, payload)
+        except TimeoutError:
+            raise UpstreamTimeout(
+                "Apollo did not answer in time; the call may or may not have been applied "
+                "(writes are not retried): check before repeating a write"
+            ) from None
+        except aiohttp.ClientConnectorError:
+            raise
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnavailable(
+                f"the connection to Apollo failed mid-call ({type(exc).__name__}); "
+                "writes are not retried: check before repeating a write"
+            ) from None

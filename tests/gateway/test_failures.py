@@ -1,0 +1,99 @@
+"""Apollo down, slow or failing, and an audit log that cannot be written."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bollard.loopback import LoopbackServer
+from tests.gateway.conftest import StartBollard
+
+SEARCH = "/api/v1/mixed_people/api_search"
+
+
+async def _slow(request: Request) -> Response:
+    await asyncio.sleep(5)
+    return JSONResponse({})
+
+
+async def _broken(request: Request) -> Response:
+    return JSONResponse({"error": "upstream exploded"}, status_code=503)
+
+
+@pytest.fixture
+def odd_apollo() -> Iterator[str]:
+    app = Starlette(
+        routes=[
+            Route("/slow/api/v1/mixed_people/api_search", _slow, methods=["POST"]),
+            Route("/broken/api/v1/mixed_people/api_search", _broken, methods=["POST"]),
+        ]
+    )
+    with LoopbackServer(app) as server:
+        yield server.url
+
+
+def test_unreachable_apollo_gives_502_with_a_clear_message(start_bollard: StartBollard) -> None:
+    bollard = start_bollard(apollo_url="http://127.0.0.1:9")
+    _, key = bollard.agents.create("a", ["people:read"])
+    with bollard.client(key) as client:
+        reply = client.post(SEARCH, json={})
+    assert reply.status_code == 502
+    assert "unreachable" in reply.json()["error"]
+    assert bollard.records()[-1]["outcome"] == "upstream_error"
+
+
+def test_slow_apollo_gives_504_not_a_hang(start_bollard: StartBollard, odd_apollo: str) -> None:
+    bollard = start_bollard(apollo_url=f"{odd_apollo}/slow", upstream_read_timeout=0.3)
+    _, key = bollard.agents.create("a", ["people:read"])
+    with bollard.client(key) as client:
+        reply = client.post(SEARCH, json={})
+    assert reply.status_code == 504
+    assert reply.json()["error_code"] == "UPSTREAM_TIMEOUT"
+    assert bollard.records()[-1]["outcome"] == "timeout"
+
+
+def test_apollo_5xx_is_passed_back_and_recorded(
+    start_bollard: StartBollard, odd_apollo: str
+) -> None:
+    bollard = start_bollard(apollo_url=f"{odd_apollo}/broken")
+    _, key = bollard.agents.create("a", ["people:read"])
+    with bollard.client(key) as client:
+        reply = client.post(SEARCH, json={})
+    assert reply.status_code == 503
+    assert reply.json() == {"error": "upstream exploded"}
+    assert (bollard.records()[-1]["outcome"], bollard.records()[-1]["status"]) == (
+        "upstream_error",
+        503,
+    )
+
+
+def test_unwritable_audit_log_means_no_call_is_forwarded(start_bollard: StartBollard) -> None:
+    bollard = start_bollard()
+    _, key = bollard.agents.create("a", ["people:read"])
+    with bollard.engine.begin() as conn:
+        # A real write error from the real database, on the real insert path.
+        conn.execute(
+            text(
+                "CREATE TRIGGER audit_full BEFORE INSERT ON audit_records "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+        )
+    with bollard.client(key) as client:
+        first = client.post(SEARCH, json={})
+        with bollard.engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER audit_full"))
+        second = client.post(SEARCH, json={})
+        ready = client.get("/readyz")
+    assert first.status_code == 503
+    assert first.json()["error_code"] == "AUDIT_UNAVAILABLE"
+    # The failure is final for the process: nothing is retried and carried on.
+    assert second.status_code == 503
+    assert ready.status_code == 503
+    assert bollard.sandbox.calls == []
