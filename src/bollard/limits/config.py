@@ -1,0 +1,125 @@
+"""Limit rules, Apollo window snapshots and limiter events in SQL, shared by CLI and server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+
+from sqlalchemy import Connection, Engine, delete, select, update
+
+from bollard.errors import ConfigError
+from bollard.limits.checks import LimitRule, Rules
+from bollard.limits.tables import apollo_windows, limit_events, limits
+from bollard.limits.windows import WINDOW_SECONDS, UsageStat, window_start
+
+_FIELDS = (
+    "per_minute",
+    "per_hour",
+    "per_day",
+    "credits_per_day",
+    "credits_per_month",
+    "share_of_apollo",
+)
+
+
+def load_rules(engine: Engine) -> Rules:
+    """Every stored rule."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(limits)).mappings().all()
+    return Rules.of(
+        LimitRule(agent=r["agent"], action=r["action"], **{f: r[f] for f in _FIELDS}) for r in rows
+    )
+
+
+def check_rule(rule: LimitRule) -> None:
+    """`ConfigError` for a rule no limiter could honour."""
+    for name in _FIELDS[:-1]:
+        value = getattr(rule, name)
+        if value is not None and value < 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be 0 or more, not {value}")
+    share = rule.share_of_apollo
+    if share is not None and not 0 < share <= 100:
+        raise ConfigError(f"--share-of-apollo must be a percent in (0, 100], not {share}")
+
+
+def set_rule(engine: Engine, changes: LimitRule, now: float) -> LimitRule:
+    """Merge the given (non-None) fields into the stored rule; returns the rule as stored."""
+    with engine.begin() as conn:
+        current = _get(conn, changes.agent, changes.action)
+        given = {f: getattr(changes, f) for f in _FIELDS if getattr(changes, f) is not None}
+        merged = replace(current or LimitRule(changes.agent, changes.action), **given)
+        check_rule(merged)
+        values = {f: getattr(merged, f) for f in _FIELDS} | {"updated_at": now}
+        if current is None:
+            conn.execute(limits.insert().values(agent=merged.agent, action=merged.action, **values))
+        else:
+            key = (limits.c.agent == merged.agent) & (limits.c.action == merged.action)
+            conn.execute(update(limits).where(key).values(**values))
+    return merged
+
+
+def clear_rules(engine: Engine, agent: str, action: str | None = None) -> int:
+    """Delete the agent's rules (all of them, or the one for `action`); how many went."""
+    where = limits.c.agent == agent
+    if action is not None:
+        where = where & (limits.c.action == action)
+    with engine.begin() as conn:
+        return conn.execute(delete(limits).where(where)).rowcount
+
+
+def _get(conn: Connection, agent: str, action: str) -> LimitRule | None:
+    row = (
+        conn.execute(select(limits).where((limits.c.agent == agent) & (limits.c.action == action)))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    return LimitRule(agent=agent, action=action, **{f: row[f] for f in _FIELDS})
+
+
+def rule_dict(rule: LimitRule) -> dict[str, object]:
+    """A rule as JSON-ready data, without unset fields."""
+    return {k: v for k, v in asdict(rule).items() if v is not None}
+
+
+def save_windows(engine: Engine, stats: Sequence[UsageStat], now: float) -> None:
+    """Store Apollo's windows as just reported, replacing the previous snapshot of each."""
+    with engine.begin() as conn:
+        for s in stats:
+            key = (apollo_windows.c.endpoint == s.endpoint) & (apollo_windows.c.window == s.window)
+            conn.execute(delete(apollo_windows).where(key))
+            conn.execute(
+                apollo_windows.insert().values(
+                    endpoint=s.endpoint,
+                    window=s.window,
+                    limit=s.limit,
+                    used=s.used,
+                    window_start=window_start(now, WINDOW_SECONDS[s.window]),
+                    reported_at=now,
+                )
+            )
+
+
+def load_windows(engine: Engine) -> list[dict[str, object]]:
+    """Apollo's windows as last stored, one dict per endpoint and window."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(apollo_windows).order_by("endpoint", "window")).mappings()
+        return [dict(r) for r in rows]
+
+
+def count_event(engine: Engine, name: str, now: float) -> None:
+    """Add one to a named event counter (e.g. `rate_limits_failed_open`)."""
+    with engine.begin() as conn:
+        moved = conn.execute(
+            update(limit_events)
+            .where(limit_events.c.name == name)
+            .values(count=limit_events.c.count + 1, last_at=now)
+        )
+        if moved.rowcount == 0:
+            conn.execute(limit_events.insert().values(name=name, count=1, last_at=now))
+
+
+def load_events(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {r.name: int(r._mapping["count"]) for r in conn.execute(select(limit_events))}

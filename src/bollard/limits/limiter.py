@@ -1,0 +1,309 @@
+"""The limiter: admit a call (windows, Apollo's windows, credit budget), then settle or release it.
+
+The I/O shell around the pure parts: it reads the rules from SQL (cached for
+`RULES_TTL` seconds, so `bollard limits set` takes effect within a second),
+asks a counters backend (in process, or Redis) to decide the windows, and
+keeps the credit ledger in SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from redis.exceptions import RedisError
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from bollard.catalog import Action, Catalog
+from bollard.limits import config, ledger
+from bollard.limits.checks import (
+    ALL_ACTIONS,
+    PREFIX,
+    Check,
+    LimitRule,
+    Rules,
+    apollo_key,
+    block_key,
+    plan,
+    rate_checks,
+)
+from bollard.limits.cost import Estimate, actual, estimate
+from bollard.limits.counters import MemoryCounters, Token, Verdict
+from bollard.limits.ledger import Budget, Shortfall
+from bollard.limits.redis import RedisCounters
+from bollard.limits.refusals import budget_refusal, unavailable, window_refusal
+from bollard.limits.windows import (
+    UsageStat,
+    WindowReport,
+    apollo_endpoint,
+    parse_rate_headers,
+    parse_retry_after,
+    parse_usage_stats,
+)
+from bollard.settings import Settings
+
+log = logging.getLogger(__name__)
+RULES_TTL = 0.5
+FAILED_OPEN = "rate_limits_failed_open"
+# What reaches Apollo's usage-stats endpoint: returns (status, body).
+Fetch = Callable[[], Awaitable[tuple[int, bytes]]]
+
+
+class Counters(Protocol):
+    async def admit(self, checks: Sequence[Check]) -> Verdict: ...
+    async def release(self, tokens: Sequence[Token]) -> None: ...
+    async def observe(
+        self,
+        keys: Sequence[str],
+        reports: Sequence[WindowReport],
+        admitted_at: float | None,
+        block: tuple[str, float] | None = None,
+    ) -> None: ...
+    async def read(self, checks: Sequence[Check]) -> list[tuple[int, int | None, float]]: ...
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What `admit` took (window counters, reserved credits), handed back to `settle`/`release`."""
+
+    agent: str
+    action: str
+    reserved_credits: int
+    key_scope: str
+    admitted_at: float
+    estimate: Estimate
+    ledger_id: int | None = None
+    tokens: tuple[Token, ...] = ()
+
+
+class Limiter:
+    """Rate limits and credit budgets, the agent's own and Apollo's team-wide windows."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Catalog,
+        counters: Counters,
+        *,
+        clock: Callable[[], float] = time.time,
+        fail_open: bool = False,
+        prefix: str = PREFIX,
+    ) -> None:
+        self.engine = engine
+        self.catalog = catalog
+        self.counters = counters
+        self.clock = clock
+        self.fail_open = fail_open
+        # Names every counter key, so two deployments (or tests) can share one Redis.
+        self.prefix = prefix
+        self.failed_open = 0
+        self._rules: Rules | None = None
+        self._rules_at = float("-inf")
+        self._rules_lock = asyncio.Lock()
+        self._sync_task: asyncio.Task[None] | None = None
+
+    async def rules(self) -> Rules:
+        """The stored rules, re-read when older than `RULES_TTL` seconds."""
+        if self._rules is not None and self.clock() - self._rules_at < RULES_TTL:
+            return self._rules
+        async with self._rules_lock:
+            if self._rules is None or self.clock() - self._rules_at >= RULES_TTL:
+                self._rules = await asyncio.to_thread(config.load_rules, self.engine)
+                self._rules_at = self.clock()
+            return self._rules
+
+    async def admit(self, agent_name: str, action: Action, args: Mapping[str, Any]) -> Admission:
+        """Take room in every window and reserve the worst-case credits, or raise why not."""
+        try:
+            applicable = (await self.rules()).for_call(agent_name, action.id)
+        except SQLAlchemyError as exc:
+            raise unavailable(f"database: {type(exc).__name__}") from exc
+        checks = plan(applicable, action, self.prefix)
+        verdict = await self._decide(checks)
+        if not verdict.admitted:
+            raise window_refusal(agent_name, action, checks[verdict.denied], verdict)
+        planned = estimate(action, args)
+        ledger_id = None
+        if action.credits.spends:
+            ledger_id = await self._reserve(agent_name, action, planned, applicable, verdict)
+        return Admission(
+            agent=agent_name,
+            action=action.id,
+            reserved_credits=planned.credits if ledger_id is not None else 0,
+            key_scope=action.key_scope,
+            admitted_at=verdict.now,
+            estimate=planned,
+            ledger_id=ledger_id,
+            tokens=verdict.tokens,
+        )
+
+    async def _decide(self, checks: Sequence[Check]) -> Verdict:
+        try:
+            return await self.counters.admit(checks)
+        except (RedisError, OSError) as exc:
+            if not self.fail_open:
+                raise unavailable(f"Redis: {type(exc).__name__}") from exc
+            await self._count_fail_open(exc)
+            return Verdict(True, self.clock())
+
+    async def _count_fail_open(self, exc: BaseException) -> None:
+        self.failed_open += 1
+        log.warning("rate limits failed open (%s); %d so far", exc, self.failed_open)
+        with contextlib.suppress(SQLAlchemyError):
+            await asyncio.to_thread(config.count_event, self.engine, FAILED_OPEN, self.clock())
+
+    async def _reserve(
+        self,
+        agent: str,
+        action: Action,
+        planned: Estimate,
+        rules: Sequence[LimitRule],
+        verdict: Verdict,
+    ) -> int:
+        now = self.clock()
+        budgets = budgets_of(rules)
+        try:
+            result = await asyncio.to_thread(
+                ledger.reserve, self.engine, agent, action.id, planned.credits, budgets, now
+            )
+        except SQLAlchemyError as exc:
+            await self._give_back(verdict.tokens)
+            raise unavailable(f"credit ledger: {type(exc).__name__}") from exc
+        if isinstance(result, Shortfall):
+            await self._give_back(verdict.tokens)
+            raise budget_refusal(agent, action, planned, result, now)
+        return result
+
+    async def _give_back(self, tokens: Sequence[Token]) -> None:
+        try:
+            await self.counters.release(tokens)
+        except (RedisError, OSError) as exc:
+            log.warning("could not give back window counters: %s", exc)
+
+    async def settle(
+        self, admission: Admission, status: int, headers: Mapping[str, str], body: bytes
+    ) -> int:
+        """Record Apollo's reported windows and settle the real credits; returns credits spent."""
+        await self._observe(admission, status, headers)
+        if admission.ledger_id is None:
+            return 0
+        action = self.catalog.get(admission.action)
+        spent = (
+            actual(action, admission.estimate, status, body)
+            if action is not None
+            else admission.reserved_credits
+        )
+        await asyncio.to_thread(
+            ledger.settle, self.engine, admission.ledger_id, spent, self.clock()
+        )
+        return spent
+
+    async def _observe(self, admission: Admission, status: int, headers: Mapping[str, str]) -> None:
+        reports = parse_rate_headers(headers)
+        block = None
+        if status == 429:
+            block = (block_key(admission.key_scope, self.prefix), float(parse_retry_after(headers)))
+        if not reports and block is None:
+            return
+        keys = [apollo_key(admission.key_scope, r.window, self.prefix) for r in reports]
+        try:
+            await self.counters.observe(keys, reports, admission.admitted_at, block)
+        except (RedisError, OSError) as exc:
+            log.warning("could not record Apollo's windows for %s: %s", admission.key_scope, exc)
+
+    async def release(self, admission: Admission) -> None:
+        """The call never reached Apollo: give back its window counters and reservation."""
+        await self._give_back(admission.tokens)
+        if admission.ledger_id is not None:
+            await asyncio.to_thread(ledger.release, self.engine, admission.ledger_id, self.clock())
+
+    async def sync_usage(self, fetch: Fetch) -> tuple[UsageStat, ...]:
+        """Refresh Apollo's windows from its usage-stats endpoint; returns what it reported."""
+        status, body = await fetch()
+        if not 200 <= status < 300:
+            raise RuntimeError(f"Apollo's usage stats answered {status}: {body[:200]!r}")
+        stats = parse_usage_stats(body)
+        scopes = {apollo_endpoint(a.key_scope): a.key_scope for a in self.catalog.actions}
+        for stat in stats:
+            scope = scopes.get(stat.endpoint)
+            if scope is not None:
+                report = WindowReport(stat.window, stat.limit, stat.used)
+                key = apollo_key(scope, stat.window, self.prefix)
+                await self.counters.observe([key], [report], None)
+        await asyncio.to_thread(config.save_windows, self.engine, stats, self.clock())
+        return stats
+
+    def start_usage_sync(self, fetch: Fetch, every: float) -> None:
+        """Sync Apollo's windows now and every `every` seconds until `aclose`."""
+        if self._sync_task is None and every > 0:
+            self._sync_task = asyncio.create_task(self._sync_loop(fetch, every))
+
+    async def _sync_loop(self, fetch: Fetch, every: float) -> None:
+        while True:
+            try:
+                await self.sync_usage(fetch)
+            except Exception:  # a failed sync must not stop the next one
+                log.exception("usage sync failed")
+            await asyncio.sleep(every)
+
+    async def windows(self, agent: str) -> list[dict[str, Any]]:
+        """The agent's own windows now: used, limit, reset, per rule and window."""
+        rules = (await self.rules()).for_agent(agent)
+        checks = [c for r in rules for c in rate_checks(r, self.prefix)]
+        values = await self.counters.read(checks)
+        return [
+            {
+                "action": c.rule_action,
+                "window": c.window,
+                "used": used,
+                "limit": limit,
+                "resets_at": reset_at,
+            }
+            for c, (used, limit, reset_at) in zip(checks, values, strict=True)
+        ]
+
+    async def aclose(self) -> None:
+        """Stop the usage sync and close the counters backend."""
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sync_task
+            self._sync_task = None
+        await self.counters.aclose()
+
+
+def budgets_of(rules: Sequence[LimitRule]) -> list[Budget]:
+    """The credit budgets these rules set, agent-wide (`*`) or per action."""
+    budgets = []
+    for rule in rules:
+        if rule.credits_per_day is not None:
+            budgets.append(Budget(rule.action, "day", rule.credits_per_day))
+        if rule.credits_per_month is not None:
+            budgets.append(Budget(rule.action, "month", rule.credits_per_month))
+    return budgets
+
+
+def create_limiter(
+    settings: Settings, engine: Engine, catalog: Catalog, *, clock: Callable[[], float] = time.time
+) -> Limiter:
+    """In-process counters, or Redis's when `settings.redis_url` is set.
+
+    With Redis and the default clock, Redis's own TIME picks the windows so
+    replicas agree; a clock passed in (tests moving time) is used instead.
+    """
+    if settings.redis_url:
+        redis_clock = None if clock is time.time else clock
+        counters: Counters = RedisCounters.from_url(settings.redis_url, redis_clock)
+    else:
+        counters = MemoryCounters(clock)
+    return Limiter(engine, catalog, counters, clock=clock, fail_open=settings.rate_limit_fail_open)
+
+
+__all__ = ["ALL_ACTIONS", "Admission", "Limiter", "create_limiter"]
