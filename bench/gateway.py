@@ -1,0 +1,169 @@
+"""People search three ways, in one run on loopback: direct, bare pass-through, Bollard.
+
+Each server runs in its own process; the load generator (aiohttp) in this one.
+Prints requests/s and p50/p99 latency at a fixed concurrency, then p99 at a
+fixed 500 requests/s, then Bollard's resident memory, and the ratios.
+
+    uv run python bench/gateway.py [--seconds 8] [--concurrency 32] [--rate 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+MASTER, SCOPED = "bench-master-key", "bench-scoped-key"
+SEARCH = "/api/v1/mixed_people/api_search"
+BODY = json.dumps({"person_titles": ["vp of sales"], "per_page": 10}).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def process(args: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[int]:
+    proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        wait_port(port, proc)
+        yield proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+async def closed_loop(url: str, key: str, seconds: float, concurrency: int) -> list[float]:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    headers = {"X-Api-Key": key, "Content-Type": "application/json"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as s:
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                async with s.post(url + SEARCH, data=BODY, headers=headers) as r:
+                    await r.read()
+                    assert r.status == 200, r.status
+                latencies.append(time.perf_counter() - t0)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+async def open_loop(url: str, key: str, seconds: float, rate: int) -> list[float]:
+    latencies: list[float] = []
+    headers = {"X-Api-Key": key, "Content-Type": "application/json"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512)) as s:
+
+        async def one() -> None:
+            t0 = time.perf_counter()
+            async with s.post(url + SEARCH, data=BODY, headers=headers) as r:
+                await r.read()
+                assert r.status == 200, r.status
+            latencies.append(time.perf_counter() - t0)
+
+        tasks = []
+        start = time.perf_counter()
+        for i in range(int(seconds * rate)):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+def pct(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100)[int(p) - 1] * 1000 if len(values) > 2 else 0.0
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def create_agent(env: dict[str, str]) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "bollard.cli", "agents", "create", "bench", "--grant", "people:read",
+         "--json"], cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return str(json.loads(out)["key"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=8)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--rate", type=int, default=500)
+    args = ap.parse_args()
+    py = sys.executable
+    sp, pp, bp = free_port(), free_port(), free_port()
+    sandbox_url = f"http://127.0.0.1:{sp}"
+    tmp = Path(tempfile.mkdtemp(prefix="bollard-bench-"))
+    env = {"BOLLARD_DATABASE_URL": f"sqlite:///{tmp / 'bollard.db'}",
+           "BOLLARD_APOLLO_URL": sandbox_url, "BOLLARD_APOLLO_KEY": SCOPED,
+           "BOLLARD_APOLLO_MASTER_KEY": MASTER, "BOLLARD_STATE_DIR": str(tmp / "state")}  # fmt: skip
+    key = create_agent(env)
+    scoped = "people.search,people.enrich,organizations.search"
+    sandbox_cmd = [py, "-m", "bollard.cli", "sandbox", "--port", str(sp), "--no-rate-limits",
+                   "--master-key", MASTER, "--scoped-key", f"{SCOPED}={scoped}"]  # fmt: skip
+    results: dict[str, dict[str, float]] = {}
+    with process(sandbox_cmd, sp), \
+         process([py, "bench/passthrough.py", str(pp), sandbox_url, SCOPED], pp), \
+         process([py, "-m", "bollard.cli", "serve", "--port", str(bp)], bp, env) as bollard_pid:  # fmt: skip
+        targets = {"direct": (sandbox_url, SCOPED), "bare": (f"http://127.0.0.1:{pp}", SCOPED),
+                   "bollard": (f"http://127.0.0.1:{bp}", key)}  # fmt: skip
+        for name, (url, k) in targets.items():
+            asyncio.run(closed_loop(url, k, 1.0, args.concurrency))  # warm up
+            lat = asyncio.run(closed_loop(url, k, args.seconds, args.concurrency))
+            results[name] = {"rps": len(lat) / args.seconds, "p50": pct(lat, 50), "p99": pct(lat, 99)}
+        for name in ("direct", "bollard"):
+            url, k = targets[name]
+            lat = asyncio.run(open_loop(url, k, args.seconds / 2, args.rate))
+            results[name][f"p50@{args.rate}"] = pct(lat, 50)
+            results[name][f"p99@{args.rate}"] = pct(lat, 99)
+        results["bollard"]["rss_mb"] = rss_mb(bollard_pid)
+    print(f"people search, concurrency {args.concurrency}, {args.seconds:.0f}s each, loopback")
+    for name, r in results.items():
+        print(f"  {name:8s} {r['rps']:8.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms")
+    d, b = results["direct"], results["bollard"]
+    print(f"  bollard / bare throughput: {b['rps'] / results['bare']['rps']:.0%}")
+    print(f"  bollard / direct throughput: {b['rps'] / d['rps']:.0%}")
+    print(f"  at {args.rate} req/s: direct p99 {d[f'p99@{args.rate}']:.2f} ms, bollard p99 "
+          f"{b[f'p99@{args.rate}']:.2f} ms, added {b[f'p99@{args.rate}'] - d[f'p99@{args.rate}']:.2f} ms")  # fmt: skip
+    print(f"  bollard resident memory: {b['rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
