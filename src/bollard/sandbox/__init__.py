@@ -31,9 +31,11 @@ from starlette.types import ASGIApp
 
 from bollard.catalog import Action, load_catalog
 from bollard.sandbox import organizations, people
+from bollard.sandbox.app import build_app
 from bollard.sandbox.clock import ManualClock
 from bollard.sandbox.credits import Charge, CreditLedger
 from bollard.sandbox.enrichment import Enricher
+from bollard.sandbox.exchange import SandboxCall
 from bollard.sandbox.team import Team
 from bollard.sandbox.webhooks import Delivery, Webhooks
 from bollard.sandbox.windows import RateWindows, default_limits
@@ -72,18 +74,6 @@ class SandboxConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class SandboxCall:
-    """One request that reached the sandbox (health checks excepted)."""
-
-    action_id: str | None
-    method: str
-    path: str
-    api_key: str | None
-    query: dict[str, Any]
-    body: Any
-
-
-@dataclass(frozen=True, slots=True)
 class KeyGrant:
     """What a configured key may reach."""
 
@@ -116,8 +106,6 @@ class Sandbox:
             config.clock,
             enforce=config.rate_limits,
         )
-        from bollard.sandbox.app import build_app  # app.py needs the finished Sandbox
-
         self.app: ASGIApp = build_app(self)
 
     @property

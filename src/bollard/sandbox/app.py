@@ -30,7 +30,7 @@ from bollard.sandbox import (
     usage,
 )
 from bollard.sandbox.args import BadBody, from_body, from_query, merge, parse_body
-from bollard.sandbox.exchange import Invocation, Reply
+from bollard.sandbox.exchange import Invocation, Reply, SandboxCall
 from bollard.sandbox.team import list_users
 from bollard.sandbox.windows import limit_headers
 
@@ -109,8 +109,6 @@ async def _record(
     sb: Sandbox, action_id: str | None, request: Request
 ) -> tuple[dict[str, Any], Any]:
     """Log the call as it arrived; returns (query args, parsed body) or raises BadBody."""
-    from bollard.sandbox import SandboxCall
-
     query = from_query(request.query_params.multi_items())
     raw = await request.body()
     try:

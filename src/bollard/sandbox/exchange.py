@@ -22,6 +22,18 @@ PAGE_MAX = 500  # Apollo's display cap: 100 per page x 500 pages = 50,000 record
 
 
 @dataclass(frozen=True, slots=True)
+class SandboxCall:
+    """One request that reached the sandbox (health checks excepted)."""
+
+    action_id: str | None
+    method: str
+    path: str
+    api_key: str | None
+    query: dict[str, Any]
+    body: Any
+
+
+@dataclass(frozen=True, slots=True)
 class Invocation:
     """One admitted call: its normalised arguments, path parameters and time."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,6 +127,16 @@ class PeopleIndex:
         self._by_hash: dict[str, Person] | None = None
         self._by_linkedin: dict[str, Person] | None = None
         self._cache: dict[str, list[int]] = {}
+        # Rendered search stubs, filled on first use: the records never change.
+        self._stubs: list[dict[str, Any] | None] = [None] * len(people)
+
+    def stub(self, i: int) -> dict[str, Any]:
+        """The search result for person `i`, rendered once."""
+        hit = self._stubs[i]
+        if hit is None:
+            person = self.people[i]
+            hit = self._stubs[i] = stub(person, self.orgs.orgs[person.org])
+        return hit
 
     def org_of(self, person: Person) -> Organization:
         return self.orgs.orgs[person.org]
@@ -148,7 +157,8 @@ class PeopleIndex:
     def search(self, args: dict[str, Any]) -> list[int]:
         """Indexes of the people passing every filter; unknown filters are ignored."""
         filters = {k: a for k, a in args.items() if k not in NOT_FILTERS}
-        key = json.dumps(filters, sort_keys=True, default=str)
+        # repr of the sorted items is a cheap, exact-enough cache key (misses only cost a scan).
+        key = repr(sorted(filters.items()))
         hit = self._cache.get(key)
         if hit is None:
             hit = self._scan(filters)
@@ -245,7 +255,5 @@ def search(index: PeopleIndex, call: Invocation) -> Reply:
     """POST /mixed_people/api_search: `{total_entries, people}`, no credits."""
     page = page_of(call.args)
     hits = index.search(call.args)
-    people = index.people
-    orgs = index.orgs.orgs
-    rows = [stub(people[i], orgs[people[i].org]) for i in page.slice(hits)]
+    rows = [index.stub(i) for i in page.slice(hits)]
     return ok({"total_entries": len(hits), "people": rows})
