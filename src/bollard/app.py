@@ -14,10 +14,11 @@ from starlette.routing import Route
 
 from bollard import rest
 from bollard.agents import Agents
-from bollard.audit import AuditWriter
 from bollard.audit.keyfile import audit_key
+from bollard.audit.writer import writer_for
 from bollard.catalog import load_catalog
 from bollard.gateway import Gateway, Limiter
+from bollard.mcp.door import create_door
 from bollard.settings import Settings
 from bollard.store import open_store
 from bollard.upstream import Upstream, UpstreamKeys
@@ -48,7 +49,7 @@ def build_gateway(
     return Gateway(
         catalog=catalog,
         agents=Agents(engine, catalog),
-        audit=AuditWriter(engine),
+        audit=writer_for(settings, engine, clock=clock),
         upstream=upstream,
         keys=keys,
         audit_key=audit_key(settings),
@@ -67,13 +68,15 @@ def create_app(
     """The Bollard ASGI app: REST pass-through, health checks (and later doors)."""
     engine = engine if engine is not None else open_store(settings.database_url)
     gateway = build_gateway(settings, engine, limiter=limiter, clock=clock)
+    mcp_door = create_door(settings, gateway)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway.audit.start()
         await gateway.upstream.start()
         try:
-            yield
+            async with mcp_door.run():
+                yield
         finally:
             await gateway.upstream.aclose()
             gateway.audit.close()
@@ -82,6 +85,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/api/v1/{rest:path}", rest.endpoint, methods=REST_METHODS),
+        Route("/mcp", mcp_door),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings

@@ -47,7 +47,10 @@ class Settings(BaseSettings):
     rate_limit_fail_open: bool = False
     usage_sync_seconds: float = Field(default=300.0, ge=0)
 
-    @field_validator("apollo_key_scopes", mode="before")
+    # MCP door: browser Origins allowed besides loopback ones (comma-separated in env).
+    mcp_allowed_origins: tuple[str, ...] = ()
+
+    @field_validator("apollo_key_scopes", "mcp_allowed_origins", mode="before")
     @classmethod
     def _split_scopes(cls, value: object) -> object:
         if isinstance(value, str):

@@ -1,0 +1,85 @@
+"""The SDK's low-level MCP server, wired to the gateway.
+
+`tools/list` answers with the tools of the actions the calling agent is
+granted, and `tools/call` hands the call to the gateway unchanged, so the
+decisions, the limits and the audit record are the pipeline's. The door
+(`bollard.mcp.door`) authenticates each HTTP request before the SDK sees it
+and leaves the agent and its key in the ASGI scope, where these handlers
+read them back through the SDK's request context.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Any
+
+import mcp_types as types
+from mcp.server import Server, ServerRequestContext
+
+from bollard.agents import Agent
+from bollard.errors import Unauthenticated
+from bollard.gateway import Call, Gateway, ToolTarget
+from bollard.mcp import tools
+
+SCOPE_AGENT = "bollard.agent"
+SCOPE_KEY = "bollard.key"
+
+INSTRUCTIONS = (
+    "Bollard gives this agent the Apollo.io actions it was granted, one tool each, "
+    "named as Apollo's own MCP server names them. Every call is checked and logged. "
+    "Tool descriptions state the credit cost and limits: keep per_page small, split "
+    "bulk calls, and expect phone numbers at a webhook rather than in the answer."
+)
+
+
+def create_server(gateway: Gateway) -> Server[Any]:
+    """An MCP server whose tools are the calling agent's granted actions."""
+    catalog_tools = {a.mcp_tool: tools.tool(a) for a in gateway.catalog.actions}
+
+    async def list_tools(
+        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        agent = _agent(ctx)
+        visible = gateway.visible_actions(agent)
+        return types.ListToolsResult(tools=[catalog_tools[a.mcp_tool] for a in visible])
+
+    async def call_tool(
+        ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        target = ToolTarget(params.name, dict(params.arguments or {}))
+        result = await gateway.handle(Call("mcp", _key(ctx), target))
+        return tools.call_result(params.name, result)
+
+    def input_schema(name: str) -> dict[str, Any] | None:
+        found = catalog_tools.get(name)
+        return found.input_schema if found else None
+
+    return Server(
+        "bollard",
+        version=version("bollard"),
+        title="Bollard: Apollo.io for AI agents",
+        instructions=INSTRUCTIONS,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        # Header validation on the 2026-07-28 wire needs a tool's schema; the
+        # catalog has it, which spares a per-call tools/list.
+        get_tool_input_schema=input_schema,
+    )
+
+
+def _agent(ctx: ServerRequestContext[Any]) -> Agent:
+    agent = _scope(ctx).get(SCOPE_AGENT)
+    if not isinstance(agent, Agent):  # only reachable if the door was bypassed
+        raise Unauthenticated("no authenticated agent on this request")
+    return agent
+
+
+def _key(ctx: ServerRequestContext[Any]) -> str | None:
+    key = _scope(ctx).get(SCOPE_KEY)
+    return key if isinstance(key, str) else None
+
+
+def _scope(ctx: ServerRequestContext[Any]) -> dict[str, Any]:
+    request = ctx.request
+    scope = getattr(request, "scope", None)
+    return scope if isinstance(scope, dict) else {}

@@ -1,0 +1,200 @@
+"""The catalog as MCP tools, and gateway results as tool results. Pure.
+
+One tool per action, named as Apollo's own MCP server names it. The input
+schema, the annotations and the description all come from the catalog, so a
+tool says exactly what the REST door enforces: the gateway, not the schema,
+is what checks the arguments.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import mcp_types as types
+
+from bollard.catalog import PATH_PARAM_VALUE, Action, Credits, Param
+from bollard.gateway import Result
+
+# A summary names at most this many top-level keys of Apollo's answer.
+_SUMMARY_KEYS = 6
+
+
+def tool(action: Action) -> types.Tool:
+    """The MCP tool for one action."""
+    return types.Tool(
+        name=action.mcp_tool,
+        title=_title(action),
+        description=description(action),
+        input_schema=input_schema(action),
+        annotations=tool_annotations(action),
+    )
+
+
+def input_schema(action: Action) -> dict[str, Any]:
+    """A JSON Schema for the action's arguments: types, enums, limits, required, descriptions."""
+    properties = {p.name: _param_schema(p) for p in action.params}
+    required = [p.name for p in action.params if p.required or p.location == "path"]
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def tool_annotations(action: Action) -> types.ToolAnnotations:
+    """Hints for the client: reads are read-only; writes say whether they change or send."""
+    read = action.access == "read"
+    return types.ToolAnnotations(
+        title=_title(action),
+        read_only_hint=read,
+        destructive_hint=False if read else action.destructive,
+        idempotent_hint=True if read else None,
+        open_world_hint=True,
+    )
+
+
+def description(action: Action) -> str:
+    """What the tool does, what it costs, and the limits an agent must respect."""
+    lines = [action.summary, "", action.notes, "", f"Credits: {credit_text(action.credits)}"]
+    if action.paging is not None:
+        p = action.paging
+        lines.append(
+            f"Paging: per_page at most {p.per_page_max}, page at most {p.page_max} "
+            f"({p.records_max:,} records per query at most); narrow the filters to see more."
+        )
+    if action.bulk_max is not None:
+        lines.append(f"Bulk: at most {action.bulk_max} records per call; split larger batches.")
+    if action.webhook and action.webhook != "None":
+        lines.append(f"Webhook: {action.webhook}")
+    if action.access == "write":
+        effect = "changes or sends something" if action.destructive else "adds records"
+        lines.append(f"Write: this {effect} in the team's Apollo account.")
+    return "\n".join(lines).strip()
+
+
+def credit_text(credits: Credits) -> str:
+    """The credit cost in one sentence."""
+    if not credits.spends:
+        return credits.note or "free: spends no Apollo credits."
+    if credits.kind == "per_page":
+        cost = f"{credits.base} per page returned"
+    elif credits.kind == "per_record":
+        cost = f"{credits.base} per record returned"
+        if credits.phone_reveal:
+            cost += f", +{credits.phone_reveal} per phone number revealed"
+        if credits.email_reveal:
+            cost += f", +{credits.email_reveal} per personal email revealed"
+    else:
+        cost = "set by the account's plan"
+    if credits.waterfall:
+        cost += "; waterfall enrichment vendors charge extra"
+    return f"spends credits: {cost}. {credits.note}".strip()
+
+
+def call_result(tool_name: str, result: Result) -> types.CallToolResult:
+    """A gateway result as a tool result: Apollo's JSON structured, plus a short summary."""
+    body = _json_or_none(result.body)
+    structured = body if isinstance(body, dict) else {"result": body}
+    if result.error is not None:
+        text = _refusal_text(tool_name, result)
+    elif result.status >= 400:
+        text = f"Apollo answered {result.status}: {_apollo_message(body)}"
+    else:
+        text = _summary(result.action or tool_name, body)
+    content = [types.TextContent(type="text", text=text)]
+    # Clients of protocol versions before structured content see only text.
+    content.append(types.TextContent(type="text", text=result.body.decode("utf-8", "replace")))
+    return types.CallToolResult(
+        content=list(content),
+        structured_content=structured,
+        is_error=result.error is not None or result.status >= 400,
+    )
+
+
+def _refusal_text(tool_name: str, result: Result) -> str:
+    error = result.error
+    assert error is not None
+    if error.error_code == "NOT_GRANTED":
+        would = " or ".join(repr(w) for w in _would_allow(result))
+        return (
+            f"{tool_name} is not granted to this agent. A grant of {would} would allow it; "
+            "ask the Bollard admin for it."
+        )
+    return f"Bollard refused the call ({error.error_code}): {error.message}"
+
+
+def _would_allow(result: Result) -> list[str]:
+    body = _json_or_none(result.body)
+    info = body.get("bollard", {}) if isinstance(body, dict) else {}
+    return list(info.get("would_allow") or [])
+
+
+def _summary(action_id: str, body: Any) -> str:
+    if not isinstance(body, dict):
+        return f"{action_id}: Apollo answered."
+    parts = []
+    for key, value in list(body.items())[:_SUMMARY_KEYS]:
+        if isinstance(value, list):
+            parts.append(f"{len(value)} {key}")
+    pagination = body.get("pagination")
+    if isinstance(pagination, dict) and "total_entries" in pagination:
+        parts.append(
+            f"page {pagination.get('page')} of {pagination.get('total_pages')}, "
+            f"{pagination['total_entries']} in total"
+        )
+    shown = "; ".join(parts) if parts else "keys " + ", ".join(list(body)[:_SUMMARY_KEYS])
+    return f"{action_id}: {shown}. The full answer is in the structured content."
+
+
+def _apollo_message(body: Any) -> str:
+    if isinstance(body, dict):
+        for key in ("error", "message", "errors"):
+            if body.get(key):
+                value = body[key]
+                return value if isinstance(value, str) else json.dumps(value)
+    return json.dumps(body) if body is not None else "no body"
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return body.decode("utf-8", "replace")
+
+
+def _title(action: Action) -> str:
+    return f"Apollo {action.id}"
+
+
+def _param_schema(param: Param) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": param.type, "description": param.description}
+    if param.location == "path":
+        schema["pattern"] = PATH_PARAM_VALUE.pattern
+    if param.type == "array":
+        schema["items"] = _items_schema(param)
+        if param.max_items is not None:
+            schema["maxItems"] = param.max_items
+    elif param.enum:
+        schema["enum"] = list(param.enum)
+    if param.type == "object" and param.properties:
+        schema["properties"] = {p.name: _param_schema(p) for p in param.properties}
+    if param.minimum is not None:
+        schema["minimum"] = _number(param.minimum)
+    if param.maximum is not None:
+        schema["maximum"] = _number(param.maximum)
+    if param.default is not None:
+        schema["default"] = param.default
+    return schema
+
+
+def _items_schema(param: Param) -> dict[str, Any]:
+    items: dict[str, Any] = {"type": param.items or "string"}
+    if param.enum:
+        items["enum"] = list(param.enum)
+    if param.properties:
+        items["properties"] = {p.name: _param_schema(p) for p in param.properties}
+    return items
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
