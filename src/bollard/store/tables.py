@@ -1,8 +1,28 @@
-"""SQLAlchemy Core tables. Every table hangs off this one `metadata`."""
+"""SQLAlchemy Core tables. Every table hangs off this one `metadata`.
+
+Migrations (`store/migrations/versions/`) create these tables; when a table
+changes here, a new migration must change it there too.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
 
 metadata = MetaData(
     naming_convention={
@@ -12,4 +32,108 @@ metadata = MetaData(
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
     }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    SQLite has no time zones and hands back naive values; this type stores UTC
+    and always returns aware UTC datetimes, so comparisons with `now()` never
+    mix naive and aware values.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# BIGINT on PostgreSQL; INTEGER on SQLite, the only type SQLite will autoincrement.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("note", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+agent_keys = Table(
+    "agent_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "agent_id",
+        Integer,
+        ForeignKey("agents.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    # Hex SHA-256 of the whole key; the key itself is never stored.
+    Column("key_hash", String(64), nullable=False, unique=True),
+    # The first 12 characters, so an admin can tell keys apart.
+    Column("prefix", String(12), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Set on rotation with a grace period: the old key works until then.
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("selector", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("agent_id", "selector"),
+)
+
+audit_records = Table(
+    "audit_records",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("request_id", String(40), nullable=False),
+    Column("kind", String(16), nullable=False),  # request | outcome | admin
+    Column("ts_us", BigInteger, nullable=False),  # epoch microseconds
+    Column("agent", String(200), nullable=True),
+    Column("door", String(16), nullable=False),
+    Column("action", String(64), nullable=True),
+    Column("decision", String(8), nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("status", Integer, nullable=True),
+    Column("data", Text, nullable=False),  # canonical JSON of the rest
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index(None, "agent", "ts_us"),
+    Index(None, "action", "ts_us"),
+    Index(None, "request_id"),
+    Index(None, "ts_us"),
+    Index(None, "kind", "request_id"),
+)
+
+# The chain's head: one row (id 1), locked by the audit writer so that every
+# replica appends to one chain. The writer inserts the row on its first append.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
 )

@@ -1,0 +1,269 @@
+"""Agents, their keys and grants, in the store: what the gateway and the CLI share.
+
+`authenticate` runs on every request as one indexed query (key hash → key,
+agent and grants). Nothing is cached, so every change here is in force on the
+very next call.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hmac
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, Row, and_, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bollard import keys
+from bollard.catalog import Catalog
+from bollard.errors import ConfigError
+from bollard.policy import parse_selector
+from bollard.store.tables import agent_keys, agents, grants
+
+Status = Literal["active", "revoked", "expired"]
+NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90m`, `12h`, `30d` or `1w` as a timedelta; anything else is a ConfigError."""
+    match = _DURATION.match(text)
+    if match is None or int(match[1]) == 0:
+        raise ConfigError(
+            f"duration {text!r} is not understood: use a positive whole number "
+            "followed by m (minutes), h (hours), d (days) or w (weeks), e.g. 30d"
+        )
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """A named caller and what it is granted."""
+
+    id: int
+    name: str
+    note: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    grants: tuple[str, ...]
+
+    def status(self, now: datetime) -> Status:
+        """Whether the agent may call at `now`: active, revoked or expired."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
+class Agents:
+    """The agents repository over one engine; every method is one transaction."""
+
+    def __init__(
+        self, engine: Engine, catalog: Catalog, now: Callable[[], datetime] = utcnow
+    ) -> None:
+        self._engine = engine
+        self._catalog = catalog
+        self._now = now
+
+    def create(
+        self,
+        name: str,
+        grants: Sequence[str] = (),
+        *,
+        expires_at: datetime | None = None,
+        note: str = "",
+    ) -> tuple[Agent, str]:
+        """A new agent and its key; the key is returned here once and never stored."""
+        if not NAME.match(name):
+            raise ConfigError(
+                f"agent name {name!r} is not allowed: use 1 to 64 lowercase letters, "
+                "digits, '_', '.' or '-', starting with a letter or digit"
+            )
+        selectors = self._selectors(grants)
+        now = self._now()
+        try:
+            with self._engine.begin() as conn:
+                values = {"name": name, "note": note, "created_at": now, "expires_at": expires_at}
+                agent_id: int = conn.execute(
+                    insert(agents).values(values).returning(agents.c.id)
+                ).scalar_one()
+                _insert_grants(conn, agent_id, selectors, now)
+                key = _insert_key(conn, agent_id, now)
+        except IntegrityError as exc:
+            if self.get(name) is not None:
+                raise ConfigError(f"an agent named {name!r} already exists") from exc
+            raise
+        return self._require(name), key
+
+    def authenticate(self, key: str) -> Agent | None:
+        """The agent a key belongs to, or None if the key does not let it in now."""
+        if not keys.is_well_formed(key):
+            return None
+        wanted = keys.key_hash(key)
+        query = (
+            select(
+                agents,
+                agent_keys.c.key_hash,
+                agent_keys.c.revoked_at.label("key_revoked_at"),
+                agent_keys.c.expires_at.label("key_expires_at"),
+                grants.c.selector,
+            )
+            .select_from(agent_keys.join(agents, agents.c.id == agent_keys.c.agent_id))
+            .outerjoin(grants, grants.c.agent_id == agents.c.id)
+            .where(agent_keys.c.key_hash == wanted)
+            .order_by(grants.c.selector)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows or not hmac.compare_digest(rows[0].key_hash, wanted):
+            return None
+        now = self._now()
+        first = rows[0]
+        if first.key_revoked_at is not None or (
+            first.key_expires_at is not None and first.key_expires_at <= now
+        ):
+            return None
+        agent = _agent(first, (r.selector for r in rows))
+        return agent if agent.status(now) == "active" else None
+
+    def get(self, name: str) -> Agent | None:
+        """The agent with this name, whatever its status."""
+        found = self._load(agents.c.name == name)
+        return found[0] if found else None
+
+    def list(self) -> builtins.list[Agent]:
+        """Every agent, by name."""
+        return self._load(None)
+
+    def revoke(self, name: str) -> Agent:
+        """Revoke an agent and all its keys, from the next call on."""
+        agent = self._require(name)
+        now = self._now()
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(agents)
+                .where(agents.c.id == agent.id, agents.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            conn.execute(
+                update(agent_keys)
+                .where(agent_keys.c.agent_id == agent.id, agent_keys.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        return self._require(name)
+
+    def rotate(self, name: str, grace: timedelta | None = None) -> str:
+        """A new key; the old ones stop now, or keep working for `grace`."""
+        agent = self._require(name)
+        if agent.revoked_at is not None:
+            raise ConfigError(f"agent {name!r} is revoked; create a new agent instead")
+        now = self._now()
+        live = and_(agent_keys.c.agent_id == agent.id, agent_keys.c.revoked_at.is_(None))
+        with self._engine.begin() as conn:
+            if grace is None:
+                conn.execute(update(agent_keys).where(live).values(revoked_at=now))
+            else:
+                # A shorter expiry already set by an earlier rotation stays.
+                until = now + grace
+                later = or_(agent_keys.c.expires_at.is_(None), agent_keys.c.expires_at > until)
+                conn.execute(update(agent_keys).where(live, later).values(expires_at=until))
+            return _insert_key(conn, agent.id, now)
+
+    def add_grants(self, name: str, selectors: Sequence[str]) -> Agent:
+        """Grant more; selectors already granted are left as they are."""
+        agent = self._require(name)
+        wanted = [s for s in self._selectors(selectors) if s not in agent.grants]
+        with self._engine.begin() as conn:
+            _insert_grants(conn, agent.id, wanted, self._now())
+        return self._require(name)
+
+    def remove_grants(self, name: str, selectors: Sequence[str]) -> Agent:
+        """Take grants away; naming one the agent does not have is a ConfigError."""
+        agent = self._require(name)
+        missing = [s.strip() for s in selectors if s.strip() not in agent.grants]
+        if missing:
+            have = ", ".join(agent.grants) or "none"
+            raise ConfigError(
+                f"agent {name!r} has no grant {', '.join(map(repr, missing))}; "
+                f"its grants are: {have}"
+            )
+        with self._engine.begin() as conn:
+            conn.execute(
+                delete(grants).where(
+                    grants.c.agent_id == agent.id,
+                    grants.c.selector.in_([s.strip() for s in selectors]),
+                )
+            )
+        return self._require(name)
+
+    def _selectors(self, texts: Iterable[str]) -> builtins.list[str]:
+        return list(dict.fromkeys(parse_selector(t, self._catalog) for t in texts))
+
+    def _require(self, name: str) -> Agent:
+        agent = self.get(name)
+        if agent is None:
+            names = ", ".join(a.name for a in self.list()) or "none yet"
+            raise ConfigError(f"no agent named {name!r}; agents are: {names}")
+        return agent
+
+    def _load(self, where: Any) -> builtins.list[Agent]:
+        query = (
+            select(agents, grants.c.selector)
+            .outerjoin(grants, grants.c.agent_id == agents.c.id)
+            .order_by(agents.c.name, grants.c.selector)
+        )
+        if where is not None:
+            query = query.where(where)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        by_id: dict[int, builtins.list[Row[Any]]] = {}
+        for row in rows:
+            by_id.setdefault(row.id, []).append(row)
+        return [_agent(group[0], (r.selector for r in group)) for group in by_id.values()]
+
+
+def _agent(row: Row[Any], selectors: Iterable[str | None]) -> Agent:
+    return Agent(
+        id=row.id,
+        name=row.name,
+        note=row.note,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        grants=tuple(s for s in selectors if s is not None),
+    )
+
+
+def _insert_grants(
+    conn: Connection, agent_id: int, selectors: Sequence[str], now: datetime
+) -> None:
+    if selectors:
+        conn.execute(
+            insert(grants),
+            [{"agent_id": agent_id, "selector": s, "created_at": now} for s in selectors],
+        )
+
+
+def _insert_key(conn: Connection, agent_id: int, now: datetime) -> str:
+    key = keys.generate_key()
+    conn.execute(
+        insert(agent_keys).values(
+            agent_id=agent_id,
+            key_hash=keys.key_hash(key),
+            prefix=keys.display_prefix(key),
+            created_at=now,
+        )
+    )
+    return key

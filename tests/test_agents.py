@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, MetaData, select
+
+from bollard.agents import Agent, Agents, parse_duration
+from bollard.catalog import load_catalog
+from bollard.errors import ConfigError
+from bollard.keys import generate_key, key_hash
+from bollard.store.tables import agent_keys
+
+START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.at = START
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, delta: timedelta) -> None:
+        self.at += delta
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def repo(engine: Engine, clock: Clock) -> Agents:
+    return Agents(engine, load_catalog(), now=clock)
+
+
+def _authenticated(repo: Agents, key: str) -> Agent:
+    agent = repo.authenticate(key)
+    assert agent is not None
+    return agent
+
+
+def test_a_new_agent_authenticates_with_its_key_and_carries_its_grants(repo: Agents) -> None:
+    created, key = repo.create("research", ["people:read", "contacts.search"], note="hi")
+    agent = _authenticated(repo, key)
+    assert agent == created
+    assert agent.name == "research"
+    assert agent.note == "hi"
+    assert set(agent.grants) == {"people:read", "contacts.search"}
+    assert agent.created_at == START
+    assert agent.status(START) == "active"
+
+
+def test_the_key_is_stored_only_as_its_hash(repo: Agents, engine: Engine) -> None:
+    _, key = repo.create("research", ["people:read"])
+    everything = MetaData()
+    everything.reflect(engine)
+    with engine.connect() as conn:
+        dump = repr([conn.execute(select(t)).all() for t in everything.sorted_tables])
+        stored = conn.execute(select(agent_keys.c.key_hash, agent_keys.c.prefix)).one()
+    assert key not in dump
+    assert key[12:] not in dump
+    assert stored == (key_hash(key), key[:12])
+
+
+@pytest.mark.parametrize("bad", ["", "bol_", "not a key", "Bearer bol_x", "bol_" + "A" * 49])
+def test_malformed_keys_are_refused(repo: Agents, bad: str) -> None:
+    repo.create("research", ["people:read"])
+    assert repo.authenticate(bad) is None
+
+
+def test_a_well_formed_key_nobody_was_given_is_refused(repo: Agents) -> None:
+    repo.create("research", ["people:read"])
+    assert repo.authenticate(generate_key()) is None
+
+
+def test_a_revoked_agent_is_refused_on_the_next_call(repo: Agents, clock: Clock) -> None:
+    _, key = repo.create("research", ["people:read"])
+    _authenticated(repo, key)
+    revoked = repo.revoke("research")
+    assert revoked.revoked_at == START
+    assert revoked.status(clock()) == "revoked"
+    assert repo.authenticate(key) is None
+    with pytest.raises(ConfigError, match="revoked"):
+        repo.rotate("research")
+
+
+def test_an_agent_is_refused_once_it_expires(repo: Agents, clock: Clock) -> None:
+    _, key = repo.create("temp", ["people:read"], expires_at=START + timedelta(hours=1))
+    clock.advance(timedelta(minutes=59))
+    _authenticated(repo, key)
+    clock.advance(timedelta(minutes=1))
+    assert repo.authenticate(key) is None
+    agent = repo.get("temp")
+    assert agent is not None
+    assert agent.status(clock()) == "expired"
+
+
+def test_rotating_without_grace_stops_the_old_key_at_once(repo: Agents) -> None:
+    _, old = repo.create("sdr", ["contacts:write"])
+    new = repo.rotate("sdr")
+    assert new != old
+    assert repo.authenticate(old) is None
+    assert _authenticated(repo, new).name == "sdr"
+
+
+def test_rotating_with_grace_keeps_the_old_key_until_the_grace_ends(
+    repo: Agents, clock: Clock
+) -> None:
+    _, old = repo.create("sdr", ["contacts:write"])
+    new = repo.rotate("sdr", grace=timedelta(days=1))
+    clock.advance(timedelta(hours=23))
+    assert _authenticated(repo, old).name == "sdr"
+    assert _authenticated(repo, new).name == "sdr"
+    clock.advance(timedelta(hours=1))
+    assert repo.authenticate(old) is None
+    assert _authenticated(repo, new).name == "sdr"
+
+
+def test_a_second_rotation_never_extends_an_earlier_grace(repo: Agents, clock: Clock) -> None:
+    _, first = repo.create("sdr", ["contacts:write"])
+    repo.rotate("sdr", grace=timedelta(hours=1))
+    repo.rotate("sdr", grace=timedelta(days=7))
+    clock.advance(timedelta(hours=1))
+    assert repo.authenticate(first) is None
+
+
+def test_revoking_an_agent_also_stops_keys_still_in_their_grace(repo: Agents) -> None:
+    _, old = repo.create("sdr", ["contacts:write"])
+    new = repo.rotate("sdr", grace=timedelta(days=1))
+    repo.revoke("sdr")
+    assert repo.authenticate(old) is None
+    assert repo.authenticate(new) is None
+
+
+def test_grants_added_and_removed_apply_on_the_next_call(repo: Agents) -> None:
+    _, key = repo.create("enrich")
+    assert _authenticated(repo, key).grants == ()
+    repo.add_grants("enrich", ["people.enrich", "organizations:read", "people.enrich"])
+    assert _authenticated(repo, key).grants == ("organizations:read", "people.enrich")
+    repo.add_grants("enrich", ["people.enrich"])
+    removed = repo.remove_grants("enrich", ["organizations:read"])
+    assert removed.grants == ("people.enrich",)
+    assert _authenticated(repo, key).grants == ("people.enrich",)
+
+
+def test_removing_a_grant_the_agent_lacks_names_the_ones_it_has(repo: Agents) -> None:
+    repo.create("enrich", ["people.enrich"])
+    with pytest.raises(ConfigError, match=r"no grant 'people:read'; its grants are: people\.enr"):
+        repo.remove_grants("enrich", ["people:read"])
+
+
+def test_an_unknown_selector_is_refused_with_the_nearest_ones(repo: Agents) -> None:
+    with pytest.raises(ConfigError, match=r"did you mean .*contacts\.create"):
+        repo.create("sdr", ["contacts.craete"])
+    assert repo.get("sdr") is None
+    repo.create("sdr")
+    with pytest.raises(ConfigError, match=r"did you mean people"):
+        repo.add_grants("sdr", ["peple:read"])
+
+
+def test_a_duplicate_name_is_refused_and_the_first_agent_keeps_its_key(repo: Agents) -> None:
+    _, key = repo.create("research", ["people:read"])
+    with pytest.raises(ConfigError, match="already exists"):
+        repo.create("research", ["contacts:*"])
+    assert _authenticated(repo, key).grants == ("people:read",)
+    assert [a.name for a in repo.list()] == ["research"]
+
+
+@pytest.mark.parametrize("name", ["", "Research", "-x", "has space", "a" * 65, "ünï"])
+def test_a_bad_agent_name_is_refused_with_the_rule(repo: Agents, name: str) -> None:
+    with pytest.raises(ConfigError, match="lowercase letters"):
+        repo.create(name)
+
+
+def test_an_unknown_agent_name_lists_the_agents_there_are(repo: Agents) -> None:
+    repo.create("research")
+    repo.create("enrich")
+    with pytest.raises(ConfigError, match="no agent named 'reserch'; agents are: enrich, research"):
+        repo.revoke("reserch")
+    assert repo.get("reserch") is None
+
+
+def test_list_returns_every_agent_by_name_with_its_grants(repo: Agents) -> None:
+    repo.create("sdr", ["contacts:write", "sequences.add_contacts"])
+    repo.create("enrich", ["people.enrich"])
+    repo.create("idle")
+    listed = repo.list()
+    assert [(a.name, a.grants) for a in listed] == [
+        ("enrich", ("people.enrich",)),
+        ("idle", ()),
+        ("sdr", ("contacts:write", "sequences.add_contacts")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90m", timedelta(minutes=90)),
+        ("12h", timedelta(hours=12)),
+        ("30d", timedelta(days=30)),
+        ("1w", timedelta(weeks=1)),
+    ],
+)
+def test_durations_are_read_in_minutes_hours_days_or_weeks(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "30", "d", "1y", "-1d", "0d", "1.5h", "30 days"])
+def test_other_durations_are_a_config_error(text: str) -> None:
+    with pytest.raises(ConfigError, match=r"e\.g\. 30d"):
+        parse_duration(text)
