@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bollard.cli import agents, catalog, sandbox, serve
+from bollard.cli import agents, catalog, limits, mcp, sandbox, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -13,6 +13,6 @@ def main() -> None:
     """Bollard: a checked, audited gateway between AI agents and the Apollo.io API."""
 
 
-for module in (catalog, sandbox, agents, serve):
+for module in (catalog, sandbox, agents, serve, limits, mcp):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, replace
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
@@ -101,7 +102,7 @@ def save_windows(engine: Engine, stats: Sequence[UsageStat], now: float) -> None
             )
 
 
-def load_windows(engine: Engine) -> list[dict[str, object]]:
+def load_windows(engine: Engine) -> list[dict[str, Any]]:
     """Apollo's windows as last stored, one dict per endpoint and window."""
     with engine.connect() as conn:
         rows = conn.execute(select(apollo_windows).order_by("endpoint", "window")).mappings()
