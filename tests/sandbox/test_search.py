@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import httpx
@@ -17,10 +18,12 @@ COMPANIES = "/api/v1/mixed_companies/search"
 
 
 def test_the_default_database_is_built_under_a_second_and_is_big_enough() -> None:
-    start = time.perf_counter()
+    # CPU time, so a busy machine does not fail it; a tracer (coverage) slows
+    # generation about fourfold, so the budget allows for one when present.
+    budget = 1.0 if sys.gettrace() is None else 4.0
+    start = time.process_time()
     box = create_sandbox(SandboxConfig())
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0
+    assert time.process_time() - start < budget
     assert len(box.people.people) >= 10_000
     assert len(box.organizations.orgs) >= 2_000
 
