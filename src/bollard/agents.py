@@ -105,7 +105,7 @@ class Agents:
             if self.get(name) is not None:
                 raise ConfigError(f"an agent named {name!r} already exists") from exc
             raise
-        return self._require(name), key
+        return self.require(name), key
 
     def authenticate(self, key: str) -> Agent | None:
         """The agent a key belongs to, or None if the key does not let it in now."""
@@ -149,7 +149,7 @@ class Agents:
 
     def revoke(self, name: str) -> Agent:
         """Revoke an agent and all its keys, from the next call on."""
-        agent = self._require(name)
+        agent = self.require(name)
         now = self._now()
         with self._engine.begin() as conn:
             conn.execute(
@@ -162,11 +162,11 @@ class Agents:
                 .where(agent_keys.c.agent_id == agent.id, agent_keys.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
-        return self._require(name)
+        return self.require(name)
 
     def rotate(self, name: str, grace: timedelta | None = None) -> str:
         """A new key; the old ones stop now, or keep working for `grace`."""
-        agent = self._require(name)
+        agent = self.require(name)
         if agent.revoked_at is not None:
             raise ConfigError(f"agent {name!r} is revoked; create a new agent instead")
         now = self._now()
@@ -183,15 +183,15 @@ class Agents:
 
     def add_grants(self, name: str, selectors: Sequence[str]) -> Agent:
         """Grant more; selectors already granted are left as they are."""
-        agent = self._require(name)
+        agent = self.require(name)
         wanted = [s for s in self._selectors(selectors) if s not in agent.grants]
         with self._engine.begin() as conn:
             _insert_grants(conn, agent.id, wanted, self._now())
-        return self._require(name)
+        return self.require(name)
 
     def remove_grants(self, name: str, selectors: Sequence[str]) -> Agent:
         """Take grants away; naming one the agent does not have is a ConfigError."""
-        agent = self._require(name)
+        agent = self.require(name)
         missing = [s.strip() for s in selectors if s.strip() not in agent.grants]
         if missing:
             have = ", ".join(agent.grants) or "none"
@@ -206,12 +206,13 @@ class Agents:
                     grants.c.selector.in_([s.strip() for s in selectors]),
                 )
             )
-        return self._require(name)
+        return self.require(name)
 
     def _selectors(self, texts: Iterable[str]) -> builtins.list[str]:
         return list(dict.fromkeys(parse_selector(t, self._catalog) for t in texts))
 
-    def _require(self, name: str) -> Agent:
+    def require(self, name: str) -> Agent:
+        """The agent with this name, or a ConfigError that lists the agents there are."""
         agent = self.get(name)
         if agent is None:
             names = ", ".join(a.name for a in self.list()) or "none yet"

@@ -1,7 +1,274 @@
-"""`bollard agents` commands (placeholder: filled by its owner)."""
+"""`bollard agents`, `bollard grants` and `bollard check`: the admin's view of agents.
+
+Every command opens the store at `BOLLARD_DATABASE_URL` (migrating it first),
+accepts `--json`, and reports a ConfigError as `error: ...` with exit code 2.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar
+
 import click
 
-COMMANDS: list[click.Command] = []
+from bollard.agents import Agent, Agents, parse_duration, utcnow
+from bollard.catalog import load_catalog
+from bollard.errors import ConfigError
+from bollard.policy import decide
+from bollard.settings import Settings
+from bollard.store import open_store
+
+P = ParamSpec("P")
+R = TypeVar("R")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn a ConfigError into `error: ...` on stderr and exit code 2, never a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(2) from None
+
+    return run
+
+
+@contextmanager
+def _repository() -> Iterator[Agents]:
+    engine = open_store(Settings.from_env().database_url)
+    try:
+        yield Agents(engine, load_catalog())
+    finally:
+        engine.dispose()
+
+
+def _stamp(when: datetime | None) -> str | None:
+    return when.isoformat() if when is not None else None
+
+
+def _agent_json(agent: Agent, now: datetime) -> dict[str, Any]:
+    return {
+        "name": agent.name,
+        "status": agent.status(now),
+        "grants": list(agent.grants),
+        "note": agent.note,
+        "created_at": _stamp(agent.created_at),
+        "expires_at": _stamp(agent.expires_at),
+        "revoked_at": _stamp(agent.revoked_at),
+    }
+
+
+def _echo_json(value: object) -> None:
+    click.echo(json.dumps(value, indent=2))
+
+
+def _describe(agent: Agent, now: datetime) -> str:
+    lines = [
+        f"agent:   {agent.name} ({agent.status(now)})",
+        f"grants:  {', '.join(agent.grants) or 'none (allowed nothing)'}",
+        f"created: {agent.created_at:%Y-%m-%d %H:%M} UTC",
+    ]
+    if agent.expires_at is not None:
+        lines.append(f"expires: {agent.expires_at:%Y-%m-%d %H:%M} UTC")
+    if agent.revoked_at is not None:
+        lines.append(f"revoked: {agent.revoked_at:%Y-%m-%d %H:%M} UTC")
+    if agent.note:
+        lines.append(f"note:    {agent.note}")
+    return "\n".join(lines)
+
+
+def _echo_key(key: str) -> None:
+    click.echo("\nKey, shown only once (Bollard keeps only its hash; store it now):")
+    click.echo(f"  {key}")
+
+
+@click.group("agents")
+def agents_group() -> None:
+    """Create, list, show, revoke and rotate agents."""
+
+
+@agents_group.command("create")
+@click.argument("name")
+@click.option("--grant", "grants", multiple=True, help="A selector: people.search, people:read…")
+@click.option("--expires", help="The agent stops working after this long: 90m, 12h, 30d, 1w.")
+@click.option("--note", default="", help="What the agent is for.")
+@json_option
+@_reports_errors
+def create_command(
+    name: str, grants: tuple[str, ...], expires: str | None, note: str, as_json: bool
+) -> None:
+    """Create agent NAME and print its key, once."""
+    now = utcnow()
+    expires_at = now + parse_duration(expires) if expires else None
+    with _repository() as repo:
+        agent, key = repo.create(name, grants, expires_at=expires_at, note=note)
+    if as_json:
+        _echo_json({"agent": _agent_json(agent, now), "key": key, "key_shown_once": True})
+        return
+    click.echo(_describe(agent, now))
+    _echo_key(key)
+
+
+@agents_group.command("list")
+@json_option
+@_reports_errors
+def list_command(as_json: bool) -> None:
+    """List every agent with its status and grants."""
+    now = utcnow()
+    with _repository() as repo:
+        found = repo.list()
+    if as_json:
+        _echo_json([_agent_json(a, now) for a in found])
+        return
+    if not found:
+        click.echo("no agents yet; create one with: bollard agents create NAME --grant SELECTOR")
+        return
+    width = max(len(a.name) for a in found)
+    for agent in found:
+        grants = ", ".join(agent.grants) or "-"
+        click.echo(f"{agent.name:<{width}}  {agent.status(now):<7}  {grants}")
+
+
+@agents_group.command("show")
+@click.argument("name")
+@json_option
+@_reports_errors
+def show_command(name: str, as_json: bool) -> None:
+    """Show agent NAME."""
+    now = utcnow()
+    with _repository() as repo:
+        agent = repo.require(name)
+    click.echo(json.dumps(_agent_json(agent, now), indent=2) if as_json else _describe(agent, now))
+
+
+@agents_group.command("revoke")
+@click.argument("name")
+@json_option
+@_reports_errors
+def revoke_command(name: str, as_json: bool) -> None:
+    """Revoke agent NAME and all its keys, from its next call on."""
+    now = utcnow()
+    with _repository() as repo:
+        agent = repo.revoke(name)
+    if as_json:
+        _echo_json(_agent_json(agent, now))
+    else:
+        click.echo(f"revoked agent {agent.name!r} and all its keys")
+
+
+@agents_group.command("rotate")
+@click.argument("name")
+@click.option("--grace", help="Old keys keep working this long (90m, 12h, 30d, 1w).")
+@json_option
+@_reports_errors
+def rotate_command(name: str, grace: str | None, as_json: bool) -> None:
+    """Give agent NAME a new key; old keys stop now, or after --grace."""
+    period = parse_duration(grace) if grace else None
+    now = utcnow()
+    with _repository() as repo:
+        key = repo.rotate(name, period)
+    old = "revoked" if period is None else f"expire at {_stamp(now + period)}"
+    if as_json:
+        _echo_json({"agent": name, "key": key, "key_shown_once": True, "old_keys": old})
+        return
+    click.echo(f"new key for {name!r}; old keys {old}")
+    _echo_key(key)
+
+
+@click.group("grants")
+def grants_group() -> None:
+    """Add, remove and list an agent's grants."""
+
+
+def _echo_grants(agent: Agent, as_json: bool) -> None:
+    if as_json:
+        _echo_json({"agent": agent.name, "grants": list(agent.grants)})
+    elif agent.grants:
+        click.echo("\n".join(agent.grants))
+    else:
+        click.echo(f"{agent.name!r} has no grants: it may call nothing")
+
+
+@grants_group.command("add")
+@click.argument("name")
+@click.argument("selectors", nargs=-1, required=True)
+@json_option
+@_reports_errors
+def grants_add_command(name: str, selectors: tuple[str, ...], as_json: bool) -> None:
+    """Grant agent NAME the SELECTORS (action ids or resource:access)."""
+    with _repository() as repo:
+        _echo_grants(repo.add_grants(name, selectors), as_json)
+
+
+@grants_group.command("remove")
+@click.argument("name")
+@click.argument("selectors", nargs=-1, required=True)
+@json_option
+@_reports_errors
+def grants_remove_command(name: str, selectors: tuple[str, ...], as_json: bool) -> None:
+    """Take SELECTORS away from agent NAME."""
+    with _repository() as repo:
+        _echo_grants(repo.remove_grants(name, selectors), as_json)
+
+
+@grants_group.command("list")
+@click.argument("name")
+@json_option
+@_reports_errors
+def grants_list_command(name: str, as_json: bool) -> None:
+    """List agent NAME's grants."""
+    with _repository() as repo:
+        agent = repo.require(name)
+    _echo_grants(agent, as_json)
+
+
+@click.command("check")
+@click.argument("name")
+@click.argument("action_id", metavar="ACTION")
+@json_option
+@_reports_errors
+def check_command(name: str, action_id: str, as_json: bool) -> None:
+    """Whether agent NAME may call ACTION, and why; exit 0 if allowed, 1 if not."""
+    catalog = load_catalog()
+    action = catalog.get(action_id)
+    if action is None:
+        hint = ", ".join(catalog.nearest(action_id)) or ", ".join(a.id for a in catalog.actions)
+        raise ConfigError(f"no action {action_id!r}; did you mean {hint}?")
+    now = utcnow()
+    with _repository() as repo:
+        agent = repo.require(name)
+    status = agent.status(now)
+    decision = decide(agent.grants, action)
+    allowed = decision.allowed and status == "active"
+    reason = decision.reason if status == "active" else f"agent {name!r} is {status}"
+    if as_json:
+        _echo_json(
+            {
+                "agent": name,
+                "action": action.id,
+                "allowed": allowed,
+                "reason": reason,
+                "grant": decision.grant,
+                "would_allow": list(decision.would_allow),
+                "agent_status": status,
+                "needs_master_key": action.master_key,
+            }
+        )
+    else:
+        click.echo(f"{'allowed' if allowed else 'denied'}: {name} → {action.id}: {reason}")
+        if status != "active" and not decision.allowed:
+            click.echo(f"also {decision.reason}")
+        if action.master_key:
+            click.echo(f"note: {action.id} needs Apollo's master key (BOLLARD_APOLLO_MASTER_KEY)")
+    raise SystemExit(0 if allowed else 1)
+
+
+COMMANDS: list[click.Command] = [agents_group, grants_group, check_command]
