@@ -94,6 +94,7 @@ def sandbox(
         organizations=organizations,
         webhook_delay=webhook_delay,
         webhook_hosts=webhook_hosts,
+        record_calls=False,
     )
     box = create_sandbox(config)
     click.echo(f"Apollo sandbox on http://{host}:{port}/api/v1 (state in memory)")

@@ -45,7 +45,13 @@ def _start_sandbox(settings: Settings) -> Settings:
     catalog = load_catalog()
     master, scoped = f"sbx_master_{secrets.token_hex(12)}", f"sbx_scoped_{secrets.token_hex(12)}"
     covered = tuple(a.id for a in catalog.actions if not a.master_key)
-    sandbox = create_sandbox(SandboxConfig(master_keys=(master,), scoped_keys={scoped: covered}))
+    config = SandboxConfig(
+        master_keys=(master,),
+        scoped_keys={scoped: covered},
+        master_mode=settings.sandbox_master_mode,
+        record_calls=False,
+    )
+    sandbox = create_sandbox(config)
     server = LoopbackServer(sandbox.app).start()
     click.secho(
         "No Apollo key configured (BOLLARD_APOLLO_KEY / BOLLARD_APOLLO_MASTER_KEY): "

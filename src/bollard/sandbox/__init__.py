@@ -71,6 +71,8 @@ class SandboxConfig:
     webhook_hosts: tuple[str, ...] = ()  # allowed besides loopback
     limits: Mapping[str, tuple[int, int, int]] = field(default_factory=lambda: _EMPTY)
     clock: Callable[[], float] = time.time
+    # Tests read `Sandbox.calls`; a long-running sandbox keeps nothing per call.
+    record_calls: bool = True
 
 
 @dataclass(frozen=True, slots=True)

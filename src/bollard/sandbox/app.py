@@ -105,29 +105,11 @@ async def _not_found(sb: Sandbox, request: Request) -> Response:
     return JSONResponse({"error": "Not Found", "status": 404}, status_code=404)
 
 
-async def _record(
-    sb: Sandbox, action_id: str | None, request: Request
-) -> tuple[dict[str, Any], Any]:
-    """Log the call as it arrived; returns (query args, parsed body) or raises BadBody."""
-    query = from_query(request.query_params.multi_items())
-    raw = await request.body()
-    try:
-        body = parse_body(raw)
-    except BadBody:
-        body = raw.decode("utf-8", "replace")
-        sb.calls.append(
-            SandboxCall(
-                action_id,
-                request.method,
-                request.url.path,
-                request.headers.get("x-api-key"),
-                query,
-                body,
-            )
-        )
-        raise
-    sb.calls.append(
-        SandboxCall(
+def _remember(
+    sb: Sandbox, action_id: str | None, request: Request, query: dict[str, Any], body: Any
+) -> None:
+    if sb.config.record_calls:
+        call = SandboxCall(
             action_id,
             request.method,
             request.url.path,
@@ -135,7 +117,21 @@ async def _record(
             query,
             body,
         )
-    )
+        sb.calls.append(call)
+
+
+async def _record(
+    sb: Sandbox, action_id: str | None, request: Request
+) -> tuple[dict[str, Any], Any]:
+    """Log the call as it arrived; returns (query args, parsed body) or raises BadBody."""
+    query = from_query(request.query_params.multi_items())
+    raw = await request.body()
+    try:
+        body: Any = parse_body(raw)
+    except BadBody:
+        _remember(sb, action_id, request, query, raw.decode("utf-8", "replace"))
+        raise
+    _remember(sb, action_id, request, query, body)
     return query, body
 
 
