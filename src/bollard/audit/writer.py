@@ -1,11 +1,15 @@
-"""The audit writer: one thread, group commit, fail closed.
+"""The audit writer: one thread, group commit, signed checkpoints, fail closed.
 
 Callers hand records to `append` and wait until they are committed. The writer
 thread takes everything queued, appends it to the chain in one transaction and
 commits once, so the durability cost (one fsync) is shared by every call that
-arrived meanwhile. The first write error is final for this process: from then
-on every append fails at once and `/readyz` says why. Nothing is retried and
-carried on, because a call whose record may be lost must not be forwarded.
+arrived meanwhile. Every `checkpoint_every` records, or `checkpoint_seconds`
+after the last checkpoint if records came since, the same thread signs a
+checkpoint of the head: into the database in the batch's transaction, then
+into the checkpoint file. The first write error is final for this process:
+from then on every append fails at once and `/readyz` says why. Nothing is
+retried and carried on, because a call whose record may be lost must not be
+forwarded.
 """
 
 from __future__ import annotations
@@ -15,17 +19,44 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, insert, select, update
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bollard.audit import checkpoints
 from bollard.audit.chain import GENESIS, Record
+from bollard.audit.checkpoint import Checkpoint, sign
+from bollard.audit.checkpoints import CheckpointFile
+from bollard.audit.keyfile import signing_key
+from bollard.audit.recovery import orphans
 from bollard.errors import AuditUnavailable
+from bollard.settings import Settings
 from bollard.store.tables import audit_head, audit_records
 
 log = logging.getLogger("bollard.audit")
+
+# On PostgreSQL other replicas may have calls in flight when one starts.
+POSTGRES_ORPHAN_GRACE_US = 15 * 60 * 1_000_000
+
+
+@dataclass(slots=True)
+class Checkpointer:
+    """Signs checkpoints of the head: every `every` records, or `seconds` after the last."""
+
+    key: Ed25519PrivateKey
+    file: CheckpointFile
+    every: int = 1000
+    seconds: float = 10.0
+    clock: Callable[[], float] = time.time
+    last_at: float = field(default=0.0)
+
+    def due(self, before: int, after: int) -> bool:
+        crossed = after // self.every > before // self.every
+        return crossed or (after > before and self.clock() - self.last_at >= self.seconds)
 
 
 @dataclass(slots=True)
@@ -41,29 +72,47 @@ _STOP = object()
 class AuditWriter:
     """Appends records to the hash chain in batches; `append` returns once committed."""
 
-    def __init__(self, engine: Engine, *, max_batch: int = 1024) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_batch: int = 1024,
+        checkpointer: Checkpointer | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._engine = engine
         self._max_batch = max_batch
+        self._checkpointer = checkpointer
+        self._clock = clock
         self._queue: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.failure: str | None = None
         self.batches = 0
         self.records_written = 0
+        self.checkpoints_written = 0
+        self.recovered = 0
 
     @property
     def healthy(self) -> bool:
         return self.failure is None
 
     def start(self) -> None:
+        """Prepare the chain, reconcile checkpoints, close orphans, then start the thread."""
         ensure_head(self._engine)
+        self._guarded(self._reconcile)
+        if self.failure is None:
+            self._guarded(self._recover)
         self._thread = threading.Thread(target=self._run, name="bollard-audit", daemon=True)
         self._thread.start()
 
     def close(self) -> None:
+        """Stop the thread after what is queued, and anchor the tail with a last checkpoint."""
         if self._thread is not None:
             self._queue.put(_STOP)
             self._thread.join(timeout=10)
             self._thread = None
+            if self._checkpointer is not None and self.failure is None:
+                self._guarded(lambda: self.checkpoint_now())
 
     async def append(self, *records: Record) -> None:
         """Commit these records (in order, adjacent in the chain) or raise AuditUnavailable."""
@@ -76,11 +125,49 @@ class AuditWriter:
 
     def append_now(self, *records: Record) -> None:
         """Commit from synchronous code (the CLI); same chain, same transaction rules."""
-        append_records(self._engine, records)
+        append_records(self._engine, records, self._checkpointer)
+
+    def checkpoint_now(self) -> Checkpoint | None:
+        """Sign a checkpoint of the head now if records came since the last one."""
+        if self._checkpointer is None:
+            return None
+        made = append_records(self._engine, (), self._checkpointer, force_checkpoint=True)
+        self.checkpoints_written += made is not None
+        return made
+
+    def _reconcile(self) -> None:
+        if self._checkpointer is None:
+            return
+        in_db = checkpoints.stored(self._engine)
+        in_file, _ = self._checkpointer.file.read()
+        problem = rollback_problem(in_db, in_file)
+        if problem:
+            raise RuntimeError(problem)
+        self._checkpointer.file.catch_up(in_db)
+        self._checkpointer.last_at = self._clock()
+
+    def _recover(self) -> None:
+        grace = POSTGRES_ORPHAN_GRACE_US if self._engine.dialect.name == "postgresql" else 0
+        found = orphans(self._engine, int(self._clock() * 1_000_000), grace)
+        if found:
+            log.warning("%d request(s) had no outcome: recorded as outcome_unknown", len(found))
+            append_records(self._engine, found, self._checkpointer)
+        self.recovered = len(found)
+
+    def _guarded(self, work: Callable[[], object]) -> None:
+        try:
+            work()
+        except Exception as exc:  # a failure here is a refusal, like a failed write
+            log.exception("audit log unusable; refusing all calls")
+            self.failure = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=self._idle_timeout())
+            except queue.Empty:
+                self._commit([], idle=True)
+                continue
             if item is _STOP:
                 return
             batch = [item]
@@ -95,12 +182,23 @@ class AuditWriter:
                 batch.append(nxt)
             self._commit([p for p in batch if isinstance(p, _Pending)])
 
-    def _commit(self, batch: list[_Pending]) -> None:
+    def _idle_timeout(self) -> float | None:
+        if self._checkpointer is None or self.failure is not None:
+            return None
+        return max(0.01, self._checkpointer.last_at + self._checkpointer.seconds - self._clock())
+
+    def _commit(self, batch: list[_Pending], idle: bool = False) -> None:
         if self.failure is None:
             try:
-                append_records(self._engine, [r for p in batch for r in p.records])
-                self.batches += 1
+                made = append_records(
+                    self._engine,
+                    [r for p in batch for r in p.records],
+                    self._checkpointer,
+                    force_checkpoint=idle,
+                )
+                self.batches += bool(batch)
                 self.records_written += sum(len(p.records) for p in batch)
+                self.checkpoints_written += made is not None
             except Exception as exc:  # the one place a write error becomes a refusal
                 log.exception("audit write failed; refusing all further calls")
                 self.failure = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
@@ -117,6 +215,37 @@ def _settle(future: asyncio.Future[None], failure: str | None) -> None:
         future.set_exception(AuditUnavailable(f"the audit log cannot be written: {failure}"))
 
 
+def rollback_problem(in_db: Sequence[Checkpoint], in_file: Sequence[Checkpoint]) -> str | None:
+    """Why the database looks older than the checkpoint file, or None."""
+    by_seq = {c.seq: c for c in in_db}
+    for cp in in_file:
+        if cp.seq not in by_seq:
+            return (
+                f"the checkpoint file has checkpoint #{cp.seq} (record {cp.count}) that the "
+                "database lacks: the database was rolled back to an older copy or replaced. "
+                "Run `bollard audit verify`; if this database is new on purpose, move the "
+                "checkpoint file aside"
+            )
+        if by_seq[cp.seq] != cp:
+            return (
+                f"checkpoint #{cp.seq} differs between the database and the checkpoint file: "
+                "the database was rolled back or replaced; run `bollard audit verify`"
+            )
+    return None
+
+
+def writer_for(
+    settings: Settings, engine: Engine, *, clock: Callable[[], float] = time.time
+) -> AuditWriter:
+    """The gateway's writer: checkpoints signed with the key outside the database."""
+    checkpointer = Checkpointer(
+        signing_key(settings.state_dir),
+        CheckpointFile.in_state_dir(settings.state_dir),
+        clock=clock,
+    )
+    return AuditWriter(engine, checkpointer=checkpointer, clock=clock)
+
+
 def ensure_head(engine: Engine) -> None:
     """Create the chain's head row if this is a new database."""
     with contextlib.suppress(IntegrityError), engine.begin() as conn:
@@ -124,20 +253,46 @@ def ensure_head(engine: Engine) -> None:
             conn.execute(insert(audit_head).values(id=1, seq=0, hash=GENESIS))
 
 
-def append_records(engine: Engine, records: Sequence[Record]) -> None:
-    """Append records after the current head in one transaction."""
-    if not records:
-        return
+def append_records(
+    engine: Engine,
+    records: Sequence[Record],
+    checkpointer: Checkpointer | None = None,
+    *,
+    force_checkpoint: bool = False,
+) -> Checkpoint | None:
+    """Append records after the current head in one transaction; checkpoint if due."""
+    if not records and not (force_checkpoint and checkpointer):
+        return None
     with engine.begin() as conn:
         # Touch the head first: this takes the write lock (SQLite) or the row lock
         # (PostgreSQL) before we read it, so concurrent writers queue up here.
         conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq))
-        seq, prev = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).one()
-        rows = []
+        start, prev = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).one()
+        seq, rows = start, []
         for record in records:
             seq += 1
             row = record.row(seq, prev)
             prev = row["hash"]
             rows.append(row)
-        conn.execute(insert(audit_records), rows)
-        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+        if rows:
+            conn.execute(insert(audit_records), rows)
+            conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+        made = None
+        if checkpointer is not None and (force_checkpoint or checkpointer.due(start, seq)):
+            made = _checkpoint(conn, checkpointer, seq, prev)
+    if made is not None and checkpointer is not None:
+        checkpointer.file.append([made])  # after the commit: the file is never ahead
+    return made
+
+
+def _checkpoint(
+    conn: Connection, checkpointer: Checkpointer, count: int, head: str
+) -> Checkpoint | None:
+    last = checkpoints.latest(conn)
+    checkpointer.last_at = checkpointer.clock()
+    if count == 0 or (last is not None and last.count >= count):
+        return None
+    ts_us = int(checkpointer.last_at * 1_000_000)
+    made = sign(checkpointer.key, (last.seq if last else 0) + 1, count, head, ts_us)
+    checkpoints.store(conn, made)
+    return made
