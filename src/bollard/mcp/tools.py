@@ -75,7 +75,7 @@ def description(action: Action) -> str:
 def credit_text(credits: Credits) -> str:
     """The credit cost in one sentence."""
     if not credits.spends:
-        return credits.note or "free: spends no Apollo credits."
+        return f"free: spends no Apollo credits. {credits.note}".strip()
     if credits.kind == "per_page":
         cost = f"{credits.base} per page returned"
     elif credits.kind == "per_record":

@@ -1,0 +1,139 @@
+"""The /mcp transport: keys, origins and sessions, checked before the SDK sees a request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from mcp import MCPError
+
+from tests.mcp.conftest import Bollard, StartBollard, mcp_session
+
+pytestmark = pytest.mark.anyio
+ACCEPT = "application/json, text/event-stream"
+LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+
+
+def initialize(client: httpx.Client, key: str) -> httpx.Response:
+    message: dict[str, Any] = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"},
+        },
+    }
+    return client.post("/mcp", json=message, headers={"Authorization": f"Bearer {key}"})
+
+
+def raw_client(bollard: Bollard) -> httpx.Client:
+    return httpx.Client(base_url=bollard.url, headers={"Accept": ACCEPT}, timeout=10)
+
+
+def test_request_without_a_valid_key_is_401_with_a_bearer_challenge(bollard: Bollard) -> None:
+    with raw_client(bollard) as client:
+        missing = client.post("/mcp", json=LIST)
+        wrong = client.post("/mcp", json=LIST, headers={"Authorization": "Bearer bol_nope"})
+    for reply in (missing, wrong):
+        assert reply.status_code == 401
+        assert reply.headers["www-authenticate"] == 'Bearer realm="bollard"'
+        assert reply.json()["error_code"] == "INVALID_API_KEY"
+        assert "tools" not in reply.text
+
+
+async def test_sdk_client_without_a_key_cannot_connect(bollard: Bollard) -> None:
+    with pytest.raises(BaseExceptionGroup) as refused:
+        async with mcp_session(bollard.url, None):
+            pass
+    assert refused.group_contains(MCPError, depth=None)
+
+
+async def test_x_api_key_is_accepted_like_bearer(bollard: Bollard) -> None:
+    _, key = bollard.agents.create("plain", ["people.search"])
+    async with mcp_session(bollard.url, None, headers={"X-Api-Key": key}) as session:
+        assert [t.name for t in (await session.list_tools()).tools] == [
+            "apollo_mixed_people_api_search"
+        ]
+
+
+async def test_revoked_key_is_refused_on_the_next_request(bollard: Bollard) -> None:
+    _, key = bollard.agents.create("soon-gone", ["people:read"])
+    async with mcp_session(bollard.url, key) as session:
+        assert (await session.list_tools()).tools
+        bollard.agents.revoke("soon-gone")
+        with pytest.raises(MCPError):
+            await session.list_tools()
+        with pytest.raises(MCPError):
+            await session.call_tool("apollo_mixed_people_api_search", {})
+    assert bollard.sandbox.calls == []
+    request, outcome = bollard.records()
+    assert (request["door"], request["agent"], request["decision"]) == ("mcp", None, "deny")
+    assert (outcome["outcome"], outcome["status"]) == ("unauthenticated", 401)
+
+
+def test_foreign_browser_origin_is_refused_and_loopback_origins_are_not(bollard: Bollard) -> None:
+    _, key = bollard.agents.create("browser", ["people.search"])
+    with raw_client(bollard) as client:
+        for origin in ("https://evil.example", "http://localhost.evil.example", "null"):
+            client.headers["Origin"] = origin
+            assert initialize(client, key).status_code == 403, origin
+        for origin in ("http://localhost:5173", "http://127.0.0.1", "https://[::1]:8443"):
+            client.headers["Origin"] = origin
+            assert initialize(client, key).status_code == 200, origin
+
+
+def test_configured_origin_is_allowed(start_bollard: StartBollard) -> None:
+    bollard = start_bollard(mcp_allowed_origins="https://console.example.com")
+    _, key = bollard.agents.create("browser", ["people.search"])
+    with raw_client(bollard) as client:
+        client.headers["Origin"] = "https://console.example.com"
+        assert initialize(client, key).status_code == 200
+        client.headers["Origin"] = "https://other.example.com"
+        assert initialize(client, key).status_code == 403
+
+
+def test_session_ids_are_128_random_bits_bound_to_their_agent(bollard: Bollard) -> None:
+    _, alice = bollard.agents.create("alice", ["people.search"])
+    _, bob = bollard.agents.create("bob", ["*:read"])
+    with raw_client(bollard) as client:
+        first = initialize(client, alice).headers["mcp-session-id"]
+        second = initialize(client, alice).headers["mcp-session-id"]
+        assert first != second
+        assert len(bytes.fromhex(first[:32])) * 8 == 128
+        with_owner = client.post(
+            "/mcp", json=LIST, headers={"Authorization": f"Bearer {alice}", "Mcp-Session-Id": first}
+        )
+        with_other = client.post(
+            "/mcp", json=LIST, headers={"Authorization": f"Bearer {bob}", "Mcp-Session-Id": first}
+        )
+        forged = client.post(
+            "/mcp",
+            json=LIST,
+            headers={"Authorization": f"Bearer {alice}", "Mcp-Session-Id": first[:-1] + "0"},
+        )
+    assert with_owner.status_code == 200
+    assert [t["name"] for t in with_owner.json()["result"]["tools"]] == [
+        "apollo_mixed_people_api_search"
+    ]
+    assert with_other.status_code == 404
+    assert "tools" not in with_other.text
+    assert forged.status_code == 404 or first.endswith("0")
+
+
+def test_a_session_opened_on_one_replica_is_served_by_another(
+    start_bollard: StartBollard,
+) -> None:
+    one = start_bollard()
+    two = start_bollard(database_url=one.settings.database_url)
+    _, key = one.agents.create("roaming", ["people.search"])
+    with raw_client(one) as first:
+        session = initialize(first, key).headers["mcp-session-id"]
+    with raw_client(two) as second:
+        listed = second.post(
+            "/mcp", json=LIST, headers={"Authorization": f"Bearer {key}", "Mcp-Session-Id": session}
+        )
+    assert listed.status_code == 200
+    assert len(listed.json()["result"]["tools"]) == 1
