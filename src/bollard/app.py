@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bollard import rest
+from bollard.admin import admin_routes
 from bollard.agents import Agents
 from bollard.audit.keyfile import audit_key
 from bollard.audit.writer import writer_for
@@ -84,6 +85,7 @@ def create_app(
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        *admin_routes(settings),
         Route("/api/v1/{rest:path}", rest.endpoint, methods=REST_METHODS),
         Route("/mcp", mcp_door),
     ]

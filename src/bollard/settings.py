@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # (credit budgets always fail closed); how often Apollo's usage stats are synced.
     rate_limit_fail_open: bool = False
     usage_sync_seconds: float = Field(default=300.0, ge=0)
+    # Admin console: whether /reference is readable without signing in, and how
+    # long a console session lasts.
+    reference_public: bool = True
+    admin_session_hours: float = Field(default=12.0, gt=0)
 
     # MCP door: browser Origins allowed besides loopback ones (comma-separated in env).
     mcp_allowed_origins: tuple[str, ...] = ()

@@ -1,0 +1,346 @@
+"""The admin JSON API under /admin/api, and its OpenAPI document.
+
+Callers are the console's pages (session cookie + `X-CSRF-Token` on writes)
+and scripts (`Authorization: Bearer <admin token>`). Every refusal is one
+`AdminError` rendered in one place, `_guarded`, as
+`{"error": message, "error_code": CODE}`; bodies are checked by pydantic
+models whose JSON schemas are also what the OpenAPI document publishes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bollard.admin import log as audit_log
+from bollard.admin import usage
+from bollard.admin.auth import CSRF_HEADER, SAFE_METHODS, AdminAuth, Principal
+from bollard.admin.changes import Changes
+from bollard.admin.grants import matrix
+from bollard.admin.openapi import openapi_document
+from bollard.admin.problems import (
+    AdminError,
+    AdminUnauthenticated,
+    CsrfRejected,
+    InvalidInput,
+    UnknownRecord,
+)
+from bollard.agents import Agent, utcnow
+from bollard.audit.filters import AuditFilters
+from bollard.gateway import Gateway
+
+log = logging.getLogger("bollard.admin")
+BODY_MAX_BYTES = 64_000
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[Request, Principal], Awaitable[Response]]
+
+
+class NewAgent(BaseModel):
+    """An agent to create."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64, description="lowercase letters, digits, _ . -")
+    grants: list[str] = Field(default_factory=list, max_length=100)
+    note: str = Field(default="", max_length=500)
+    expires_in: str | None = Field(default=None, max_length=16, description="e.g. 30d, 12h")
+
+
+class Rotation(BaseModel):
+    """How to rotate an agent's key."""
+
+    model_config = ConfigDict(extra="forbid")
+    grace: str | None = Field(
+        default=None, max_length=16, description="keep old keys working this long, e.g. 1h"
+    )
+
+
+class GrantChange(BaseModel):
+    """Grants to add and remove, in one change."""
+
+    model_config = ConfigDict(extra="forbid")
+    add: list[str] = Field(default_factory=list, max_length=100)
+    remove: list[str] = Field(default_factory=list, max_length=100)
+
+
+def agent_json(agent: Agent, last_used_us: int | None) -> dict[str, Any]:
+    """An agent as the API shows it (never a key)."""
+    return {
+        "name": agent.name,
+        "note": agent.note,
+        "status": agent.status(utcnow()),
+        "grants": list(agent.grants),
+        "created_at": _iso(agent.created_at),
+        "expires_at": _iso(agent.expires_at),
+        "revoked_at": _iso(agent.revoked_at),
+        "last_used_at": _iso_us(last_used_us),
+    }
+
+
+def api_routes(auth: AdminAuth) -> list[Route]:
+    """The routes under /admin/api, each guarded by `auth`."""
+    table: list[tuple[str, Handler, str]] = [
+        ("/agents", list_agents, "GET"),
+        ("/agents", create_agent, "POST"),
+        ("/agents/{name}", get_agent, "GET"),
+        ("/agents/{name}/revoke", revoke_agent, "POST"),
+        ("/agents/{name}/rotate", rotate_agent, "POST"),
+        ("/agents/{name}/grants", get_grants, "GET"),
+        ("/agents/{name}/grants", change_grants, "POST"),
+        ("/limits", limits, "GET"),
+        ("/usage", usage_report, "GET"),
+        ("/audit", audit_search, "GET"),
+        ("/audit/verify", audit_verify, "GET"),
+        ("/audit/{seq}", audit_record, "GET"),
+    ]
+    routes = [Route("/openapi.json", openapi, methods=["GET"])]
+    routes += [Route(p, _guarded(auth, h), methods=[m], name=h.__name__) for p, h, m in table]
+    return routes
+
+
+def _guarded(auth: AdminAuth, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            principal = auth.principal(request)
+            if principal is None:
+                raise AdminUnauthenticated(
+                    "sign in to the console, or send the admin token as Authorization: Bearer"
+                )
+            unsafe = request.method not in SAFE_METHODS and principal.via == "session"
+            if unsafe and not auth.csrf_matches(
+                principal.session_id, request.headers.get(CSRF_HEADER)
+            ):
+                raise CsrfRejected(
+                    "missing or wrong X-CSRF-Token header: send the token from the "
+                    "console page's <meta name=csrf-token>"
+                )
+            return await handler(request, principal)
+        except AdminError as exc:
+            return problem(exc)
+
+    return endpoint
+
+
+def problem(exc: AdminError) -> JSONResponse:
+    """The one rendering of a refusal."""
+    headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
+    body = {"error": exc.message, "error_code": exc.error_code}
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+async def openapi(request: Request) -> JSONResponse:
+    """The OpenAPI document describing this API."""
+    return JSONResponse(openapi_document(NewAgent, Rotation, GrantChange))
+
+
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+async def list_agents(request: Request, principal: Principal) -> Response:
+    gateway = _gateway(request)
+    found = await run_in_threadpool(gateway.agents.list)
+    used = await run_in_threadpool(audit_log.last_use, _engine(request))
+    return JSONResponse({"agents": [agent_json(a, used.get(a.name)) for a in found]})
+
+
+async def create_agent(request: Request, principal: Principal) -> Response:
+    body = await _body(request, NewAgent)
+    agent, key = await Changes(_gateway(request)).create(
+        body.name, body.grants, body.note, body.expires_in, by=principal.via
+    )
+    return JSONResponse({"agent": agent_json(agent, None), "key": key}, status_code=201)
+
+
+async def get_agent(request: Request, principal: Principal) -> Response:
+    gateway = _gateway(request)
+    agent = await Changes(gateway).agent(request.path_params["name"])
+    used = await run_in_threadpool(audit_log.last_use, _engine(request))
+    return JSONResponse({"agent": agent_json(agent, used.get(agent.name))})
+
+
+async def revoke_agent(request: Request, principal: Principal) -> Response:
+    agent = await Changes(_gateway(request)).revoke(request.path_params["name"], principal.via)
+    return JSONResponse({"agent": agent_json(agent, None)})
+
+
+async def rotate_agent(request: Request, principal: Principal) -> Response:
+    body = await _body(request, Rotation, empty_ok=True)
+    name = request.path_params["name"]
+    key = await Changes(_gateway(request)).rotate(name, body.grace, principal.via)
+    return JSONResponse({"name": name, "key": key})
+
+
+async def get_grants(request: Request, principal: Principal) -> Response:
+    gateway = _gateway(request)
+    agent = await Changes(gateway).agent(request.path_params["name"])
+    grid = matrix(gateway.catalog, agent.grants)
+    return JSONResponse({"name": agent.name, "grants": list(agent.grants), **grid.to_json()})
+
+
+async def change_grants(request: Request, principal: Principal) -> Response:
+    body = await _body(request, GrantChange)
+    agent = await Changes(_gateway(request)).regrant(
+        request.path_params["name"], body.add, body.remove, principal.via
+    )
+    return JSONResponse({"name": agent.name, "grants": list(agent.grants)})
+
+
+async def limits(request: Request, principal: Principal) -> Response:
+    engine = _engine(request)
+    source, windows = await run_in_threadpool(usage.apollo_windows, engine)
+    return JSONResponse({"apollo_windows": {"source": source, "windows": windows}})
+
+
+async def usage_report(request: Request, principal: Principal) -> Response:
+    days = _int_param(request, "days", 7, 1, 30)
+    if days not in usage.PERIODS:
+        raise InvalidInput(f"days must be one of {', '.join(map(str, usage.PERIODS))}")
+    window = usage.Window.ending(int(datetime.now(UTC).timestamp() * 1e6), days)
+    engine = _engine(request)
+    series = await run_in_threadpool(lambda: usage.tally(usage.usage_rows(engine, window), window))
+    labels = window.labels()
+    return JSONResponse(
+        {
+            "days": days,
+            "bucket_seconds": window.bucket_us // 1_000_000,
+            "buckets": labels,
+            "agents": {
+                name: {
+                    "calls": s.calls,
+                    "denied": s.denied,
+                    "credits": s.credits,
+                    "total_calls": s.total_calls,
+                    "total_credits": s.total_credits,
+                }
+                for name, s in series.items()
+            },
+        }
+    )
+
+
+async def audit_search(request: Request, principal: Principal) -> Response:
+    filters = audit_filters(request)
+    limit = _int_param(request, "limit", 50, 1, 200)
+    engine = _engine(request)
+    after = request.query_params.get("after")
+    if after is not None:
+        after_seq = _int_param(request, "after", 0, 0, 2**62)
+        found = await run_in_threadpool(audit_log.newer, engine, filters, after_seq, limit)
+        return JSONResponse({"entries": [e.to_json() for e in found], "next_before": None})
+    before = _int_param(request, "before", 0, 0, 2**62) or None
+    entries, cursor = await run_in_threadpool(audit_log.page, engine, filters, limit, before)
+    return JSONResponse({"entries": [e.to_json() for e in entries], "next_before": cursor})
+
+
+async def audit_record(request: Request, principal: Principal) -> Response:
+    text = request.path_params["seq"]
+    if not text.isdigit() or len(text) > 18:
+        raise InvalidInput(f"record number {text!r} is not a positive whole number")
+    rows = await run_in_threadpool(audit_log.detail, _engine(request), int(text))
+    if not rows:
+        raise UnknownRecord(f"there is no audit record {text}")
+    return JSONResponse({"records": [r.to_json() for r in rows]})
+
+
+async def audit_verify(request: Request, principal: Principal) -> Response:
+    status = await run_in_threadpool(audit_log.verify_tail, _engine(request))
+    return JSONResponse(status.to_json())
+
+
+DECISIONS = ("allow", "deny")
+KINDS = ("request", "outcome", "admin")
+
+
+def audit_filters(request: Request) -> AuditFilters:
+    """Audit filters from query parameters (shared with the log page)."""
+    q = request.query_params
+    decision = q.get("decision") or None
+    kind = q.get("kind") or None
+    if decision is not None and decision not in DECISIONS:
+        raise InvalidInput(f"decision must be allow or deny, not {decision!r}")
+    if kind is not None and kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    return AuditFilters(
+        agent=q.get("agent") or None,
+        action=q.get("action") or None,
+        decision=decision,
+        outcome=q.get("outcome") or None,
+        kind=kind,
+        since_us=_time_param(request, "since"),
+        until_us=_time_param(request, "until"),
+    )
+
+
+def _time_param(request: Request, name: str) -> int | None:
+    text = request.query_params.get(name)
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{name} must be an ISO 8601 time such as 2025-01-31T09:00 or 2025-01-31T09:00Z, "
+            f"not {text!r}"
+        ) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000)
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    text = request.query_params.get(name)
+    if text is None or text == "":
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise InvalidInput(f"{name} must be a whole number from {low} to {high}, not {text!r}")
+    return int(text)
+
+
+async def _body(request: Request, model: type[M], empty_ok: bool = False) -> M:
+    raw = await request.body()
+    if len(raw) > BODY_MAX_BYTES:
+        raise InvalidInput(f"the body is larger than {BODY_MAX_BYTES} bytes")
+    if not raw.strip() and empty_ok:
+        return model()
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the body is not JSON: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(_validation_message(exc)) from exc
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']}")
+    return "invalid body: " + "; ".join(parts)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None
+
+
+def _iso_us(ts_us: int | None) -> str | None:
+    if ts_us is None:
+        return None
+    return datetime.fromtimestamp(ts_us / 1e6, UTC).isoformat(timespec="seconds")

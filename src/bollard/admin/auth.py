@@ -1,0 +1,159 @@
+"""The console's sign-in: the admin token, signed session cookies and CSRF tokens.
+
+The admin token is `BOLLARD_ADMIN_TOKEN`, or one generated at first start into
+`state_dir/admin.token` (mode 0600) and printed once. A session is a cookie
+`<id>.<expires>.<hmac>` signed with a key derived from the token: every replica
+that knows the token accepts it, nothing is held in server memory, and changing
+the token signs everyone out. A CSRF token is an HMAC of the session id: forms
+carry it in a hidden field, scripts in the `X-CSRF-Token` header. Scripts that
+send the admin token itself as `Authorization: Bearer` need no CSRF token,
+because a browser never adds that header on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bollard.settings import Settings
+
+SESSION_COOKIE = "bollard_admin"
+LOGIN_COOKIE = "bollard_login"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def admin_token(settings: Settings, announce: Callable[[str], None] | None = None) -> str:
+    """`BOLLARD_ADMIN_TOKEN`, or the generated token in the state directory (made once)."""
+    if settings.admin_token is not None:
+        return settings.admin_token.get_secret_value()
+    path = settings.state_dir / "admin.token"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        token = f"bat_{secrets.token_urlsafe(32)}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another replica made it first: use theirs
+            return path.read_text("utf-8").strip()
+        with os.fdopen(fd, "w") as f:
+            f.write(token)
+        (announce or _print)(
+            f"Generated an admin token for the console at /admin (stored in {path}, "
+            f"mode 0600; set BOLLARD_ADMIN_TOKEN to choose your own):\n  {token}\n"
+        )
+    return path.read_text("utf-8").strip()
+
+
+def _print(message: str) -> None:
+    sys.stderr.write(message)
+    sys.stderr.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling the console: a browser session, or a script holding the token."""
+
+    via: str  # session | token
+    session_id: str = ""
+
+
+class AdminAuth:
+    """Checks the admin token, signs and reads session cookies, makes CSRF tokens."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        session_seconds: float = 12 * 3600,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._token_digest = hashlib.sha256(token.encode()).digest()
+        self._key = hmac.new(token.encode(), b"bollard admin session v1", "sha256").digest()
+        self._session_seconds = session_seconds
+        self._clock = clock
+
+    def token_matches(self, presented: str) -> bool:
+        """Whether `presented` is the admin token (constant time)."""
+        digest = hashlib.sha256(presented.encode()).digest()
+        return hmac.compare_digest(digest, self._token_digest)
+
+    def new_session(self) -> tuple[str, str]:
+        """A fresh session: its id and the cookie value that carries it."""
+        session_id = secrets.token_urlsafe(16)
+        expires = int(self._clock() + self._session_seconds)
+        payload = f"{session_id}.{expires}"
+        return session_id, f"{payload}.{self._sign('session', payload)}"
+
+    def session_id(self, cookie: str | None) -> str | None:
+        """The session id in a cookie, if it is signed by us and not expired."""
+        if not cookie or cookie.count(".") != 2:
+            return None
+        session_id, expires, signature = cookie.split(".")
+        if not hmac.compare_digest(signature, self._sign("session", f"{session_id}.{expires}")):
+            return None
+        if not expires.isdigit() or int(expires) <= self._clock():
+            return None
+        return session_id
+
+    def csrf_token(self, session_id: str) -> str:
+        """The CSRF token bound to one session (or one sign-in form)."""
+        return self._sign("csrf", session_id)
+
+    def csrf_matches(self, session_id: str, presented: str | None) -> bool:
+        """Whether `presented` is the CSRF token of this session."""
+        return bool(presented) and hmac.compare_digest(str(presented), self.csrf_token(session_id))
+
+    def principal(self, request: Request) -> Principal | None:
+        """The caller, from `Authorization: Bearer <admin token>` or the session cookie."""
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and credentials:
+            return Principal("token") if self.token_matches(credentials.strip()) else None
+        session_id = self.session_id(request.cookies.get(SESSION_COOKIE))
+        return Principal("session", session_id) if session_id else None
+
+    def set_session_cookie(self, response: Response, request: Request, value: str) -> None:
+        """Attach the session cookie: HttpOnly, SameSite=Strict, Secure behind TLS."""
+        response.set_cookie(
+            SESSION_COOKIE,
+            value,
+            max_age=int(self._session_seconds),
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+
+    def _sign(self, purpose: str, payload: str) -> str:
+        message = f"{purpose}\n{payload}".encode()
+        return hmac.new(self._key, message, "sha256").hexdigest()
+
+
+def login_nonce(request: Request) -> str:
+    """The pre-sign-in nonce from its cookie, or a new one (double-submit CSRF for sign-in)."""
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    if len(nonce) >= 16 and nonce.replace("-", "").replace("_", "").isalnum():
+        return nonce
+    return secrets.token_urlsafe(16)
+
+
+def set_login_cookie(response: Response, request: Request, nonce: str) -> None:
+    """Attach the sign-in form's nonce cookie (short-lived, HttpOnly, SameSite=Strict)."""
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        max_age=3600,
+        path="/admin",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )

@@ -1,0 +1,166 @@
+"""The console's view of the audit log: calls, admin changes, last use, chain status.
+
+Searching is `bollard.audit.query.search`; this module only turns its rows
+into what a page or the JSON API shows (a call is its request record with its
+outcome), and re-walks the newest part of the chain to show whether it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from bollard.audit.chain import GENESIS, chain_hash
+from bollard.audit.filters import AuditFilters
+from bollard.audit.query import AuditRow, follow, pair, search
+from bollard.store.tables import audit_records
+
+t = audit_records.c
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of the log: a call (request + outcome) or an admin change."""
+
+    seq: int  # the newest record of the entry, used as the paging cursor
+    request_id: str
+    request: AuditRow | None
+    outcome: AuditRow | None
+    admin: AuditRow | None = None
+
+    @property
+    def first(self) -> AuditRow:
+        """The entry's first record (what its time, agent and action come from)."""
+        found = self.admin or self.request or self.outcome
+        assert found is not None
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as JSON-able data for the admin API."""
+        first = self.first
+        outcome = self.outcome
+        return {
+            "seq": self.seq,
+            "request_id": self.request_id,
+            "kind": "admin" if self.admin else "call",
+            "ts_us": first.ts_us,
+            "door": first.door,
+            "agent": first.agent,
+            "action": first.action,
+            "decision": self.request.decision if self.request else None,
+            "reason": (self.request.data.get("reason") if self.request else None),
+            "outcome": outcome.outcome if outcome else None,
+            "status": outcome.status if outcome else None,
+            "latency_ms": outcome.data.get("latency_ms") if outcome else None,
+            "credits": outcome.data.get("credits") if outcome else None,
+            "records": [r.to_json() for r in (self.admin, self.request, outcome) if r],
+        }
+
+
+def entries(engine: Engine, rows: Sequence[AuditRow]) -> list[Entry]:
+    """Group records into log entries, newest first, one per request id."""
+    newest: dict[str, int] = {}
+    admins: dict[str, AuditRow] = {}
+    for row in rows:
+        newest[row.request_id] = max(newest.get(row.request_id, 0), row.seq)
+        if row.kind == "admin":
+            admins[row.request_id] = row
+    calls = pair(engine, [r for r in rows if r.kind != "admin"])
+    found = [Entry(newest[c.request_id], c.request_id, c.request, c.outcome) for c in calls]
+    found += [Entry(r.seq, r.request_id, None, None, r) for r in admins.values()]
+    return sorted(found, key=lambda e: e.seq, reverse=True)
+
+
+def page(
+    engine: Engine, filters: AuditFilters, limit: int = 50, before_seq: int | None = None
+) -> tuple[list[Entry], int | None]:
+    """One page of entries, newest first, and the cursor of the next page (or None)."""
+    rows = search(engine, filters, limit, before_seq)
+    cursor = rows[-1].seq if len(rows) == limit else None
+    return entries(engine, rows), cursor
+
+
+def newer(engine: Engine, filters: AuditFilters, after_seq: int, limit: int = 200) -> list[Entry]:
+    """Entries with a record after `after_seq` (the live tail), newest first."""
+    rows = []
+    for row in follow(engine, filters, after_seq, batch=limit):
+        rows.append(row)
+        if len(rows) >= limit:
+            break
+    return entries(engine, rows)
+
+
+def detail(engine: Engine, seq: int) -> list[AuditRow]:
+    """Every record of the call (or change) that record `seq` belongs to, in chain order."""
+    with engine.connect() as conn:
+        request_id = conn.execute(select(t.request_id).where(t.seq == seq)).scalar()
+    if request_id is None:
+        return []
+    rows = search(engine, AuditFilters(request_id=request_id), limit=20)
+    return sorted(rows, key=lambda r: r.seq)
+
+
+def last_use(engine: Engine) -> dict[str, int]:
+    """Each agent's newest call (ts_us of its newest request record)."""
+    stmt = (
+        select(t.agent, func.max(t.ts_us))
+        .where(t.kind == "request", t.agent.is_not(None))
+        .group_by(t.agent)
+    )
+    with engine.connect() as conn:
+        return {agent: int(ts) for agent, ts in conn.execute(stmt)}
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStatus:
+    """The result of re-walking the newest records of the hash chain."""
+
+    ok: bool
+    checked: int
+    first_seq: int | None
+    last_seq: int | None
+    problem: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The status as JSON-able data."""
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "first_seq": self.first_seq,
+            "last_seq": self.last_seq,
+            "problem": self.problem,
+            "method": f"re-walk of the newest {self.checked} records",
+        }
+
+
+def verify_tail(engine: Engine, n: int = 1000) -> ChainStatus:
+    """Re-hash the newest `n` records and check each links to the one before it."""
+    stmt = select(audit_records).order_by(t.seq.desc()).limit(n)
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(stmt).mappings()][::-1]
+    if not rows:
+        return ChainStatus(True, 0, None, None)
+    first, last = rows[0]["seq"], rows[-1]["seq"]
+    if first == 1 and rows[0]["prev_hash"] != GENESIS:
+        return ChainStatus(False, len(rows), first, last, "record 1 does not start the chain")
+    previous: dict[str, Any] | None = None
+    for row in rows:
+        if previous is not None and (
+            row["seq"] != previous["seq"] + 1 or row["prev_hash"] != previous["hash"]
+        ):
+            return ChainStatus(
+                False, len(rows), first, last, f"record {row['seq']} does not follow the one before"
+            )
+        if chain_hash(row["prev_hash"], row) != row["hash"]:
+            return ChainStatus(
+                False,
+                len(rows),
+                first,
+                last,
+                f"record {row['seq']} was changed after it was written",
+            )
+        previous = row
+    return ChainStatus(True, len(rows), first, last)

@@ -1,0 +1,59 @@
+"""The console's refusals: Bollard errors with the status and code the admin API answers.
+
+    BollardError (bollard.errors)
+    └── AdminError (400 BAD_REQUEST)
+        ├── InvalidInput (422 INVALID_INPUT)
+        ├── AdminUnauthenticated (401 ADMIN_UNAUTHENTICATED)
+        ├── CsrfRejected (403 CSRF_REJECTED)
+        ├── UnknownAgent (404 AGENT_NOT_FOUND)
+        ├── UnknownRecord (404 RECORD_NOT_FOUND)
+        ├── AgentExists (409 AGENT_EXISTS)
+        └── ChangeNotRecorded (503 AUDIT_UNAVAILABLE)
+
+The admin API renders each as `{"error": message, "error_code": code}`; the
+pages show the message beside the form that caused it.
+"""
+
+from __future__ import annotations
+
+from bollard.errors import BollardError
+
+
+class AdminError(BollardError):
+    status = 400
+    error_code = "BAD_REQUEST"
+
+
+class InvalidInput(AdminError):
+    status = 422
+    error_code = "INVALID_INPUT"
+
+
+class AdminUnauthenticated(AdminError):
+    status = 401
+    error_code = "ADMIN_UNAUTHENTICATED"
+
+
+class CsrfRejected(AdminError):
+    status = 403
+    error_code = "CSRF_REJECTED"
+
+
+class UnknownAgent(AdminError):
+    status = 404
+    error_code = "AGENT_NOT_FOUND"
+
+
+class UnknownRecord(AdminError):
+    status = 404
+    error_code = "RECORD_NOT_FOUND"
+
+
+class AgentExists(AdminError):
+    status = 409
+    error_code = "AGENT_EXISTS"
+
+
+class ChangeNotRecorded(AdminError):
+    status = 503
+    error_code = "AUDIT_UNAVAILABLE"
