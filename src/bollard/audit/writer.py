@@ -238,12 +238,16 @@ def writer_for(
     settings: Settings, engine: Engine, *, clock: Callable[[], float] = time.time
 ) -> AuditWriter:
     """The gateway's writer: checkpoints signed with the key outside the database."""
-    checkpointer = Checkpointer(
+    return AuditWriter(engine, checkpointer=checkpointer_for(settings, clock=clock), clock=clock)
+
+
+def checkpointer_for(settings: Settings, *, clock: Callable[[], float] = time.time) -> Checkpointer:
+    """Signs with the key from the environment or state directory; files into the state dir."""
+    return Checkpointer(
         signing_key(settings.state_dir),
         CheckpointFile.in_state_dir(settings.state_dir),
         clock=clock,
     )
-    return AuditWriter(engine, checkpointer=checkpointer, clock=clock)
 
 
 def ensure_head(engine: Engine) -> None:
