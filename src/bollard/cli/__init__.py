@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bollard.cli import agents, catalog, limits, mcp, sandbox, serve
+from bollard.cli import agents, audit, catalog, limits, mcp, sandbox, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
