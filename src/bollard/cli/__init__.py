@@ -13,6 +13,6 @@ def main() -> None:
     """Bollard: a checked, audited gateway between AI agents and the Apollo.io API."""
 
 
-for module in (catalog, sandbox, agents, serve, limits, mcp):
+for module in (catalog, sandbox, agents, serve, limits, mcp, audit):
     for command in module.COMMANDS:
         main.add_command(command)
