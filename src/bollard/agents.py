@@ -22,6 +22,7 @@ from bollard import keys
 from bollard.catalog import Catalog
 from bollard.errors import ConfigError
 from bollard.policy import parse_selector
+from bollard.store import reader
 from bollard.store.tables import agent_keys, agents, grants
 
 Status = Literal["active", "revoked", "expired"]
@@ -74,6 +75,7 @@ class Agents:
         self, engine: Engine, catalog: Catalog, now: Callable[[], datetime] = utcnow
     ) -> None:
         self._engine = engine
+        self._reader = reader(engine)
         self._catalog = catalog
         self._now = now
 
@@ -125,7 +127,7 @@ class Agents:
             .where(agent_keys.c.key_hash == wanted)
             .order_by(grants.c.selector)
         )
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             rows = conn.execute(query).all()
         if not rows or not hmac.compare_digest(rows[0].key_hash, wanted):
             return None
@@ -227,7 +229,7 @@ class Agents:
         )
         if where is not None:
             query = query.where(where)
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             rows = conn.execute(query).all()
         by_id: dict[int, builtins.list[Row[Any]]] = {}
         for row in rows:
