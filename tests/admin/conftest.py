@@ -19,6 +19,7 @@ __all__ = [
     "ADMIN_TOKEN",
     "Bollard",
     "Console",
+    "StartBollard",
     "admin",
     "console",
     "sandbox",
