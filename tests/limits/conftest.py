@@ -21,8 +21,6 @@ from bollard.catalog import Catalog, load_catalog
 from bollard.limits import Limiter
 from bollard.limits.counters import MemoryCounters
 from bollard.limits.redis import RedisCounters
-from bollard.limits.tables import TABLES
-from bollard.store.tables import metadata
 
 REDIS_ENV = "BOLLARD_TEST_REDIS_URL"
 # 2026-01-01T00:00:00Z, a day and month boundary: every window starts at 0.
@@ -59,9 +57,7 @@ def catalog() -> Catalog:
 
 @pytest.fixture
 def store(engine: Engine) -> Engine:
-    """The migrated store, with the limits tables."""
-    # A no-op once migration 0002_limits is in the chain; kept for older chains.
-    metadata.create_all(engine, tables=list(TABLES))
+    """The migrated store (migration 0002_limits adds the limits tables)."""
     return engine
 
 

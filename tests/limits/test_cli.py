@@ -9,18 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from bollard.cli import main
-from bollard.limits.tables import TABLES
 from bollard.store import open_store
-from bollard.store.tables import metadata
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     url = f"sqlite:///{tmp_path / 'bollard.db'}"
-    engine = open_store(url)
-    # A no-op once migration 0002_limits is in the chain.
-    metadata.create_all(engine, tables=list(TABLES))
-    engine.dispose()
+    open_store(url).dispose()
     return {"BOLLARD_DATABASE_URL": url, "BOLLARD_REDIS_URL": ""}
 
 

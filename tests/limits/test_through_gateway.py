@@ -17,12 +17,11 @@ from bollard.catalog import load_catalog
 from bollard.limits import Limiter, create_limiter
 from bollard.limits.checks import LimitRule
 from bollard.limits.config import set_rule
-from bollard.limits.tables import TABLES
 from bollard.loopback import LoopbackServer
 from bollard.sandbox import Sandbox, create_sandbox
 from bollard.settings import Settings
 from bollard.store import open_store
-from bollard.store.tables import audit_records, metadata
+from bollard.store.tables import audit_records
 from tests.gateway.conftest import AUDIT_KEY, MASTER_KEY, SCOPED_KEY, sandbox_config
 from tests.limits.conftest import Clock
 
@@ -59,7 +58,6 @@ def stack(tmp_path: Path, clock: Clock) -> Iterator[Stack]:
             }
         )
         engine = open_store(settings.database_url)
-        metadata.create_all(engine, tables=list(TABLES))
         _, key = Agents(engine, load_catalog()).create("research", ["*:read"])
         limiter: Limiter = create_limiter(settings, engine, load_catalog(), clock=clock)
         app = create_app(settings, engine=engine, limiter=limiter, clock=clock)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from bollard.limits.checks import Check
 from bollard.limits.counters import Token, Verdict
@@ -174,8 +174,12 @@ class RedisCounters:
 
     @classmethod
     def from_url(cls, url: str, clock: Callable[[], float] | None = None) -> RedisCounters:
-        client = Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
-        return cls(client, clock)
+        # A bounded pool: a burst of calls queues for a connection instead of opening
+        # hundreds of sockets at once (and failing closed on connect timeouts).
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=64, timeout=5, socket_timeout=2.0, socket_connect_timeout=2.0
+        )
+        return cls(Redis(connection_pool=pool), clock)
 
     def _now(self) -> str:
         return "" if self._clock is None else repr(self._clock())
@@ -247,3 +251,4 @@ class RedisCounters:
 
     async def aclose(self) -> None:
         await self._redis.aclose()
+        await self._redis.connection_pool.disconnect()
