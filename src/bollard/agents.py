@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, Row, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Row, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bollard import keys
@@ -68,6 +68,22 @@ class Agent:
         return "active"
 
 
+# Built once: constructing a select costs more than running it, on the hot path.
+_AUTHENTICATE = (
+    select(
+        agents,
+        agent_keys.c.key_hash,
+        agent_keys.c.revoked_at.label("key_revoked_at"),
+        agent_keys.c.expires_at.label("key_expires_at"),
+        grants.c.selector,
+    )
+    .select_from(agent_keys.join(agents, agents.c.id == agent_keys.c.agent_id))
+    .outerjoin(grants, grants.c.agent_id == agents.c.id)
+    .where(agent_keys.c.key_hash == bindparam("key_hash"))
+    .order_by(grants.c.selector)
+)
+
+
 class Agents:
     """The agents repository over one engine; every method is one transaction."""
 
@@ -114,21 +130,8 @@ class Agents:
         if not keys.is_well_formed(key):
             return None
         wanted = keys.key_hash(key)
-        query = (
-            select(
-                agents,
-                agent_keys.c.key_hash,
-                agent_keys.c.revoked_at.label("key_revoked_at"),
-                agent_keys.c.expires_at.label("key_expires_at"),
-                grants.c.selector,
-            )
-            .select_from(agent_keys.join(agents, agents.c.id == agent_keys.c.agent_id))
-            .outerjoin(grants, grants.c.agent_id == agents.c.id)
-            .where(agent_keys.c.key_hash == wanted)
-            .order_by(grants.c.selector)
-        )
         with self._reader.connect() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(_AUTHENTICATE, {"key_hash": wanted}).all()
         if not rows or not hmac.compare_digest(rows[0].key_hash, wanted):
             return None
         now = self._now()
