@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import update
 
+from bollard.limits.checks import LimitRule
+from bollard.limits.config import set_rule
 from bollard.store.tables import audit_records
 from tests.admin.conftest import ADMIN_TOKEN, Bollard, Console
 
@@ -171,6 +173,7 @@ def test_audit_api_finds_the_denied_call_and_its_reason(admin: Bollard) -> None:
 
 def test_usage_api_counts_each_agents_calls(admin: Bollard) -> None:
     _, key = admin.agents.create("counter", ["people.search"])
+    set_rule(admin.engine, LimitRule("counter", credits_per_day=500), now=0.0)
     with admin.client(key) as agent:
         for _ in range(3):
             agent.post(SEARCH, json={"per_page": 1})
@@ -184,6 +187,7 @@ def test_usage_api_counts_each_agents_calls(admin: Bollard) -> None:
     assert counter["total_calls"] == 4
     assert sum(counter["denied"]) == 1
     assert limits["apollo_windows"]["windows"], limits
+    assert limits["agent_limits"] == [{"agent": "counter", "action": "*", "credits_per_day": 500}]
 
 
 def test_chain_status_shows_a_record_changed_after_it_was_written(admin: Bollard) -> None:
@@ -192,13 +196,19 @@ def test_chain_status_shows_a_record_changed_after_it_was_written(admin: Bollard
         agent.post(SEARCH, json={"per_page": 1})
     with api(admin) as client:
         good = client.get("/audit/verify").json()
+        good_full = client.get("/audit/verify", params={"full": "true"}).json()
         with admin.engine.begin() as conn:
             conn.execute(update(audit_records).where(audit_records.c.seq == 1).values(status=999))
         bad = client.get("/audit/verify").json()
+        bad_full = client.get("/audit/verify", params={"full": "true"}).json()
     assert good["ok"] is True
     assert good["checked"] == 2
     assert bad["ok"] is False
     assert "record 1" in bad["problem"]
+    assert good_full["ok"] is True
+    assert good_full["checked"] == 2
+    assert bad_full["ok"] is False
+    assert bad_full["problems"]
 
 
 def test_openapi_document_describes_every_admin_route(admin: Bollard) -> None:

@@ -114,6 +114,9 @@ def test_an_admin_grants_and_revokes_and_finds_the_denied_call_in_the_log(
 
     page.goto(admin.url + "/admin/audit")
     expect(page.locator("#chain-status")).to_contain_text("Hash chain verified")
+    page.get_by_role("link", name="Verify the whole chain").click()
+    expect(page.locator("#chain-status")).to_contain_text("full verification")
+    expect(page.locator("#chain-status")).to_contain_text("Hash chain verified")
     page.get_by_label("Decision").select_option("deny")
     page.get_by_role("button", name="Filter").click()
     denied = page.locator("#log-rows tr")

@@ -204,7 +204,10 @@ async def change_grants(request: Request, principal: Principal) -> Response:
 async def limits(request: Request, principal: Principal) -> Response:
     engine = _engine(request)
     source, windows = await run_in_threadpool(usage.apollo_windows, engine)
-    return JSONResponse({"apollo_windows": {"source": source, "windows": windows}})
+    rules = await run_in_threadpool(usage.limit_rules, engine)
+    return JSONResponse(
+        {"apollo_windows": {"source": source, "windows": windows}, "agent_limits": rules}
+    )
 
 
 async def usage_report(request: Request, principal: Principal) -> Response:
@@ -259,6 +262,13 @@ async def audit_record(request: Request, principal: Principal) -> Response:
 
 
 async def audit_verify(request: Request, principal: Principal) -> Response:
+    full = request.query_params.get("full", "false")
+    if full not in ("true", "false"):
+        raise InvalidInput(f"full must be true or false, not {full!r}")
+    if full == "true":
+        state_dir = request.app.state.settings.state_dir
+        report = await run_in_threadpool(audit_log.verify_all, _engine(request), state_dir)
+        return JSONResponse(report)
     status = await run_in_threadpool(audit_log.verify_tail, _engine(request))
     return JSONResponse(status.to_json())
 

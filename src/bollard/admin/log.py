@@ -2,20 +2,26 @@
 
 Searching is `bollard.audit.query.search`; this module only turns its rows
 into what a page or the JSON API shows (a call is its request record with its
-outcome), and re-walks the newest part of the chain to show whether it holds.
+outcome). The chain's status on every log page is a quick re-walk of the
+newest records; the whole verification (`bollard audit verify`: every record
+and every signed checkpoint) runs on request, since it reads the entire log.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from bollard.audit.chain import GENESIS, chain_hash
+from bollard.audit.checkpoints import CheckpointFile
 from bollard.audit.filters import AuditFilters
+from bollard.audit.keyfile import signing_key
 from bollard.audit.query import AuditRow, follow, pair, search
+from bollard.audit.verify import verify
 from bollard.store.tables import audit_records
 
 t = audit_records.c
@@ -164,3 +170,25 @@ def verify_tail(engine: Engine, n: int = 1000) -> ChainStatus:
             )
         previous = row
     return ChainStatus(True, len(rows), first, last)
+
+
+def verify_all(engine: Engine, state_dir: Path) -> dict[str, Any]:
+    """`bollard audit verify`: every record and signed checkpoint, as JSON-able data."""
+    report = verify(
+        engine, signing_key(state_dir).public_key(), CheckpointFile.in_state_dir(state_dir)
+    )
+    problems = [
+        {"kind": p.kind, "seq": p.seq, "fatal": p.fatal, "message": p.message}
+        for p in report.problems
+    ]
+    return {
+        "ok": report.ok,
+        "checked": report.records,
+        "first_seq": report.first_seq,
+        "last_seq": report.last_seq,
+        "checkpoints": report.checkpoints,
+        "anchored_through": report.anchored_through,
+        "problem": "; ".join(p.message for p in report.problems if p.fatal),
+        "problems": problems,
+        "method": "full verification of every record and signed checkpoint",
+    }

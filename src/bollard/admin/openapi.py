@@ -135,7 +135,12 @@ def openapi_document(*models: type[BaseModel]) -> dict[str, Any]:
                 requestBody=_body("GrantChange"),
             ),
         },
-        "/admin/api/limits": {"get": _op("Apollo's team-wide rate-limit windows", "the windows")},
+        "/admin/api/limits": {
+            "get": _op(
+                "Apollo's team-wide rate-limit windows and each agent's own limits",
+                "the windows and limits",
+            )
+        },
         "/admin/api/usage": {
             "get": _op(
                 "Calls and credits per agent over time",
@@ -150,7 +155,13 @@ def openapi_document(*models: type[BaseModel]) -> dict[str, Any]:
             )
         },
         "/admin/api/audit/verify": {
-            "get": _op("Re-walk the newest part of the hash chain", "the chain's status")
+            "get": _op(
+                "The chain's status: a re-walk of the newest records, or (full=true) "
+                "every record and signed checkpoint",
+                "the chain's status",
+                422,
+                parameters=[_param("full", "verify the whole log", {"enum": ["true", "false"]})],
+            )
         },
         "/admin/api/audit/{seq}": {
             "parameters": [

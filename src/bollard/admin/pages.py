@@ -247,8 +247,15 @@ class Pages:
             entries, cursor, error = [], None, exc.message
         else:
             error = ""
-        chain = await run_in_threadpool(audit_log.verify_tail, engine)
-        params = {k: v for k, v in request.query_params.items() if v and k != "before"}
+        chain: Any = await run_in_threadpool(audit_log.verify_tail, engine)
+        full = request.query_params.get("verify") == "full"
+        if full:
+            state_dir = request.app.state.settings.state_dir
+            chain = await run_in_threadpool(audit_log.verify_all, engine, state_dir)
+        else:
+            chain = chain.to_json()
+        skip = ("before", "verify")
+        params = {k: v for k, v in request.query_params.items() if v and k not in skip}
         older = f"?{urlencode({**params, 'before': cursor})}" if cursor else ""
         return self.render(
             request,
@@ -317,6 +324,7 @@ class Pages:
             for name, s in series.items()
         ]
         source, windows = await run_in_threadpool(usage.apollo_windows, engine)
+        rules = await run_in_threadpool(usage.limit_rules, engine)
         return self.render(
             request,
             "usage.html",
@@ -328,6 +336,7 @@ class Pages:
             last=labels[-1],
             windows=windows,
             windows_source=source,
+            rules=rules,
         )
 
 

@@ -6,6 +6,7 @@ two readers at the bottom fetch the records and Apollo's last reported windows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -151,9 +152,19 @@ def apollo_windows(engine: Engine) -> tuple[str, list[dict[str, Any]]]:
         found = conn.execute(stmt).first()
     if found is None:
         return "no rate-limit headers recorded yet", []
-    import json
 
     rate = json.loads(found.data).get("rate") or {}
     when = datetime.fromtimestamp(found.ts_us / 1e6, UTC).isoformat(timespec="seconds")
     headers = [{"header": k, "value": v} for k, v in sorted(rate.items())]
     return f"headers of Apollo's last answer ({when})", headers
+
+
+def limit_rules(engine: Engine) -> list[dict[str, Any]]:
+    """Bollard's own per-agent limits (rate and credit budgets), if the limits module is there."""
+    try:
+        from bollard.limits.config import load_rules, rule_dict
+
+        rules = load_rules(engine)
+    except (ImportError, SQLAlchemyError):
+        return []
+    return [rule_dict(r) for _, r in sorted(rules.by_key.items())]
