@@ -50,9 +50,8 @@ def create_server(gateway: Gateway) -> Server[Any]:
         result = await gateway.handle(Call("mcp", _key(ctx), target))
         return tools.call_result(params.name, result)
 
-    def input_schema(name: str) -> dict[str, Any] | None:
-        found = catalog_tools.get(name)
-        return found.input_schema if found else None
+    def no_param_headers(name: str) -> dict[str, Any] | None:
+        return None
 
     return Server(
         "bollard",
@@ -61,9 +60,10 @@ def create_server(gateway: Gateway) -> Server[Any]:
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
-        # Header validation on the 2026-07-28 wire needs a tool's schema; the
-        # catalog has it, which spares a per-call tools/list.
-        get_tool_input_schema=input_schema,
+        # On the 2026-07-28 wire the SDK checks `Mcp-Param-*` headers against the
+        # schema's `x-mcp-header` marks, running tools/list to find them unless told
+        # otherwise. Our schemas declare none: nothing to check, no listing per call.
+        get_tool_input_schema=no_param_headers,
     )
 
 
