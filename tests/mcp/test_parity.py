@@ -3,9 +3,9 @@
 Each row runs once through the REST pass-through and once through an MCP
 session, as the same agent against the same Bollard; the audit records must be
 identical apart from the door (and what differs per call anyway: ids, times,
-latency, Apollo's window counters). Not in the table: a rate-limited row, as
-`create_app` wires no limiter yet (the limits engineer's `Limiter` exists but
-is not connected to the app by default).
+latency, Apollo's window counters). Not in the table yet: a rate-limited row;
+`create_app` wired no limiter when this table was written. Once it does, add a
+row whose agent has a one-call-per-minute limit and call twice per door.
 """
 
 from __future__ import annotations
