@@ -19,6 +19,8 @@ from bollard.audit.keyfile import audit_key
 from bollard.audit.writer import writer_for
 from bollard.catalog import load_catalog
 from bollard.gateway import Gateway, Limiter
+from bollard.limits import create_limiter
+from bollard.limits.usage import usage_fetch
 from bollard.mcp.door import create_door
 from bollard.settings import Settings
 from bollard.store import open_store
@@ -68,17 +70,23 @@ def create_app(
 ) -> Starlette:
     """The Bollard ASGI app: REST pass-through, health checks (and later doors)."""
     engine = engine if engine is not None else open_store(settings.database_url)
-    gateway = build_gateway(settings, engine, limiter=limiter, clock=clock)
+    own = create_limiter(settings, engine, load_catalog(), clock=clock) if limiter is None else None
+    gateway = build_gateway(settings, engine, limiter=limiter or own, clock=clock)
     mcp_door = create_door(settings, gateway)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway.audit.start()
         await gateway.upstream.start()
+        fetch = usage_fetch(settings)
+        if own is not None and fetch is not None:
+            own.start_usage_sync(fetch, settings.usage_sync_seconds)
         try:
             async with mcp_door.run():
                 yield
         finally:
+            if own is not None:
+                await own.aclose()
             await gateway.upstream.aclose()
             gateway.audit.close()
 

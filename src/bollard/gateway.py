@@ -25,8 +25,10 @@ from bollard.errors import (
     AuditUnavailable,
     BollardError,
     NotGranted,
+    RateLimited,
     RouteNotFound,
     Unauthenticated,
+    UpstreamTimeout,
 )
 from bollard.policy import Decision, decide
 from bollard.upstream import Reply, Upstream, UpstreamKeys
@@ -227,7 +229,9 @@ class Gateway:
                 resolved.action, resolved.path, resolved.query, resolved.body, headers, key
             )
         except BollardError as exc:
-            if self.limiter and admission is not None:
+            # A timed-out call may have reached Apollo and spent credits: it keeps
+            # its reservation. A call that never got through gives it back.
+            if self.limiter and admission is not None and not isinstance(exc, UpstreamTimeout):
                 await self.limiter.release(admission)
             return await self._outcome_of_failure(trace, exc, started)
         credits = 0
@@ -321,7 +325,10 @@ class Gateway:
         info: dict[str, Any] = {"request_id": trace.request_id, "action": action, "reason": reason}
         if isinstance(exc, NotGranted) and trace.decision is not None:
             info["would_allow"] = list(trace.decision.would_allow)
-        body = {"error": exc.message, "error_code": exc.error_code, "bollard": info}
+        body: dict[str, Any] = {"error": exc.message, "error_code": exc.error_code}
+        if isinstance(exc, RateLimited):
+            body["message"] = exc.message  # Apollo's own 429 shape, for existing clients
+        body["bollard"] = info
         headers = (
             ("content-type", "application/json"),
             ("x-request-id", trace.request_id),

@@ -88,6 +88,8 @@ def start_bollard(tmp_path: Path, sandbox: tuple[Sandbox, str]) -> Iterator[Star
             "audit_key": AUDIT_KEY,
             "state_dir": tmp_path / "state",
             "upstream_read_timeout": 2.0,
+            # No background usage sync: tests count exactly what reached the sandbox.
+            "usage_sync_seconds": 0,
         }
         values.update(overrides)
         settings = Settings.model_validate(values)
