@@ -1,0 +1,148 @@
+"""The log as the gateway writes it: complete, paired, signed, and fail-closed."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import event, select, text
+
+from bollard.audit.chain import Record
+from bollard.audit.checkpoint import sign
+from bollard.audit.checkpoints import CheckpointFile
+from bollard.audit.keyfile import signing_key
+from bollard.audit.recovery import orphans
+from bollard.audit.verify import verify
+from bollard.audit.writer import append_records
+from bollard.store.tables import audit_records
+from tests.gateway.conftest import StartBollard
+
+SEARCH = "/api/v1/mixed_people/api_search"
+
+
+def test_every_kind_of_call_leaves_one_request_and_one_outcome_with_the_same_id(
+    start_bollard: StartBollard, database_url: str
+) -> None:
+    bollard = start_bollard(database_url)
+    _, key = bollard.agents.create("a", ["people:read"])
+    calls = {
+        "ok": ("POST", SEARCH, {"per_page": 1}, key),
+        "denied": ("POST", "/api/v1/contacts", {"first_name": "x"}, key),
+        "invalid": ("POST", SEARCH, {"per_page": 1000}, key),
+        "unauthenticated": ("POST", SEARCH, {}, "bol_nope"),
+    }
+    for method, path, body, used in calls.values():
+        with bollard.client(used) as client:
+            for _ in range(3):
+                client.request(method, path, json=body)
+    records = bollard.records()
+    outcomes = Counter(r["outcome"] for r in records if r["kind"] == "outcome")
+    assert outcomes == dict.fromkeys(calls, 3)
+    by_id = Counter((r["request_id"], r["kind"]) for r in records)
+    assert set(by_id.values()) == {1}
+    assert len(by_id) == 2 * 3 * len(calls)
+    assert orphans(bollard.engine, now_us=2**62) == []
+
+
+def test_the_log_verifies_after_the_gateway_stops_with_its_tail_anchored(
+    start_bollard: StartBollard, tmp_path: Path
+) -> None:
+    bollard = start_bollard()
+    _, key = bollard.agents.create("a", ["people:read"])
+    with bollard.client(key) as client:
+        for _ in range(5):
+            client.post(SEARCH, json={"per_page": 1})
+    (state := bollard.settings.state_dir).mkdir(exist_ok=True)
+    report = verify(
+        bollard.engine,
+        signing_key(state, env={}).public_key(),
+        CheckpointFile.in_state_dir(state),
+    )
+    assert report.ok
+    assert report.records == 10
+
+
+def test_a_request_left_without_outcome_is_closed_as_outcome_unknown_at_start(
+    start_bollard: StartBollard, database_url: str
+) -> None:
+    first = start_bollard(database_url)
+    append_records(
+        first.engine,
+        [Record("orphan-1", "request", 1, "rest", "a", "people.search", decision="allow")],
+    )
+    second = start_bollard(database_url)
+    with second.engine.connect() as conn:
+        stmt = select(audit_records.c.outcome).where(
+            audit_records.c.request_id == "orphan-1", audit_records.c.kind == "outcome"
+        )
+        assert conn.execute(stmt).scalars().all() == ["outcome_unknown"]
+
+
+def test_a_database_older_than_the_checkpoint_file_refuses_every_call(
+    start_bollard: StartBollard, tmp_path: Path
+) -> None:
+    bollard = start_bollard()
+    _, key = bollard.agents.create("a", ["people:read"])
+    with bollard.client(key) as client:
+        client.post(SEARCH, json={"per_page": 1})
+    file = CheckpointFile.in_state_dir(bollard.settings.state_dir)
+    checkpoint = signing_key(bollard.settings.state_dir, env={})
+    file.append([sign(checkpoint, 99, 10_000, "f" * 64, 1)])  # a future the database lacks
+    again = start_bollard()
+    with again.client(key) as client:
+        refused = client.post(SEARCH, json={"per_page": 1})
+        ready = client.get("/readyz")
+    assert refused.status_code == 503
+    assert "rolled back" in refused.json()["error"]
+    assert ready.status_code == 503
+
+
+def test_an_audit_store_opened_read_only_means_no_call_is_forwarded(
+    start_bollard: StartBollard, tmp_path: Path
+) -> None:
+    bollard = start_bollard()
+    _, key = bollard.agents.create("a", ["people:read"])
+
+    @event.listens_for(bollard.engine, "connect")
+    def _read_only(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        # SQLite's own read-only switch: every write fails with "attempt to write a
+        # readonly database", as it would on a read-only file or mount.
+        dbapi_connection.execute("PRAGMA query_only = ON")
+
+    bollard.engine.pool.dispose()  # pooled connections are re-made with the switch on
+
+    with bollard.client(key) as client:
+        reply = client.post(SEARCH, json={"per_page": 1})
+    assert reply.status_code == 503
+    assert reply.json()["error_code"] == "AUDIT_UNAVAILABLE"
+    assert bollard.sandbox.calls == []
+
+
+def test_a_full_audit_store_means_no_call_is_forwarded(start_bollard: StartBollard) -> None:
+    bollard = start_bollard()
+    _, key = bollard.agents.create("a", ["people:read"])
+    with bollard.engine.connect() as conn:
+        pages = conn.execute(text("PRAGMA page_count")).scalar()
+
+    @event.listens_for(bollard.engine, "connect")
+    def _full(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        # The database may not grow by a single page: the next insert hits "full".
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    bollard.engine.pool.dispose()
+    statuses: list[int] = []
+    with bollard.client(key) as client:
+        # Free space in the last pages takes a few records; then the store is full.
+        while 503 not in statuses and len(statuses) < 500:
+            statuses.append(client.post(SEARCH, json={"per_page": 1}).status_code)
+        after = [client.post(SEARCH, json={"per_page": 1}) for _ in range(10)]
+        ready = client.get("/readyz")
+    assert statuses[-1] == 503
+    assert {r.status_code for r in after} == {503}
+    assert "full" in after[0].json()["error"]
+    assert ready.status_code == 503
+    # Forwarded: exactly the calls whose request record was committed. The last of them
+    # may have been answered 503 because its outcome no longer fitted.
+    requests = [r for r in bollard.records() if r["kind"] == "request"]
+    assert len(bollard.sandbox.calls) == len(requests) >= statuses.count(200)
