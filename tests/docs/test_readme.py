@@ -1,0 +1,64 @@
+"""The commands the README shows are run here, so the README stays true."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bollard.cli import main
+from tests.gateway.conftest import Bollard
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def readme_commands() -> list[list[str]]:
+    commands = []
+    for block in blocks("sh"):
+        for line in block.replace("\\\n", " ").splitlines():
+            code = line.split("  #")[0].strip()
+            if code.startswith("bollard ") and "serve" not in code:
+                commands.append(shlex.split(code)[1:])
+    return commands
+
+
+def test_every_bollard_command_in_the_readme_runs(tmp_path: Path) -> None:
+    env = {
+        "BOLLARD_DATABASE_URL": f"sqlite:///{tmp_path / 'bollard.db'}",
+        "BOLLARD_STATE_DIR": str(tmp_path / "state"),
+    }
+    commands = readme_commands()
+    assert len(commands) >= 9
+    runner = CliRunner()
+    for args in commands:
+        result = runner.invoke(main, args, env=env)
+        # `check` answers "denied" with exit 1 by design; anything else must succeed.
+        allowed = (0, 1) if args[0] == "check" else (0,)
+        assert result.exit_code in allowed, (args, result.output)
+
+
+def test_the_readme_curl_call_is_answered_through_bollard(bollard: Bollard) -> None:
+    (curl,) = [b for b in blocks("sh") if "curl" in b]
+    body = json.loads(re.search(r"-d '(.*?)'", curl, flags=re.S).group(1))  # type: ignore[union-attr]
+    path = re.search(r"8787(/api/v1/\S+)", curl).group(1)  # type: ignore[union-attr]
+    _, key = bollard.agents.create("readme", ["people:read"])
+    with bollard.client(key) as client:
+        reply = client.post(path, json=body)
+    assert reply.status_code == 200
+    assert "people" in reply.json()
+
+
+@pytest.mark.parametrize("snippet", blocks("json"))
+def test_the_readme_mcp_configuration_runs_bollard_mcp(snippet: str) -> None:
+    server = json.loads(snippet)["mcpServers"]["apollo"]
+    assert server["command"] == "bollard"
+    result = CliRunner().invoke(main, [*server["args"], "--help"])
+    assert result.exit_code == 0
