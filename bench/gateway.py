@@ -39,8 +39,13 @@ def free_port() -> int:
 
 @contextmanager
 def process(args: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[int]:
-    proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_port(port, proc)
         yield proc.pid
@@ -53,7 +58,9 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise RuntimeError(
+                f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -115,9 +122,23 @@ def rss_mb(pid: int) -> float:
 
 def create_agent(env: dict[str, str]) -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "bollard.cli", "agents", "create", "bench", "--grant", "people:read",
-         "--json"], cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bollard.cli",
+            "agents",
+            "create",
+            "bench",
+            "--grant",
+            "people:read",
+            "--json",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return str(json.loads(out)["key"])
 
 
@@ -131,23 +152,47 @@ def main() -> None:
     sp, pp, bp = free_port(), free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sp}"
     tmp = Path(tempfile.mkdtemp(prefix="bollard-bench-"))
-    env = {"BOLLARD_DATABASE_URL": f"sqlite:///{tmp / 'bollard.db'}",
-           "BOLLARD_APOLLO_URL": sandbox_url, "BOLLARD_APOLLO_KEY": SCOPED,
-           "BOLLARD_APOLLO_MASTER_KEY": MASTER, "BOLLARD_STATE_DIR": str(tmp / "state")}  # fmt: skip
+    env = {
+        "BOLLARD_DATABASE_URL": f"sqlite:///{tmp / 'bollard.db'}",
+        "BOLLARD_APOLLO_URL": sandbox_url,
+        "BOLLARD_APOLLO_KEY": SCOPED,
+        "BOLLARD_APOLLO_MASTER_KEY": MASTER,
+        "BOLLARD_STATE_DIR": str(tmp / "state"),
+    }
     key = create_agent(env)
     scoped = "people.search,people.enrich,organizations.search"
-    sandbox_cmd = [py, "-m", "bollard.cli", "sandbox", "--port", str(sp), "--no-rate-limits",
-                   "--master-key", MASTER, "--scoped-key", f"{SCOPED}={scoped}"]  # fmt: skip
+    sandbox_cmd = [
+        py,
+        "-m",
+        "bollard.cli",
+        "sandbox",
+        "--port",
+        str(sp),
+        "--no-rate-limits",
+        "--master-key",
+        MASTER,
+        "--scoped-key",
+        f"{SCOPED}={scoped}",
+    ]
     results: dict[str, dict[str, float]] = {}
-    with process(sandbox_cmd, sp), \
-         process([py, "bench/passthrough.py", str(pp), sandbox_url, SCOPED], pp), \
-         process([py, "-m", "bollard.cli", "serve", "--port", str(bp)], bp, env) as bollard_pid:  # fmt: skip
-        targets = {"direct": (sandbox_url, SCOPED), "bare": (f"http://127.0.0.1:{pp}", SCOPED),
-                   "bollard": (f"http://127.0.0.1:{bp}", key)}  # fmt: skip
+    with (
+        process(sandbox_cmd, sp),
+        process([py, "bench/passthrough.py", str(pp), sandbox_url, SCOPED], pp),
+        process([py, "-m", "bollard.cli", "serve", "--port", str(bp)], bp, env) as bollard_pid,
+    ):
+        targets = {
+            "direct": (sandbox_url, SCOPED),
+            "bare": (f"http://127.0.0.1:{pp}", SCOPED),
+            "bollard": (f"http://127.0.0.1:{bp}", key),
+        }
         for name, (url, k) in targets.items():
             asyncio.run(closed_loop(url, k, 1.0, args.concurrency))  # warm up
             lat = asyncio.run(closed_loop(url, k, args.seconds, args.concurrency))
-            results[name] = {"rps": len(lat) / args.seconds, "p50": pct(lat, 50), "p99": pct(lat, 99)}
+            results[name] = {
+                "rps": len(lat) / args.seconds,
+                "p50": pct(lat, 50),
+                "p99": pct(lat, 99),
+            }
         for name in ("direct", "bollard"):
             url, k = targets[name]
             lat = asyncio.run(open_loop(url, k, args.seconds / 2, args.rate))
@@ -156,12 +201,17 @@ def main() -> None:
         results["bollard"]["rss_mb"] = rss_mb(bollard_pid)
     print(f"people search, concurrency {args.concurrency}, {args.seconds:.0f}s each, loopback")
     for name, r in results.items():
-        print(f"  {name:8s} {r['rps']:8.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms")
+        print(
+            f"  {name:8s} {r['rps']:8.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms"
+        )
     d, b = results["direct"], results["bollard"]
     print(f"  bollard / bare throughput: {b['rps'] / results['bare']['rps']:.0%}")
     print(f"  bollard / direct throughput: {b['rps'] / d['rps']:.0%}")
-    print(f"  at {args.rate} req/s: direct p99 {d[f'p99@{args.rate}']:.2f} ms, bollard p99 "
-          f"{b[f'p99@{args.rate}']:.2f} ms, added {b[f'p99@{args.rate}'] - d[f'p99@{args.rate}']:.2f} ms")  # fmt: skip
+    fixed = f"p99@{args.rate}"
+    print(
+        f"  at {args.rate} req/s: direct p99 {d[fixed]:.2f} ms, bollard p99 "
+        f"{b[fixed]:.2f} ms, added {b[fixed] - d[fixed]:.2f} ms"
+    )
     print(f"  bollard resident memory: {b['rss_mb']:.0f} MB")
 
 

@@ -23,9 +23,7 @@ def build(upstream: str, key: str) -> Starlette:
     async def forward(request: Request) -> Response:
         session = state.get("s")
         if session is None:
-            session = state["s"] = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=256)
-            )
+            session = state["s"] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))
         body = await request.body()
         url = upstream + request.url.path + ("?" + request.url.query if request.url.query else "")
         headers = {"X-Api-Key": key, "Content-Type": "application/json"}
@@ -33,10 +31,13 @@ def build(upstream: str, key: str) -> Starlette:
             payload = await resp.read()
             return Response(payload, status_code=resp.status, media_type="application/json")
 
-    return Starlette(routes=[Route("/api/v1/{rest:path}", forward, methods=["GET", "POST", "PATCH"])])
+    return Starlette(
+        routes=[Route("/api/v1/{rest:path}", forward, methods=["GET", "POST", "PATCH"])]
+    )
 
 
 if __name__ == "__main__":
     port, upstream, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    uvicorn.run(build(upstream, key), host="127.0.0.1", port=port, log_level="warning",
-                access_log=False)  # fmt: skip
+    uvicorn.run(
+        build(upstream, key), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )

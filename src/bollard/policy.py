@@ -41,9 +41,7 @@ def parse_selector(text: str, catalog: Catalog) -> str:
                 f"unknown resource {resource!r} in selector {text!r}; "
                 f"resources are {', '.join(resources)}{hint}"
             )
-        raise ConfigError(
-            f"unknown access {access!r} in selector {text!r}; use read, write or *"
-        )
+        raise ConfigError(f"unknown access {access!r} in selector {text!r}; use read, write or *")
     suggestions = catalog.nearest(selector)
     hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
     raise ConfigError(
