@@ -3,20 +3,22 @@
 Each row runs once through the REST pass-through and once through an MCP
 session, as the same agent against the same Bollard; the audit records must be
 identical apart from the door (and what differs per call anyway: ids, times,
-latency, Apollo's window counters). Not in the table yet: a rate-limited row;
-`create_app` wired no limiter when this table was written. Once it does, add a
-row whose agent has a one-call-per-minute limit and call twice per door.
+latency, Apollo's window counters). The rate-limited row gives the agent one
+call a minute and spends it first, so both doors meet the same full window.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from mcp import MCPError
 
+from bollard.limits.checks import LimitRule
+from bollard.limits.config import set_rule
 from tests.mcp.conftest import Bollard, StartBollard, mcp_session
 
 pytestmark = pytest.mark.anyio
@@ -35,6 +37,7 @@ class Scenario:
     error_code: str | None  # None: allowed and answered by Apollo
     revoke: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
+    per_minute: int | None = None
 
 
 SEARCH = ("/api/v1/mixed_people/api_search", "apollo_mixed_people_api_search")
@@ -53,12 +56,17 @@ SCENARIOS = [
         "MASTER_KEY_REQUIRED",
         settings={"apollo_master_key": None},
     ),
+    Scenario(
+        "rate-limited", ("people:read",), *SEARCH, {"per_page": 2}, "RATE_LIMITED", per_minute=1
+    ),
 ]
 
 
-def comparable(records: list[dict[str, Any]], door: str) -> list[dict[str, Any]]:
+def comparable(
+    records: list[dict[str, Any]], door: str, skip: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
     out = []
-    for record in (r for r in records if r["door"] == door):
+    for record in (r for r in records if r["door"] == door and r["request_id"] not in skip):
         data = {k: v for k, v in json.loads(record["data"]).items() if k not in PER_CALL_DATA}
         out.append({**{k: v for k, v in record.items() if k not in PER_CALL}, "data": data})
     return out
@@ -77,6 +85,13 @@ async def test_rest_and_mcp_make_the_same_decision_and_the_same_audit_record(
 ) -> None:
     bollard = start_bollard(**scenario.settings)
     _, key = bollard.agents.create("parity", list(scenario.grants))
+    warmup: frozenset[str] = frozenset()
+    if scenario.per_minute is not None:
+        set_rule(bollard.engine, LimitRule("parity", per_minute=scenario.per_minute), time.time())
+        with bollard.client(key) as client:
+            spent = client.post(scenario.path, json=scenario.arguments)
+        assert spent.status_code == 200
+        warmup = frozenset({spent.headers["x-request-id"]})
     async with mcp_session(bollard.url, key) as session:
         if scenario.revoke:
             bollard.agents.revoke("parity")
@@ -91,6 +106,6 @@ async def test_rest_and_mcp_make_the_same_decision_and_the_same_audit_record(
 
     assert rest_code == mcp_code == scenario.error_code
     records = bollard.records()
-    rest, mcp = comparable(records, "rest"), comparable(records, "mcp")
+    rest, mcp = comparable(records, "rest", warmup), comparable(records, "mcp")
     assert len(rest) == 2
     assert rest == mcp
