@@ -14,6 +14,7 @@ from bollard.audit.checkpoints import CheckpointFile
 from bollard.store.tables import audit_head, audit_records
 
 BATCH = 20_000
+Rows = Sequence[Sequence[Any]]
 
 
 def count(engine: Engine) -> int:
@@ -43,7 +44,7 @@ def verify(
     return check_checkpoints(walk, sources, key)
 
 
-def _batches(engine: Engine) -> Iterator[Sequence[Sequence[Any]]]:
+def _batches(engine: Engine) -> Iterator[Rows]:
     columns = ", ".join(COLUMNS)
     sql = f"SELECT {columns} FROM audit_records ORDER BY seq"  # noqa: S608 - fixed names
     with engine.connect() as conn:
