@@ -158,6 +158,8 @@ def main() -> None:
         "BOLLARD_APOLLO_KEY": SCOPED,
         "BOLLARD_APOLLO_MASTER_KEY": MASTER,
         "BOLLARD_STATE_DIR": str(tmp / "state"),
+        # The sandbox runs without windows here; no sync, so Bollard knows none either.
+        "BOLLARD_USAGE_SYNC_SECONDS": "0",
     }
     key = create_agent(env)
     scoped = "people.search,people.enrich,organizations.search"
