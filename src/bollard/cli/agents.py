@@ -6,39 +6,21 @@ accepts `--json`, and reports a ConfigError as `error: ...` with exit code 2.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import click
 
 from bollard.agents import Agent, Agents, parse_duration, utcnow
 from bollard.catalog import load_catalog
+from bollard.cli.options import json_option, reports_errors
 from bollard.errors import ConfigError
 from bollard.policy import decide
 from bollard.settings import Settings
 from bollard.store import open_store
-
-P = ParamSpec("P")
-R = TypeVar("R")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-
-
-def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn a ConfigError into `error: ...` on stderr and exit code 2, never a traceback."""
-
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except ConfigError as exc:
-            click.echo(f"error: {exc}", err=True)
-            raise SystemExit(2) from None
-
-    return run
 
 
 @contextmanager
@@ -101,7 +83,7 @@ def agents_group() -> None:
 @click.option("--expires", help="The agent stops working after this long: 90m, 12h, 30d, 1w.")
 @click.option("--note", default="", help="What the agent is for.")
 @json_option
-@_reports_errors
+@reports_errors
 def create_command(
     name: str, grants: tuple[str, ...], expires: str | None, note: str, as_json: bool
 ) -> None:
@@ -119,7 +101,7 @@ def create_command(
 
 @agents_group.command("list")
 @json_option
-@_reports_errors
+@reports_errors
 def list_command(as_json: bool) -> None:
     """List every agent with its status and grants."""
     now = utcnow()
@@ -140,7 +122,7 @@ def list_command(as_json: bool) -> None:
 @agents_group.command("show")
 @click.argument("name")
 @json_option
-@_reports_errors
+@reports_errors
 def show_command(name: str, as_json: bool) -> None:
     """Show agent NAME."""
     now = utcnow()
@@ -152,7 +134,7 @@ def show_command(name: str, as_json: bool) -> None:
 @agents_group.command("revoke")
 @click.argument("name")
 @json_option
-@_reports_errors
+@reports_errors
 def revoke_command(name: str, as_json: bool) -> None:
     """Revoke agent NAME and all its keys, from its next call on."""
     now = utcnow()
@@ -168,7 +150,7 @@ def revoke_command(name: str, as_json: bool) -> None:
 @click.argument("name")
 @click.option("--grace", help="Old keys keep working this long (90m, 12h, 30d, 1w).")
 @json_option
-@_reports_errors
+@reports_errors
 def rotate_command(name: str, grace: str | None, as_json: bool) -> None:
     """Give agent NAME a new key; old keys stop now, or after --grace."""
     period = parse_duration(grace) if grace else None
@@ -201,7 +183,7 @@ def _echo_grants(agent: Agent, as_json: bool) -> None:
 @click.argument("name")
 @click.argument("selectors", nargs=-1, required=True)
 @json_option
-@_reports_errors
+@reports_errors
 def grants_add_command(name: str, selectors: tuple[str, ...], as_json: bool) -> None:
     """Grant agent NAME the SELECTORS (action ids or resource:access)."""
     with _repository() as repo:
@@ -212,7 +194,7 @@ def grants_add_command(name: str, selectors: tuple[str, ...], as_json: bool) -> 
 @click.argument("name")
 @click.argument("selectors", nargs=-1, required=True)
 @json_option
-@_reports_errors
+@reports_errors
 def grants_remove_command(name: str, selectors: tuple[str, ...], as_json: bool) -> None:
     """Take SELECTORS away from agent NAME."""
     with _repository() as repo:
@@ -222,7 +204,7 @@ def grants_remove_command(name: str, selectors: tuple[str, ...], as_json: bool) 
 @grants_group.command("list")
 @click.argument("name")
 @json_option
-@_reports_errors
+@reports_errors
 def grants_list_command(name: str, as_json: bool) -> None:
     """List agent NAME's grants."""
     with _repository() as repo:
@@ -234,7 +216,7 @@ def grants_list_command(name: str, as_json: bool) -> None:
 @click.argument("name")
 @click.argument("action_id", metavar="ACTION")
 @json_option
-@_reports_errors
+@reports_errors
 def check_command(name: str, action_id: str, as_json: bool) -> None:
     """Whether agent NAME may call ACTION, and why; exit 0 if allowed, 1 if not."""
     catalog = load_catalog()

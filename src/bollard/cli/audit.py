@@ -7,7 +7,6 @@ unanchored tail is wrong; a bad argument is `error: ...` with exit code 2.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import time
@@ -34,25 +33,13 @@ from bollard.audit.query import search as search_records
 from bollard.audit.verify import count
 from bollard.audit.verify import verify as verify_log
 from bollard.audit.writer import checkpointer_for, ensure_head
+from bollard.cli.options import json_option, reports_errors
 from bollard.errors import ConfigError
 from bollard.settings import Settings
 from bollard.store import open_store
 
 P = ParamSpec("P")
 R = TypeVar("R")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-
-
-def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except ConfigError as exc:
-            click.echo(f"error: {exc}", err=True)
-            raise SystemExit(2) from None
-
-    return run
 
 
 @contextmanager
@@ -133,7 +120,7 @@ def audit() -> None:
 @click.option("--public-key", "public", default=None, help="Hex public key, or a file of it.")
 @click.option("--export", "export_file", type=click.File("r"), help="Verify an export file.")
 @json_option
-@_reports_errors
+@reports_errors
 def verify(public: str | None, export_file: Any, as_json: bool) -> None:
     """Re-walk the chain and every checkpoint; exit 1 if anything but the tail is wrong."""
     settings = Settings.from_env()
@@ -192,7 +179,7 @@ def _report(report: Report, seconds: float, as_json: bool) -> None:
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.option("--before-seq", type=int, default=None, help="Page on: rows before this seq.")
 @json_option
-@_reports_errors
+@reports_errors
 def search(limit: int, before_seq: int | None, as_json: bool, **options: Any) -> None:
     """Find records, newest first (page on with --before-seq)."""
     settings = Settings.from_env()
@@ -209,7 +196,7 @@ def search(limit: int, before_seq: int | None, as_json: bool, **options: Any) ->
 @click.option("--interval", type=float, default=0.5, show_default=True, help="Poll seconds.")
 @click.option("--polls", type=int, default=None, hidden=True)  # bounds -f in tests
 @json_option
-@_reports_errors
+@reports_errors
 def tail(
     lines: int, keep: bool, interval: float, polls: int | None, as_json: bool, **options: Any
 ) -> None:
@@ -235,7 +222,7 @@ def tail(
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @_filter_options
-@_reports_errors
+@reports_errors
 def export(fmt: str, output: Path | None, **options: Any) -> None:
     """Stream records as JSON lines (verifiable for a time range) or CSV."""
     settings = Settings.from_env()
@@ -254,7 +241,7 @@ def export(fmt: str, output: Path | None, **options: Any) -> None:
 @audit.command()
 @click.option("--before", required=True, help="Remove records older than this (ISO 8601).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@_reports_errors
+@reports_errors
 def prune(before: str, yes: bool) -> None:
     """Remove old records up to a checkpoint; what is kept still verifies from it."""
     settings = Settings.from_env()
