@@ -113,6 +113,12 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100)[int(p) - 1] * 1000 if len(values) > 2 else 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used so far (noise-proof, unlike wall time)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -178,25 +184,28 @@ def main() -> None:
     ]
     results: dict[str, dict[str, float]] = {}
     with (
-        process(sandbox_cmd, sp),
-        process([py, "bench/passthrough.py", str(pp), sandbox_url, SCOPED], pp),
+        process(sandbox_cmd, sp) as sandbox_pid,
+        process([py, "bench/passthrough.py", str(pp), sandbox_url, SCOPED], pp) as bare_pid,
         process([py, "-m", "bollard.cli", "serve", "--port", str(bp)], bp, env) as bollard_pid,
     ):
         targets = {
-            "direct": (sandbox_url, SCOPED),
-            "bare": (f"http://127.0.0.1:{pp}", SCOPED),
-            "bollard": (f"http://127.0.0.1:{bp}", key),
+            "direct": (sandbox_url, SCOPED, sandbox_pid),
+            "bare": (f"http://127.0.0.1:{pp}", SCOPED, bare_pid),
+            "bollard": (f"http://127.0.0.1:{bp}", key, bollard_pid),
         }
-        for name, (url, k) in targets.items():
+        for name, (url, k, pid) in targets.items():
             asyncio.run(closed_loop(url, k, 1.0, args.concurrency))  # warm up
+            cpu = cpu_seconds(pid)
             lat = asyncio.run(closed_loop(url, k, args.seconds, args.concurrency))
             results[name] = {
                 "rps": len(lat) / args.seconds,
                 "p50": pct(lat, 50),
                 "p99": pct(lat, 99),
+                # The front process's own CPU per request (for direct: the sandbox's).
+                "cpu_ms": (cpu_seconds(pid) - cpu) / len(lat) * 1000,
             }
         for name in ("direct", "bollard"):
-            url, k = targets[name]
+            url, k, _ = targets[name]
             lat = asyncio.run(open_loop(url, k, args.seconds / 2, args.rate))
             results[name][f"p50@{args.rate}"] = pct(lat, 50)
             results[name][f"p99@{args.rate}"] = pct(lat, 99)
@@ -205,10 +214,15 @@ def main() -> None:
     for name, r in results.items():
         print(
             f"  {name:8s} {r['rps']:8.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms"
+            f"   {r['cpu_ms']:.3f} CPU ms/req"
         )
     d, b = results["direct"], results["bollard"]
     print(f"  bollard / bare throughput: {b['rps'] / results['bare']['rps']:.0%}")
     print(f"  bollard / direct throughput: {b['rps'] / d['rps']:.0%}")
+    print(
+        f"  CPU per request in the front process: bare {results['bare']['cpu_ms']:.3f} ms, "
+        f"bollard {b['cpu_ms']:.3f} ms (the sandbox's own: {d['cpu_ms']:.3f} ms)"
+    )
     fixed = f"p99@{args.rate}"
     print(
         f"  at {args.rate} req/s: direct p99 {d[fixed]:.2f} ms, bollard p99 "

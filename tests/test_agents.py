@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, MetaData, select
+from sqlalchemy import Engine, MetaData, delete, insert, select, update
 
 from bollard.agents import Agent, Agents, parse_duration
 from bollard.catalog import load_catalog
 from bollard.errors import ConfigError
 from bollard.keys import generate_key, key_hash
-from bollard.store.tables import agent_keys
+from bollard.store.tables import access_version, agent_keys, agents, grants
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -213,3 +213,48 @@ def test_durations_are_read_in_minutes_hours_days_or_weeks(text: str, expected: 
 def test_other_durations_are_a_config_error(text: str) -> None:
     with pytest.raises(ConfigError, match=r"e\.g\. 30d"):
         parse_duration(text)
+
+
+def test_changes_made_behind_the_repositorys_back_count_on_the_next_call(
+    engine: Engine, repo: Agents
+) -> None:
+    """`authenticate` remembers agents; the database's own triggers tell it when to forget.
+
+    Each change below is plain SQL on another connection (as another replica or a
+    hand-run fix would make it), never through `repo`, and `repo` has just answered
+    from memory before each one.
+    """
+    _, key = repo.create("writer", ["people:read", "contacts:write"])
+    assert _authenticated(repo, key).grants == ("contacts:write", "people:read")
+    agent_id = _authenticated(repo, key).id
+    with engine.begin() as conn:
+        conn.execute(delete(grants).where(grants.c.selector == "contacts:write"))
+    assert _authenticated(repo, key).grants == ("people:read",)
+    with engine.begin() as conn:
+        conn.execute(insert(grants).values(agent_id=agent_id, selector="*:read", created_at=START))
+    assert _authenticated(repo, key).grants == ("*:read", "people:read")
+    with engine.begin() as conn:
+        conn.execute(update(agents).values(note="renamed by hand"))
+    assert _authenticated(repo, key).note == "renamed by hand"
+    with engine.begin() as conn:
+        conn.execute(update(agent_keys).values(revoked_at=START))
+    assert repo.authenticate(key) is None
+    with engine.begin() as conn:
+        conn.execute(update(agent_keys).values(revoked_at=None))
+    assert repo.authenticate(key) is not None
+    with engine.begin() as conn:
+        conn.execute(delete(agents))
+    assert repo.authenticate(key) is None
+
+
+def test_a_lost_version_connection_is_reopened_and_an_unreadable_version_denies(
+    engine: Engine, repo: Agents
+) -> None:
+    _, key = repo.create("steady", ["people:read"])
+    assert repo.authenticate(key) is not None
+    repo.close()  # as if the connection had dropped: the next call opens another
+    assert repo.authenticate(key) is not None
+    with engine.begin() as conn:
+        conn.execute(delete(access_version))
+    with pytest.raises(RuntimeError, match="access_version has no row"):
+        repo.authenticate(key)

@@ -1,8 +1,11 @@
 """Agents, their keys and grants, in the store: what the gateway and the CLI share.
 
-`authenticate` runs on every request as one indexed query (key hash → key,
-agent and grants). Nothing is cached, so every change here is in force on the
-very next call.
+`authenticate` runs on every request. It keeps the agents it has seen in
+memory and, per call, reads one number: `access_version`, which the database
+itself bumps (triggers, migration 0004) on any change to agents, keys or
+grants, from this process or any other. When it moves, the memory is dropped
+and the agent is read again, so every change is in force on the very next call.
+Time-based limits (expiry, a rotated key's grace) are judged on every call.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import builtins
 import hmac
 import re
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +22,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, Row, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from bollard import keys
 from bollard.catalog import Catalog
@@ -84,8 +90,68 @@ _AUTHENTICATE = (
 )
 
 
+_VERSION = "SELECT version FROM access_version WHERE id = 1"
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    agent: Agent
+    key_revoked_at: datetime | None
+    key_expires_at: datetime | None
+
+
+class _VersionReader:
+    """Reads `access_version` on one connection of its own, in autocommit.
+
+    A raw DBAPI connection, detached from the pool, so the read is one cheap
+    statement (no pool checkout, no BEGIN/ROLLBACK) that always sees the latest
+    commit. Any error drops the connection (the next call opens a new one) and
+    propagates: the gateway denies a call it could not decide.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._conn: PoolProxiedConnection | None = None
+
+    def read(self) -> int:
+        with self._lock:
+            try:
+                if self._conn is None:
+                    self._conn = self._open()
+                cursor = self._conn.cursor()
+                cursor.execute(_VERSION)
+                row = cursor.fetchone()
+                cursor.close()
+            except BaseException:
+                self._close()
+                raise
+        if row is None:
+            raise RuntimeError("access_version has no row: run the migrations (bollard serve)")
+        return int(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _open(self) -> PoolProxiedConnection:
+        conn = self._engine.raw_connection()
+        if self._engine.dialect.name == "postgresql":
+            conn.rollback()  # psycopg sets autocommit only outside a transaction
+            conn.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+        conn.detach()  # ours alone until closed (which closes it); never back in the pool
+        return conn
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
 class Agents:
     """The agents repository over one engine; every method is one transaction."""
+
+    CACHE_SIZE = 10_000
 
     def __init__(
         self, engine: Engine, catalog: Catalog, now: Callable[[], datetime] = utcnow
@@ -94,6 +160,14 @@ class Agents:
         self._reader = reader(engine)
         self._catalog = catalog
         self._now = now
+        self._versions = _VersionReader(engine)
+        self._cached_version: int | None = None
+        self._cache: dict[str, _Entry] = {}
+        weakref.finalize(self, self._versions.close)
+
+    def close(self) -> None:
+        """Close the connection `authenticate` keeps; it reopens on next use."""
+        self._versions.close()
 
     def create(
         self,
@@ -130,18 +204,35 @@ class Agents:
         if not keys.is_well_formed(key):
             return None
         wanted = keys.key_hash(key)
+        # The version first: whatever is read after it is at least as new, so an
+        # entry is never filed under a version newer than its data.
+        version = self._versions.read()
+        if version != self._cached_version:
+            self._cache = {}
+            self._cached_version = version
+        entry = self._cache.get(wanted)
+        if entry is None:
+            entry = self._lookup(wanted)
+            if entry is None:
+                return None  # unknown keys are not remembered: nothing to fill memory with
+            if len(self._cache) >= self.CACHE_SIZE:
+                self._cache = {}
+            self._cache[wanted] = entry
+        now = self._now()
+        if entry.key_revoked_at is not None or (
+            entry.key_expires_at is not None and entry.key_expires_at <= now
+        ):
+            return None
+        return entry.agent if entry.agent.status(now) == "active" else None
+
+    def _lookup(self, wanted: str) -> _Entry | None:
         with self._reader.connect() as conn:
             rows = conn.execute(_AUTHENTICATE, {"key_hash": wanted}).all()
         if not rows or not hmac.compare_digest(rows[0].key_hash, wanted):
             return None
-        now = self._now()
         first = rows[0]
-        if first.key_revoked_at is not None or (
-            first.key_expires_at is not None and first.key_expires_at <= now
-        ):
-            return None
         agent = _agent(first, (r.selector for r in rows))
-        return agent if agent.status(now) == "active" else None
+        return _Entry(agent, first.key_revoked_at, first.key_expires_at)
 
     def get(self, name: str) -> Agent | None:
         """The agent with this name, whatever its status."""

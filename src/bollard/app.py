@@ -89,6 +89,7 @@ def create_app(
                 await own.aclose()
             await gateway.upstream.aclose()
             gateway.audit.close()
+            gateway.agents.close()
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),

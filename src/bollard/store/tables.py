@@ -105,6 +105,15 @@ grants = Table(
     PrimaryKeyConstraint("agent_id", "selector"),
 )
 
+# One row (id 1) whose version the database bumps (triggers, migration 0004) on
+# any change to agents, agent_keys or grants: the gateway's cache key.
+access_version = Table(
+    "access_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+
 audit_records = Table(
     "audit_records",
     metadata,
