@@ -22,6 +22,7 @@ from bollard.gateway import Gateway, Limiter
 from bollard.limits import create_limiter
 from bollard.limits.usage import usage_fetch
 from bollard.mcp.door import create_door
+from bollard.metrics import metrics_route
 from bollard.settings import Settings
 from bollard.store import open_store
 from bollard.upstream import Upstream, UpstreamKeys
@@ -92,11 +93,17 @@ def create_app(
             gateway.agents.close()
 
     routes = [
+        # First: the router tries routes in order, and this one takes nearly every call.
+        Route(
+            "/api/v1/{rest:path}",
+            rest.RestDoor(gateway, settings.body_max_bytes),
+            methods=REST_METHODS,
+        ),
+        Route("/mcp", mcp_door),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *admin_routes(settings),
-        Route("/api/v1/{rest:path}", rest.endpoint, methods=REST_METHODS),
-        Route("/mcp", mcp_door),
+        metrics_route(settings, gateway),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings

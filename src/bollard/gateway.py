@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -135,6 +136,8 @@ class Gateway:
         self.limiter = limiter
         self._audit_key = audit_key
         self._clock = clock
+        # Calls by (door, outcome), for /metrics.
+        self.outcomes: Counter[tuple[str, str]] = Counter()
 
     def authenticate(self, key: str | None) -> Agent:
         """The agent behind a key, or 401."""
@@ -152,6 +155,15 @@ class Gateway:
 
     async def handle(self, call: Call) -> Result:
         """Run one call through every step and return what the door should send."""
+        result = await self._handle(call)
+        if result.error is not None:
+            outcome = result.error.outcome
+        else:
+            outcome = "ok" if result.status < 400 else "upstream_error"
+        self.outcomes[call.door, outcome] += 1
+        return result
+
+    async def _handle(self, call: Call) -> Result:
         trace = _Trace(_request_id(), call.door, int(self._clock() * 1_000_000))
         try:
             resolved = self._check(call, trace)

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     apollo_key_scopes: tuple[str, ...] | None = None
     apollo_master_key: SecretStr | None = None
     redis_url: str | None = None
+    # Starts every Redis key, so several deployments (or test runs) can share one Redis.
+    redis_prefix: str = Field(default="bollard", min_length=1)
     admin_token: SecretStr | None = None
     # Keys personal data hashes in the audit log and signs its checkpoints.
     audit_key: SecretStr | None = None
@@ -49,6 +51,8 @@ class Settings(BaseSettings):
     # Admin console: whether /reference is readable without signing in, and how
     # long a console session lasts.
     reference_public: bool = True
+    # GET /metrics without the admin token (for a scraper on a private network).
+    metrics_public: bool = False
     admin_session_hours: float = Field(default=12.0, gt=0)
 
     # MCP door: browser Origins allowed besides loopback ones (comma-separated in env).

@@ -100,6 +100,11 @@ class AuditWriter:
     def healthy(self) -> bool:
         return self.failure is None
 
+    @property
+    def queued(self) -> int:
+        """Appends waiting for the writer thread (approximate, for metrics)."""
+        return self._queue.qsize()
+
     def start(self) -> None:
         """Prepare the chain, reconcile checkpoints, close orphans, then start the thread."""
         ensure_head(self._engine)

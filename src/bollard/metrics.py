@@ -1,0 +1,103 @@
+"""`/metrics`: the gateway's counters in Prometheus's text format.
+
+Built on the official client (`prometheus_client`): a collector reads the
+live counters of the audit writer, the limiter and the gateway at scrape
+time, into a registry of this app's own (nothing global, so two apps in one
+process never mix). Like Vault's metrics endpoint it asks for the admin token
+(`Authorization: Bearer`, or a console session) unless
+`BOLLARD_METRICS_PUBLIC=true` opens it for a scraper on a private network.
+It shows counts only: no agent key, no Apollo key, no parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bollard.admin.auth import AdminAuth, admin_token
+from bollard.gateway import Gateway
+from bollard.settings import Settings
+
+
+class GatewayCollector(Collector):
+    """Reads the gateway's own counters each time Prometheus scrapes."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    def collect(self) -> Iterator[Metric]:
+        gateway, audit = self.gateway, self.gateway.audit
+        calls = CounterMetricFamily(
+            "bollard_calls",
+            "Calls through the gateway by door and outcome (ok, denied, invalid, limited, "
+            "unauthenticated, upstream_error, timeout, error: e.g. the audit log unwritable).",
+            labels=["door", "outcome"],
+        )
+        for (door, outcome), count in sorted(gateway.outcomes.items()):
+            calls.add_metric([door, outcome], count)
+        yield calls
+        yield CounterMetricFamily(
+            "bollard_audit_records_written",
+            "Audit records committed by this process.",
+            value=audit.records_written,
+        )
+        yield CounterMetricFamily(
+            "bollard_audit_batches",
+            "Group commits of the audit writer (records per commit = records / batches).",
+            value=audit.batches,
+        )
+        yield CounterMetricFamily(
+            "bollard_audit_checkpoints_written",
+            "Signed checkpoints of the audit chain written by this process.",
+            value=audit.checkpoints_written,
+        )
+        yield GaugeMetricFamily(
+            "bollard_audit_outcomes_recovered",
+            "Requests found without an outcome at start and recorded as outcome_unknown.",
+            value=audit.recovered,
+        )
+        yield GaugeMetricFamily(
+            "bollard_audit_failed",
+            "1 once an audit write failed: from then on no call is forwarded (see /readyz).",
+            value=0 if audit.healthy else 1,
+        )
+        yield GaugeMetricFamily(
+            "bollard_audit_queue",
+            "Records handed to the audit writer and not yet committed.",
+            value=audit.queued,
+        )
+        failed_open = getattr(gateway.limiter, "failed_open", 0)
+        yield CounterMetricFamily(
+            "bollard_rate_limits_failed_open",
+            "Calls let through without a rate-limit decision because Redis failed "
+            "(only with BOLLARD_RATE_LIMIT_FAIL_OPEN=true; budgets always fail closed).",
+            value=failed_open,
+        )
+
+
+def metrics_route(settings: Settings, gateway: Gateway) -> Route:
+    """GET /metrics for this app's gateway."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(GatewayCollector(gateway))
+    auth = None if settings.metrics_public else AdminAuth(admin_token(settings))
+
+    async def metrics(request: Request) -> Response:
+        if auth is not None and auth.principal(request) is None:
+            return JSONResponse(
+                {
+                    "error": "metrics need the admin token: send Authorization: Bearer "
+                    "<admin token>, or set BOLLARD_METRICS_PUBLIC=true for a scraper",
+                    "error_code": "UNAUTHORIZED",
+                },
+                status_code=401,
+                headers={"www-authenticate": "Bearer"},
+            )
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Route("/metrics", metrics, methods=["GET"])
