@@ -93,6 +93,15 @@ class Upstream:
             total=None, sock_connect=connect_timeout, sock_read=read_timeout
         )
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}  # path -> full URL: most calls hit a few paths
+
+    def _url(self, path: str) -> URL:
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= 1024:  # paths with record ids: keep the memory bounded
+                self._urls.clear()
+            url = self._urls[path] = self._base.with_path(self._base.path + path, encoded=False)
+        return url
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=30, ttl_dns_cache=300)
@@ -101,6 +110,9 @@ class Upstream:
             timeout=self._timeout,
             auto_decompress=True,
             skip_auto_headers=("User-Agent",),
+            # No cookie ever set by Apollo may ride along on another agent's call
+            # (and keeping none saves a jar lookup per call).
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
 
     async def aclose(self) -> None:
@@ -145,7 +157,9 @@ class Upstream:
             {k: v for k, v in headers.items() if k.lower() in FORWARD_REQUEST_HEADERS}
         )
         out["X-Api-Key"] = key
-        url = self._base.with_path(self._base.path + path, encoded=False).with_query(list(query))
+        url = self._url(path)
+        if query:
+            url = url.with_query(list(query))
         try:
             async with self._session.request(method, url, data=body, headers=out) as resp:
                 payload = await resp.read()
