@@ -305,6 +305,8 @@ _RECORD_COLUMNS = (
     "status", "data", "prev_hash", "hash",
 )  # fmt: skip
 _CHECKPOINT_COLUMNS = ("seq", "count", "head_hash", "ts_us", "key_id", "signature")
+# 13 parameters a row: well under SQLite's and PostgreSQL's limits on parameters.
+_ROWS_PER_INSERT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +319,8 @@ class ChainSQL:
     sqlite: bool
     begin: str | None
     head: str
-    insert: str
+    insert: str  # ... VALUES, followed by one `values` group per row
+    values: str
     set_head: str
     latest_checkpoint: str
     insert_checkpoint: str
@@ -341,9 +344,9 @@ class ChainSQL:
             ),
             insert=driver(
                 "INSERT INTO audit_records (seq, request_id, kind, ts_us, agent, door, action,"
-                " decision, outcome, status, data, prev_hash, hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " decision, outcome, status, data, prev_hash, hash) VALUES "
             ),
+            values=driver("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
             set_head=driver("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"),
             latest_checkpoint=(
                 "SELECT seq, count, head_hash, ts_us, key_id, signature FROM audit_checkpoints"
@@ -384,8 +387,13 @@ class ChainSQL:
                 row = record.row(seq, prev)
                 prev = row["hash"]
                 rows.append(tuple(row[c] for c in _RECORD_COLUMNS))
+            for at in range(0, len(rows), _ROWS_PER_INSERT):
+                chunk = rows[at : at + _ROWS_PER_INSERT]
+                # One statement for many rows: one step in SQLite, so the thread gives
+                # up and takes back the GIL once, not once per row.
+                sql = self.insert + ", ".join([self.values] * len(chunk))
+                cursor.execute(sql, tuple(v for row in chunk for v in row))
             if rows:
-                cursor.executemany(self.insert, rows)
                 cursor.execute(self.set_head, (seq, prev))
             made = None
             if checkpointer is not None and (force_checkpoint or checkpointer.due(start, seq)):
