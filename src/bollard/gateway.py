@@ -352,4 +352,10 @@ class Gateway:
 
 
 def _request_id() -> str:
-    return os.urandom(12).hex()
+    """24 hex digits: milliseconds since the epoch, then 48 random bits.
+
+    Time first, so ids arrive in nearly ascending order and each audit commit adds
+    to the right edge of the request-id indexes instead of dirtying a random page
+    per record (measured: most of the pages each commit wrote).
+    """
+    return (time.time_ns() // 1_000_000).to_bytes(6, "big").hex() + os.urandom(6).hex()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -300,3 +301,19 @@ def test_health_and_readiness(bollard: Bollard) -> None:
         ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["ready"] is True
+
+
+def test_request_ids_are_unique_and_ascend_with_time(bollard: Bollard) -> None:
+    """Time-first ids keep audit commits at the right edge of the request-id indexes."""
+    _, key = bollard.agents.create("research", ["people:read"])
+    with bollard.client(key) as client:
+        ids = []
+        for _ in range(20):
+            ids.append(client.post(SEARCH, json={"per_page": 1}).headers["x-request-id"])
+            time.sleep(0.002)  # a new millisecond: the time part must move
+    assert all(len(i) == 24 and int(i, 16) >= 0 for i in ids)
+    assert len(set(ids)) == len(ids)
+    assert [i[:12] for i in ids] == sorted(i[:12] for i in ids)
+    assert len({i[:12] for i in ids}) == len(ids)
+    now_ms = int(time.time() * 1000)
+    assert 0 <= now_ms - int(ids[-1][:12], 16) < 60_000
