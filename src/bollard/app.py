@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from bollard import rest
 from bollard.admin import admin_routes
@@ -27,7 +29,7 @@ from bollard.settings import Settings
 from bollard.store import open_store
 from bollard.upstream import Upstream, UpstreamKeys
 
-REST_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"]
+REST_METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"})
 
 
 def build_gateway(
@@ -62,6 +64,31 @@ def build_gateway(
     )
 
 
+class BollardApp(Starlette):
+    """Starlette, with a fast lane for the REST door.
+
+    Nearly every request is an agent's call under /api/v1; it goes straight to the
+    door, past the router and the exception middleware (the door answers every
+    error itself, and uvicorn still turns an escaped exception into a 500).
+    Everything else (MCP, the console, health) takes Starlette's usual path.
+    """
+
+    def __init__(self, rest_door: rest.RestDoor, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._rest = rest_door
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"].startswith("/api/v1/")
+            and scope["method"] in REST_METHODS
+            and not scope.get("root_path")
+        ):
+            await self._rest(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -69,7 +96,7 @@ def create_app(
     limiter: Limiter | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
-    """The Bollard ASGI app: REST pass-through, health checks (and later doors)."""
+    """The Bollard ASGI app: the REST and MCP doors, the console, health and metrics."""
     engine = engine if engine is not None else open_store(settings.database_url)
     own = create_limiter(settings, engine, load_catalog(), clock=clock) if limiter is None else None
     gateway = build_gateway(settings, engine, limiter=limiter or own, clock=clock)
@@ -92,20 +119,18 @@ def create_app(
             gateway.audit.close()
             gateway.agents.close()
 
+    rest_door = rest.RestDoor(gateway, settings.body_max_bytes)
     routes = [
-        # First: the router tries routes in order, and this one takes nearly every call.
-        Route(
-            "/api/v1/{rest:path}",
-            rest.RestDoor(gateway, settings.body_max_bytes),
-            methods=REST_METHODS,
-        ),
+        # Reached through the router only by a method outside REST_METHODS (405):
+        # BollardApp sends every other /api/v1 request straight to the door.
+        Route("/api/v1/{rest:path}", rest_door, methods=REST_METHODS),
         Route("/mcp", mcp_door),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *admin_routes(settings),
         metrics_route(settings, gateway),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = BollardApp(rest_door, routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.gateway = gateway
