@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from bollard.agents import Agents
 from bollard.app import create_app
 from bollard.catalog import load_catalog
+from bollard.errors import ConfigError
 from bollard.loopback import LoopbackServer
 from bollard.settings import Settings
 from bollard.store import open_store
@@ -72,7 +73,12 @@ def _ensure_demo_agent(settings: Settings, engine: Engine) -> None:
     agents = Agents(engine, load_catalog())
     if agents.list():
         return
-    _, key = agents.create(DEMO_AGENT, ["*:read"], note="created at first start (sandbox)")
+    try:
+        _, key = agents.create(DEMO_AGENT, ["*:read"], note="created at first start (sandbox)")
+    except ConfigError:
+        if agents.get(DEMO_AGENT) is None:
+            raise
+        return  # another replica, starting at the same moment, made it
     url = f"http://{settings.host}:{settings.port}/api/v1/mixed_people/api_search"
     body = '{"person_titles": ["vp of sales"], "per_page": 5}'
     click.echo(

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Column, Connection, Engine, Table, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bollard.errors import ConfigError
 from bollard.limits.checks import LimitRule, Rules
@@ -85,21 +87,23 @@ def rule_dict(rule: LimitRule) -> dict[str, object]:
 
 
 def save_windows(engine: Engine, stats: Sequence[UsageStat], now: float) -> None:
-    """Store Apollo's windows as just reported, replacing the previous snapshot of each."""
+    """Store Apollo's windows as just reported, replacing the previous snapshot of each.
+
+    An upsert, rows in one order: replicas that sync at the same moment (at start)
+    neither collide on the primary key nor deadlock.
+    """
     with engine.begin() as conn:
-        for s in stats:
-            key = (apollo_windows.c.endpoint == s.endpoint) & (apollo_windows.c.window == s.window)
-            conn.execute(delete(apollo_windows).where(key))
-            conn.execute(
-                apollo_windows.insert().values(
-                    endpoint=s.endpoint,
-                    window=s.window,
-                    limit=s.limit,
-                    used=s.used,
-                    window_start=window_start(now, WINDOW_SECONDS[s.window]),
-                    reported_at=now,
-                )
-            )
+        for s in sorted(stats, key=lambda s: (s.endpoint, s.window)):
+            values = {
+                "endpoint": s.endpoint,
+                "window": s.window,
+                "limit": s.limit,
+                "used": s.used,
+                "window_start": window_start(now, WINDOW_SECONDS[s.window]),
+                "reported_at": now,
+            }
+            key = (apollo_windows.c.endpoint, apollo_windows.c.window)
+            _upsert(conn, apollo_windows, values, key, values)
 
 
 def load_windows(engine: Engine) -> list[dict[str, Any]]:
@@ -110,15 +114,24 @@ def load_windows(engine: Engine) -> list[dict[str, Any]]:
 
 
 def count_event(engine: Engine, name: str, now: float) -> None:
-    """Add one to a named event counter (e.g. `rate_limits_failed_open`)."""
+    """Add one to a named event counter (e.g. `rate_limits_failed_open`), from any replica."""
     with engine.begin() as conn:
-        moved = conn.execute(
-            update(limit_events)
-            .where(limit_events.c.name == name)
-            .values(count=limit_events.c.count + 1, last_at=now)
-        )
-        if moved.rowcount == 0:
-            conn.execute(limit_events.insert().values(name=name, count=1, last_at=now))
+        changes = {"count": limit_events.c.count + 1, "last_at": now}
+        values = {"name": name, "count": 1, "last_at": now}
+        _upsert(conn, limit_events, values, (limit_events.c.name,), changes)
+
+
+def _upsert(
+    conn: Connection,
+    table: Table,
+    values: dict[str, Any],
+    key: tuple[Column[Any], ...],
+    changes: dict[str, Any],
+) -> None:
+    """Insert `values`, or apply `changes` to the row with the same `key` (one statement)."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(**values)
+    conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changes))
 
 
 def load_events(engine: Engine) -> dict[str, int]:

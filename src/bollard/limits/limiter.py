@@ -303,7 +303,14 @@ def create_limiter(
         counters: Counters = RedisCounters.from_url(settings.redis_url, redis_clock)
     else:
         counters = MemoryCounters(clock)
-    return Limiter(engine, catalog, counters, clock=clock, fail_open=settings.rate_limit_fail_open)
+    return Limiter(
+        engine,
+        catalog,
+        counters,
+        clock=clock,
+        fail_open=settings.rate_limit_fail_open,
+        prefix=settings.redis_prefix,
+    )
 
 
 __all__ = ["ALL_ACTIONS", "Admission", "Limiter", "create_limiter"]
