@@ -109,6 +109,17 @@ async def open_loop(url: str, key: str, seconds: float, rate: int) -> list[float
     return latencies
 
 
+async def records_per_commit(url: str) -> float:
+    """From Bollard's /metrics: how many audit records shared each fsync."""
+    async with aiohttp.ClientSession() as s, s.get(url + "/metrics") as r:
+        text = await r.text()
+    found = dict(
+        line.split(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
+    batches = float(found["bollard_audit_batches_total"])
+    return float(found["bollard_audit_records_written_total"]) / batches if batches else 0.0
+
+
 def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100)[int(p) - 1] * 1000 if len(values) > 2 else 0.0
 
@@ -166,6 +177,7 @@ def main() -> None:
         "BOLLARD_STATE_DIR": str(tmp / "state"),
         # The sandbox runs without windows here; no sync, so Bollard knows none either.
         "BOLLARD_USAGE_SYNC_SECONDS": "0",
+        "BOLLARD_METRICS_PUBLIC": "true",
     }
     key = create_agent(env)
     scoped = "people.search,people.enrich,organizations.search"
@@ -210,6 +222,7 @@ def main() -> None:
             results[name][f"p50@{args.rate}"] = pct(lat, 50)
             results[name][f"p99@{args.rate}"] = pct(lat, 99)
         results["bollard"]["rss_mb"] = rss_mb(bollard_pid)
+        commits = asyncio.run(records_per_commit(targets["bollard"][0]))
     print(f"people search, concurrency {args.concurrency}, {args.seconds:.0f}s each, loopback")
     for name, r in results.items():
         print(
@@ -229,6 +242,7 @@ def main() -> None:
         f"{b[fixed]:.2f} ms, added {b[fixed] - d[fixed]:.2f} ms"
     )
     print(f"  bollard resident memory: {b['rss_mb']:.0f} MB")
+    print(f"  audit records per durable commit: {commits:.1f}")
 
 
 if __name__ == "__main__":

@@ -107,6 +107,8 @@ def create_app(
         gateway.audit.start()
         await gateway.upstream.start()
         fetch = usage_fetch(settings)
+        if own is not None:
+            await own.warm()
         if own is not None and fetch is not None:
             own.start_usage_sync(fetch, settings.usage_sync_seconds)
         try:

@@ -155,5 +155,8 @@ class MemoryCounters:
                 out.append((self._count(check.key, start), check.limit or None, reset_at))
         return out
 
+    async def warm(self) -> None:
+        """Nothing to open in process."""
+
     async def aclose(self) -> None:
         self._counts.clear()

@@ -66,6 +66,7 @@ class Counters(Protocol):
         block: tuple[str, float] | None = None,
     ) -> None: ...
     async def read(self, checks: Sequence[Check]) -> list[tuple[int, int | None, float]]: ...
+    async def warm(self) -> None: ...
     async def aclose(self) -> None: ...
 
 
@@ -239,6 +240,13 @@ class Limiter:
                 await self.counters.observe([key], [report], None)
         await asyncio.to_thread(config.save_windows, self.engine, stats, self.clock())
         return stats
+
+    async def warm(self) -> None:
+        """Open the counters' connections now; a failure is logged, and calls fail closed."""
+        try:
+            await self.counters.warm()
+        except (RedisError, OSError) as exc:
+            log.warning("could not reach Redis at start (%s); calls will retry it", exc)
 
     def start_usage_sync(self, fetch: Fetch, every: float) -> None:
         """Sync Apollo's windows now and every `every` seconds until `aclose`."""

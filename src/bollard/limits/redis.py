@@ -8,6 +8,8 @@ key the scripts write gets an expiry in the same call. The rules are those of
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -248,6 +250,16 @@ class RedisCounters:
             start = int(now // c.seconds) * c.seconds
             out.append((int(float(used)), known, float(start + c.seconds)))
         return out
+
+    async def warm(self) -> None:
+        """Open the pool's connections (and load a script) before the first burst needs them.
+
+        A cold pool met by hundreds of calls at once opens its connections under
+        load, and a connect slower than the timeout fails those calls closed.
+        """
+        size = getattr(self._redis.connection_pool, "max_connections", 1)
+        await asyncio.gather(*(self._redis.ping() for _ in range(min(size, 64))))
+        await self._redis.script_load(ADMIT)
 
     async def aclose(self) -> None:
         await self._redis.aclose()
