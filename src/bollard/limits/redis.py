@@ -9,7 +9,6 @@ key the scripts write gets an expiry in the same call. The rules are those of
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import Callable, Sequence
 from typing import Any
 
