@@ -108,6 +108,8 @@ class Limiter:
         self._rules: Rules | None = None
         self._rules_at = float("-inf")
         self._rules_lock = asyncio.Lock()
+        self._plans: dict[tuple[str, str], tuple[tuple[LimitRule, ...], tuple[Check, ...]]] = {}
+        self._planned_for: Rules | None = None
         self._sync_task: asyncio.Task[None] | None = None
 
     async def rules(self) -> Rules:
@@ -123,10 +125,10 @@ class Limiter:
     async def admit(self, agent_name: str, action: Action, args: Mapping[str, Any]) -> Admission:
         """Take room in every window and reserve the worst-case credits, or raise why not."""
         try:
-            applicable = (await self.rules()).for_call(agent_name, action.id)
+            rules = await self.rules()
         except SQLAlchemyError as exc:
             raise unavailable(f"database: {type(exc).__name__}") from exc
-        checks = plan(applicable, action, self.prefix)
+        applicable, checks = self._plan(rules, agent_name, action)
         verdict = await self._decide(checks)
         if not verdict.admitted:
             raise window_refusal(agent_name, action, checks[verdict.denied], verdict)
@@ -144,6 +146,21 @@ class Limiter:
             ledger_id=ledger_id,
             tokens=verdict.tokens,
         )
+
+    def _plan(
+        self, rules: Rules, agent: str, action: Action
+    ) -> tuple[tuple[LimitRule, ...], tuple[Check, ...]]:
+        """The rules for this call and their checks, remembered until the rules change."""
+        if rules is not self._planned_for:
+            self._plans, self._planned_for = {}, rules
+        found = self._plans.get((agent, action.id))
+        if found is None:
+            applicable = rules.for_call(agent, action.id)
+            found = (applicable, plan(applicable, action, self.prefix))
+            if len(self._plans) >= 10_000:
+                self._plans.clear()
+            self._plans[agent, action.id] = found
+        return found
 
     async def _decide(self, checks: Sequence[Check]) -> Verdict:
         try:
