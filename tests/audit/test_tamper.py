@@ -33,9 +33,10 @@ def log(engine: Engine, tmp_path: Path) -> ChainLog:
     return made
 
 
-def _rehash_from(conn: Connection, seq: int) -> None:
-    """Recompute every hash from `seq` on, as a careful attacker would, and move the head."""
-    prev = conn.execute(select(r.hash).where(r.seq == seq - 1)).scalar_one()
+def _rehash_from(conn: Connection, seq: int, after: int | None = None) -> None:
+    """Recompute every hash from `seq` on (linked to record `after`, by default the one
+    before), as a careful attacker would, and move the head."""
+    prev = conn.execute(select(r.hash).where(r.seq == (after or seq - 1))).scalar_one()
     rows = conn.execute(select(audit_records).where(r.seq >= seq).order_by(r.seq)).mappings()
     for row in list(rows):
         fresh = Record(
@@ -78,6 +79,18 @@ def edit_and_rehash(conn: Connection) -> None:
 
 def delete_one(conn: Connection) -> None:
     conn.execute(delete(audit_records).where(r.seq == 250))
+
+
+def delete_and_rehash(conn: Connection) -> None:
+    conn.execute(delete(audit_records).where(r.seq == 250))
+    _rehash_from(conn, 251, after=249)
+
+
+def replace_one(conn: Connection) -> None:
+    """Record 250 swapped for a forged one with a valid hash of its own."""
+    prev = conn.execute(select(r.hash).where(r.seq == 249)).scalar_one()
+    forged = Record("forged", "request", 1, "rest", "research", "people.search", decision="allow")
+    conn.execute(update(audit_records).where(r.seq == 250).values(**forged.row(250, prev)))
 
 
 def delete_and_renumber(conn: Connection) -> None:
@@ -135,6 +148,8 @@ CASES: dict[str, tuple[Callable[[Connection], None], str]] = {
     "edited record": (edit, "edited"),
     "edited record, chain recomputed": (edit_and_rehash, "checkpoint_mismatch"),
     "deleted record": (delete_one, "deleted"),
+    "deleted record, chain recomputed": (delete_and_rehash, "deleted"),
+    "record replaced by one made to look right": (replace_one, "broken_link"),
     "deleted record, later ones renumbered": (delete_and_renumber, "deleted"),
     "inserted record": (insert_one, "inserted"),
     "reordered records": (reorder, "reordered"),

@@ -76,8 +76,13 @@ def canonical(value: Any) -> str:
 
 def chain_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
     """SHA-256 over the previous hash and the row's hashed columns."""
+    return hashlib.sha256(message(prev_hash, row)).hexdigest()
+
+
+def message(prev_hash: str, row: Mapping[str, Any]) -> bytes:
+    """The bytes `chain_hash` hashes: the previous hash, a newline, the canonical columns."""
     body = canonical({k: row[k] for k in HASHED_COLUMNS})
-    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+    return f"{prev_hash}\n{body}".encode()
 
 
 def keyed_hash(key: bytes, value: Any) -> str:

@@ -1,8 +1,10 @@
 """Checking the chain and its checkpoints. Pure: rows and checkpoints in, a report out.
 
 `ChainWalk` takes the stored rows in seq order (any number of batches) and
-remembers what is wrong; `check_checkpoints` compares the signed checkpoints
-(from the database and from the file outside it) with what the walk saw.
+remembers what is wrong; it also takes a whole `Page` the store summarised (SQLite's
+fast path), but only when every record in it is intact and linked.
+`check_checkpoints` compares the signed checkpoints (from the database and from the
+file outside it) with what the walk saw.
 Each problem names its kind, so a report says which tampering it found:
 
     edited        a record's content no longer matches its hash
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +44,9 @@ _STRING: Callable[[str], str] = json.encoder.encode_basestring
 _sha256 = hashlib.sha256
 _TEMPLATE = "{" + ",".join(f'"{name}":%s' for name in _SORTED) + "}"
 _SEARCH_WINDOW = 16
+_STATUS_TYPES = (int, type(None))
+# Joins the values of a `Page` (a control character: JSON escapes it inside strings).
+PAGE_SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +89,12 @@ def fast_hash(prev_hash: str, row: Sequence[Any]) -> str:
 
 
 def _typed_body(row: Sequence[Any]) -> str:
-    # The hot path of verify: each column's stored type encoded directly. A value
-    # of another type raises TypeError (int.__repr__ of a str, a str of None).
+    # The hot path of the general walk: each column's stored type encoded directly.
+    # A value of another type raises TypeError (a str of None, a bool where JSON
+    # writes true but int.__repr__ would write 1).
     seq, request_id, kind, ts_us, agent, door, action, decision, outcome, status, data = row[:11]
+    if type(seq) is not int or type(ts_us) is not int or type(status) not in _STATUS_TYPES:
+        raise TypeError("not an int")
     s, null = _STRING, "null"
     return (
         f'{{"action":{s(action) if action is not None else null},'
@@ -110,6 +119,24 @@ def _json(value: Any) -> str:
     return _ENCODE(value)
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A run of consecutive stored records (in seq order) as the store summarises them.
+
+    `seqs` is their `count` seqs (integers) joined by ","; `prevs` and `hashes` their
+    `count` prev_hash and hash values (strings, none left out) joined by
+    PAGE_SEPARATOR; `digests` the SHA-256 hex digest of each record's message, the
+    bytes `chain_hash` hashes (one per record; fewer when the store could not build
+    every message, and such a page is never accepted).
+    """
+
+    count: int
+    seqs: str
+    prevs: str
+    hashes: str
+    digests: Sequence[str]
+
+
 class ChainWalk:
     """Walks rows in seq order, recomputing every hash and link."""
 
@@ -117,6 +144,7 @@ class ChainWalk:
         self.report = Report()
         self.hash_at: dict[int, str] = {}  # the stored hash at each checkpoint's count
         self._wanted = set(wanted)
+        self._wanted_sorted = sorted(self._wanted)
         self._prev: str | None = None
         self._expected = 0
         self._suspects: list[Sequence[Any]] = []
@@ -149,11 +177,52 @@ class ChainWalk:
                 )
             if seq in wanted:
                 hash_at[seq] = stored
-            if row[_KIND] == "admin" and '"op":"prune"' in row[_DATA]:
-                self._admin_prunes.append(int(json.loads(row[_DATA]).get("through_seq", 0)))
+            if row[_KIND] == "admin":
+                self.note_admin(row[_DATA])
             self._prev, self._expected = stored, seq + 1
             report.records += 1
             report.last_seq = seq
+
+    def feed_page(self, page: Page) -> bool:
+        """Take a page of records if every one is intact and follows the one before.
+
+        True: the page is counted exactly as `feed` would count its rows (it finds
+        nothing wrong in them). False: something in it is not as it should be (or a
+        message could not be built); nothing is recorded, and the caller feeds the
+        page's rows to `feed`, which says what. Admin records in an accepted page
+        go to `note_admin` (a page does not carry their data).
+        """
+        count, digests, prev = page.count, page.digests, self._prev
+        if count == 0 or len(digests) != count:  # a record without a message
+            return False
+        # Not before the walk has started, nor after a stored hash that would split.
+        if type(prev) is not str or PAGE_SEPARATOR in prev:
+            return False
+        first = self._expected
+        # Every record, in order, at the seq after the one before: no gap, no move.
+        if page.seqs != ",".join(map(str, range(first, first + count))):
+            return False
+        # Every record's hash is its content's. The digests hold no separator, so the
+        # joined strings are equal only if the stored values hold none either: then
+        # they are equal one by one.
+        if PAGE_SEPARATOR.join(digests) != page.hashes:
+            return False
+        # Every record's prev_hash is the hash of the record before it.
+        if PAGE_SEPARATOR.join([prev, *digests[:-1]]) != page.prevs:
+            return False
+        last = first + count - 1
+        wanted = self._wanted_sorted
+        for seq in wanted[bisect_left(wanted, first) : bisect_right(wanted, last)]:
+            self.hash_at[seq] = digests[seq - first]
+        self._prev, self._expected = digests[-1], last + 1
+        self.report.records += count
+        self.report.last_seq = last
+        return True
+
+    def note_admin(self, data: Any) -> None:
+        """An admin record's data: a prune says which records it removed."""
+        if '"op":"prune"' in data:
+            self._admin_prunes.append(int(json.loads(data).get("through_seq", 0)))
 
     def _start(self, seq: int, prev: str) -> None:
         self.report.first_seq = seq
