@@ -30,7 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import PoolProxiedConnection
 
 from bollard.audit import checkpoints
-from bollard.audit.chain import GENESIS, Record
+from bollard.audit.chain import GENESIS, Record, canonical
+from bollard.audit.chainwalk import fast_hash
 from bollard.audit.checkpoint import Checkpoint, sign
 from bollard.audit.checkpoints import CheckpointFile
 from bollard.audit.keyfile import signing_key
@@ -299,11 +300,6 @@ def append_records(
         conn.close()
 
 
-# In the order of the statements below.
-_RECORD_COLUMNS = (
-    "seq", "request_id", "kind", "ts_us", "agent", "door", "action", "decision", "outcome",
-    "status", "data", "prev_hash", "hash",
-)  # fmt: skip
 _CHECKPOINT_COLUMNS = ("seq", "count", "head_hash", "ts_us", "key_id", "signature")
 # 13 parameters a row: well under SQLite's and PostgreSQL's limits on parameters.
 _ROWS_PER_INSERT = 256
@@ -342,6 +338,7 @@ class ChainSQL:
                 if sqlite
                 else "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
             ),
+            # The columns in chainwalk.COLUMNS order, as the rows below are built.
             insert=driver(
                 "INSERT INTO audit_records (seq, request_id, kind, ts_us, agent, door, action,"
                 " decision, outcome, status, data, prev_hash, hash) VALUES "
@@ -382,11 +379,16 @@ class ChainSQL:
                 raise RuntimeError("the audit chain has no head row: run ensure_head first")
             start, prev = int(head[0]), str(head[1])
             seq, rows = start, []
-            for record in records:
+            for r in records:
                 seq += 1
-                row = record.row(seq, prev)
-                prev = row["hash"]
-                rows.append(tuple(row[c] for c in _RECORD_COLUMNS))
+                # COLUMNS order; fast_hash gives chain_hash's bytes without a dict.
+                hashed = (
+                    seq, r.request_id, r.kind, r.ts_us, r.agent, r.door, r.action,
+                    r.decision, r.outcome, r.status, canonical(r.data),
+                )  # fmt: skip
+                digest = fast_hash(prev, hashed)
+                rows.append((*hashed, prev, digest))
+                prev = digest
             for at in range(0, len(rows), _ROWS_PER_INSERT):
                 chunk = rows[at : at + _ROWS_PER_INSERT]
                 # One statement for many rows: one step in SQLite, so the thread gives
