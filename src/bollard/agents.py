@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, Row, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import PoolProxiedConnection
 
@@ -113,16 +114,16 @@ class _VersionReader:
         self._engine = engine
         self._lock = threading.Lock()
         self._conn: PoolProxiedConnection | None = None
+        self._cursor: DBAPICursor | None = None  # the driver's own, kept between reads
 
     def read(self) -> int:
         with self._lock:
             try:
-                if self._conn is None:
+                if self._cursor is None:
                     self._conn = self._open()
-                cursor = self._conn.cursor()
-                cursor.execute(_VERSION)
-                row = cursor.fetchone()
-                cursor.close()
+                    self._cursor = self._conn.dbapi_connection.cursor()  # type: ignore[union-attr]
+                self._cursor.execute(_VERSION)
+                row = self._cursor.fetchone()
             except BaseException:
                 self._close()
                 raise
@@ -143,7 +144,7 @@ class _VersionReader:
         return conn
 
     def _close(self) -> None:
-        conn, self._conn = self._conn, None
+        conn, self._conn, self._cursor = self._conn, None, None
         if conn is not None:
             conn.close()
 
