@@ -221,6 +221,22 @@ def test_malformed_json_gets_a_clear_400(bollard: Bollard) -> None:
     assert bollard.sandbox.calls == []
 
 
+def test_a_body_nested_deeper_than_eight_levels_gets_a_clear_400(bollard: Bollard) -> None:
+    _, key = bollard.agents.create("nested", ["people:read"])
+    deep: object = "x"
+    for _ in range(9):
+        deep = [deep]
+    with bollard.client(key) as client:
+        too_deep = client.post(SEARCH, json={"per_page": 1, "person_titles": deep})
+        # Many brackets side by side are not deep: only nesting counts.
+        wide = client.post(SEARCH, json={"per_page": 1, "person_titles": [["a"]] * 10})
+    assert too_deep.status_code == 400
+    assert "nests deeper than 8 levels" in too_deep.json()["error"]
+    assert wide.status_code != 400 or "nests" not in wide.json()["error"]
+    assert all(c.action_id == "people.search" for c in bollard.sandbox.calls)
+    assert len(bollard.sandbox.calls) <= 1
+
+
 def test_oversized_body_gets_413_and_is_recorded(start_bollard: object) -> None:
     bollard = start_bollard(body_max_bytes=2_000)  # type: ignore[operator]
     _, key = bollard.agents.create("big", ["people:read"])
