@@ -39,6 +39,7 @@ from bollard.audit.recovery import orphans
 from bollard.errors import AuditUnavailable
 from bollard.settings import Settings
 from bollard.store.tables import audit_head
+from bollard.store.wal import WalCheckpointer
 
 log = logging.getLogger("bollard.audit")
 
@@ -91,6 +92,8 @@ class AuditWriter:
         self._thread: threading.Thread | None = None
         self._sql = ChainSQL.for_engine(engine)
         self._conn: PoolProxiedConnection | None = None  # the thread's own, opened on use
+        # SQLite: checkpoints off the commit path (see bollard.store.wal).
+        self._wal = WalCheckpointer(engine) if engine.dialect.name == "sqlite" else None
         self.failure: str | None = None
         self.batches = 0
         self.records_written = 0
@@ -112,6 +115,8 @@ class AuditWriter:
         self._guarded(self._reconcile)
         if self.failure is None:
             self._guarded(self._recover)
+        if self._wal is not None:
+            self._wal.start()
         self._thread = threading.Thread(target=self._run, name="bollard-audit", daemon=True)
         self._thread.start()
 
@@ -121,6 +126,8 @@ class AuditWriter:
             self._queue.put(_STOP)
             self._thread.join(timeout=10)
             self._thread = None
+            if self._wal is not None:
+                self._wal.stop()
             if self._checkpointer is not None and self.failure is None:
                 self._guarded(lambda: self.checkpoint_now())
 
@@ -203,8 +210,7 @@ class AuditWriter:
         if self.failure is None and (records or (idle and self._checkpointer)):
             try:
                 if self._conn is None:
-                    self._conn = self._engine.raw_connection()
-                    self._conn.detach()  # this thread's alone, for as long as it runs
+                    self._conn = self._open_connection()
                 made = self._sql.append(
                     self._conn, records, self._checkpointer, force_checkpoint=idle
                 )
@@ -221,6 +227,15 @@ class AuditWriter:
             by_loop.setdefault(pending.loop, []).append(pending.future)
         for loop, futures in by_loop.items():
             loop.call_soon_threadsafe(_settle, futures, self.failure)
+
+    def _open_connection(self) -> PoolProxiedConnection:
+        conn = self._engine.raw_connection()
+        conn.detach()  # this thread's alone, for as long as it runs
+        if self._wal is not None:
+            cursor = conn.cursor()
+            cursor.execute("PRAGMA wal_autocheckpoint = 0")  # the WAL thread does it
+            cursor.close()
+        return conn
 
     def _close_connection(self) -> None:
         conn, self._conn = self._conn, None
