@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bollard.errors import ConfigError
@@ -87,4 +87,18 @@ class Settings(BaseSettings):
                 values.setdefault(key.removeprefix("BOLLARD_").lower(), value)
         values.update(overrides)
         known = {k: v for k, v in values.items() if k in cls.model_fields}
-        return cls.model_validate(known)
+        try:
+            return cls.model_validate(known)
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc)) from None
+
+
+def _explain(exc: ValidationError) -> str:
+    """Each bad setting by its environment variable, what was wrong, and the value given
+    (never a secret's)."""
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        shown = "" if field in SECRET_NAMES else f" (got {error.get('input')!r})"
+        lines.append(f"BOLLARD_{field.upper()}: {error['msg']}{shown}")
+    return "bad setting: " + "; ".join(lines)
