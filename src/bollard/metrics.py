@@ -53,6 +53,12 @@ class GatewayCollector(Collector):
             value=audit.batches,
         )
         yield CounterMetricFamily(
+            "bollard_audit_commit_delays",
+            "Commits held back a moment to share their fsync, because calls were arriving "
+            "concurrently (like PostgreSQL's commit_delay).",
+            value=audit.delayed_commits,
+        )
+        yield CounterMetricFamily(
             "bollard_audit_checkpoints_written",
             "Signed checkpoints of the audit chain written by this process.",
             value=audit.checkpoints_written,
