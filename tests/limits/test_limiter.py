@@ -131,6 +131,9 @@ async def test_a_window_apollo_reported_spent_is_refused_in_apollos_shape_until_
         "is 200 times per minute. Please upgrade your plan"
     )
     assert "resets in 45 s" in refused.value.message
+    assert "(200 calls counted against the limit of 200 Apollo last reported)" in (
+        refused.value.message
+    )
     assert json.loads(json.dumps(refused.value.body)) == {"message": refused.value.message}
 
 

@@ -72,7 +72,8 @@ def window_refusal(agent: str, action: Action, check: Check, verdict: Verdict) -
         text = apollo_429_message(action.key_scope, verdict.limit, check.window)
         note = (
             f"Bollard refused without calling Apollo: the team's {check.window} window for "
-            f"{endpoint} is spent ({verdict.used} of {verdict.limit} as Apollo last reported) "
+            f"{endpoint} is spent ({verdict.used} calls counted against the limit of "
+            f"{verdict.limit} Apollo last reported) "
             f"and {_when(reset_at, now)}"
         )
         return ApolloWindowSpent(f"{text} ({note}.)", headers=headers)
