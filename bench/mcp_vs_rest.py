@@ -167,6 +167,8 @@ def main() -> None:
         "BOLLARD_APOLLO_KEY": SCOPED,
         "BOLLARD_APOLLO_MASTER_KEY": MASTER,
         "BOLLARD_STATE_DIR": str(tmp / "state"),
+        # The sandbox runs without windows here; no sync, so Bollard knows none either.
+        "BOLLARD_USAGE_SYNC_SECONDS": "0",
     }
     key = create_agent(env)
     sandbox = [py, "-m", "bollard.cli", "sandbox", "--port", str(sp), "--no-rate-limits",
