@@ -164,6 +164,7 @@ class Agents:
         self._versions = _VersionReader(engine)
         self._cached_version: int | None = None
         self._cache: dict[str, _Entry] = {}
+        self._cache_lock = threading.Lock()
         weakref.finalize(self, self._versions.close)
 
     def close(self) -> None:
@@ -208,10 +209,14 @@ class Agents:
         # The version first: whatever is read after it is at least as new, so an
         # entry is never filed under a version newer than its data.
         version = self._versions.read()
-        if version != self._cached_version:
-            self._cache = {}
-            self._cached_version = version
-        entry = self._cache.get(wanted)
+        with self._cache_lock:
+            if version != self._cached_version:
+                self._cache = {}
+                self._cached_version = version
+            # This version's dict: an entry read under it is filed in it, never in a
+            # newer one another thread may have swapped in meanwhile.
+            cache = self._cache
+        entry = cache.get(wanted)
         if entry is None:
             # Remembered keys were well formed; a new one must pass its checksum
             # before it costs a query.
@@ -220,9 +225,9 @@ class Agents:
             entry = self._lookup(wanted)
             if entry is None:
                 return None  # unknown keys are not remembered: nothing to fill memory with
-            if len(self._cache) >= self.CACHE_SIZE:
-                self._cache = {}
-            self._cache[wanted] = entry
+            if len(cache) >= self.CACHE_SIZE:
+                cache.clear()
+            cache[wanted] = entry
         now = self._now()
         if entry.key_revoked_at is not None or (
             entry.key_expires_at is not None and entry.key_expires_at <= now

@@ -55,11 +55,28 @@ def from_body(body: bytes) -> dict[str, Any]:
             f"the request body must be a JSON object, not {type(value).__name__}; "
             'send e.g. {"per_page": 10}'
         )
+    if b"\\u" in body:  # only a \u escape can smuggle in a lone surrogate
+        require_text(value)
     # Nesting needs an opening bracket per level: most bodies have too few to check.
     opened = body.count(b"{") + body.count(b"[")
     if opened > _MAX_DEPTH and _depth(value) > _MAX_DEPTH:
         raise MalformedBody(f"the request body nests deeper than {_MAX_DEPTH} levels")
     return value
+
+
+def require_text(value: Any) -> None:
+    """MalformedBody if any string holds an unpaired UTF-16 surrogate (e.g. "\\ud800").
+
+    JSON's escapes allow them; no UTF-8 text can hold them, and Apollo, the audit
+    log and every client expect UTF-8.
+    """
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedBody(
+            "the request holds a \\u escape of an unpaired surrogate (\\ud800-\\udfff), "
+            "which is not text: send the character itself or a complete surrogate pair"
+        ) from None
 
 
 def _depth(value: Any, level: int = 0) -> int:

@@ -213,6 +213,7 @@ class Gateway:
         if action is None:
             raise RouteNotFound(f"there is no Apollo tool named {target.tool!r}")
         args = dict(target.arguments)
+        arguments.require_text(args)
         path_params = routes.tool_path_params(action, args)
         rest = {k: v for k, v in args.items() if k not in action.path_params}
         if action.method == "GET":

@@ -36,10 +36,18 @@ def _key(api_key: str | None, authorization: str | None) -> str | None:
     return None
 
 
+class ClientGone(Exception):
+    """The client disconnected before its whole request arrived."""
+
+
 async def read_body(
     receive: Receive, declared: bytes | None, limit: int
 ) -> tuple[bytes, BollardError | None]:
-    """The body, read no further than `limit` bytes; a larger one becomes a 413."""
+    """The body, read no further than `limit` bytes; a larger one becomes a 413.
+
+    Raises ClientGone if the client disconnects first, or sends fewer bytes than its
+    Content-Length: half a request is never treated as a whole one.
+    """
     too_large = BodyTooLarge(
         f"the request body is larger than {limit:,} bytes; send fewer records per call"
     )
@@ -49,8 +57,8 @@ async def read_body(
     size = 0
     while True:
         message = await receive()
-        if message["type"] != "http.request":  # http.disconnect: nothing more will come
-            break
+        if message["type"] != "http.request":  # http.disconnect
+            raise ClientGone
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -58,6 +66,8 @@ async def read_body(
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
+    if declared is not None and declared.isdigit() and int(declared) != size:
+        raise ClientGone
     return b"".join(chunks), None
 
 
@@ -80,7 +90,10 @@ class RestDoor:
                 length = value
             elif name in _FORWARD:
                 forward[name.decode("latin-1")] = value.decode("latin-1")
-        body, body_error = await read_body(receive, length, self.body_limit)
+        try:
+            body, body_error = await read_body(receive, length, self.body_limit)
+        except ClientGone:
+            return  # nobody to answer, and half a call is never forwarded
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
         raw_path = raw_path.split(b"?", 1)[0]
         query = tuple(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))

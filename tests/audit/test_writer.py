@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select
 
 from bollard.audit import Record
 from bollard.audit.verify import verify
 from bollard.audit.writer import AuditWriter
+from bollard.errors import AuditUnavailable
 from bollard.store.tables import audit_records
 
 
@@ -55,3 +57,23 @@ def test_concurrent_callers_share_commits_and_the_chain_stays_whole(engine: Engi
     report = verify(engine, Ed25519PrivateKey.generate().public_key(), None)
     assert report.ok
     assert report.records == 1000
+
+
+def test_a_record_that_is_not_text_fails_its_own_call_and_not_the_writer(engine: Engine) -> None:
+    writer = AuditWriter(engine)
+    writer.start()
+    bad = Record(
+        request_id="bad", kind="request", ts_us=1, door="mcp", data={"params": {"q": "\ud800"}}
+    )
+
+    async def calls() -> None:
+        with pytest.raises(AuditUnavailable, match="cannot be encoded"):
+            await writer.append(bad)
+        await writer.append(record(1))
+
+    try:
+        asyncio.run(calls())
+    finally:
+        writer.close()
+    assert writer.healthy
+    assert writer.records_written == 1

@@ -66,6 +66,7 @@ class Checkpointer:
 @dataclass(slots=True)
 class _Pending:
     records: Sequence[Record]
+    datas: Sequence[str]  # each record's canonical data, encoded once by the caller
     future: asyncio.Future[None]
     loop: asyncio.AbstractEventLoop
 
@@ -143,9 +144,20 @@ class AuditWriter:
         """Commit these records (in order, adjacent in the chain) or raise AuditUnavailable."""
         if self.failure is not None:
             raise AuditUnavailable(f"the audit log cannot be written: {self.failure}")
+        try:
+            # Encoded here, in the caller's call: a record that cannot become UTF-8
+            # text fails its own call, never the writer (which would refuse all calls).
+            datas = [canonical(r.data) for r in records]
+            for data in datas:
+                data.encode("utf-8")
+        except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+            raise AuditUnavailable(
+                f"this call's audit record cannot be encoded ({type(exc).__name__}), "
+                "so it was not sent"
+            ) from None
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Pending(records, future, loop))
+        self._queue.put(_Pending(records, datas, future, loop))
         await future
 
     def append_now(self, *records: Record) -> None:
@@ -221,12 +233,13 @@ class AuditWriter:
 
     def _commit(self, batch: list[_Pending], idle: bool = False) -> None:
         records = [r for p in batch for r in p.records]
+        datas = [d for p in batch for d in p.datas]
         if self.failure is None and (records or (idle and self._checkpointer)):
             try:
                 if self._conn is None:
                     self._conn = self._open_connection()
                 made = self._sql.append(
-                    self._conn, records, self._checkpointer, force_checkpoint=idle
+                    self._conn, records, self._checkpointer, force_checkpoint=idle, datas=datas
                 )
                 self.batches += bool(batch)
                 self.records_written += len(records)
@@ -240,7 +253,8 @@ class AuditWriter:
         for pending in batch:
             by_loop.setdefault(pending.loop, []).append(pending.future)
         for loop, futures in by_loop.items():
-            loop.call_soon_threadsafe(_settle, futures, self.failure)
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                loop.call_soon_threadsafe(_settle, futures, self.failure)
 
     def _open_connection(self) -> PoolProxiedConnection:
         conn = self._engine.raw_connection()
@@ -330,8 +344,8 @@ def append_records(
 
 
 _CHECKPOINT_COLUMNS = ("seq", "count", "head_hash", "ts_us", "key_id", "signature")
-# 13 parameters a row: well under SQLite's and PostgreSQL's limits on parameters.
-_ROWS_PER_INSERT = 256
+# 13 parameters a row, 76 rows: 988, under the 999 that SQLite builds before 3.32 allow.
+_ROWS_PER_INSERT = 76
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,8 +405,11 @@ class ChainSQL:
         checkpointer: Checkpointer | None,
         *,
         force_checkpoint: bool = False,
+        datas: Sequence[str] | None = None,
     ) -> Checkpoint | None:
         """One transaction on a DBAPI connection: the records, then a checkpoint if due.
+
+        `datas`, if given, are the records' canonical data, already encoded by the caller.
 
         The checkpoint goes to the file only after the commit, so the file is never
         ahead of the database. On any error the transaction is rolled back and the
@@ -408,12 +425,14 @@ class ChainSQL:
                 raise RuntimeError("the audit chain has no head row: run ensure_head first")
             start, prev = int(head[0]), str(head[1])
             seq, rows = start, []
-            for r in records:
+            if datas is None:
+                datas = [canonical(r.data) for r in records]
+            for r, data in zip(records, datas, strict=True):
                 seq += 1
                 # COLUMNS order; fast_hash gives chain_hash's bytes without a dict.
                 hashed = (
                     seq, r.request_id, r.kind, r.ts_us, r.agent, r.door, r.action,
-                    r.decision, r.outcome, r.status, canonical(r.data),
+                    r.decision, r.outcome, r.status, data,
                 )  # fmt: skip
                 digest = fast_hash(prev, hashed)
                 rows.append((*hashed, prev, digest))

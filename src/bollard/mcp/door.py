@@ -36,7 +36,7 @@ from bollard.errors import Unauthenticated
 from bollard.gateway import Call, Gateway, ToolTarget
 from bollard.mcp import sessions
 from bollard.mcp.server import SCOPE_AGENT, SCOPE_KEY, create_server
-from bollard.rest import agent_key
+from bollard.rest import ClientGone, agent_key
 from bollard.settings import Settings
 
 SESSION_HEADER = "mcp-session-id"
@@ -99,7 +99,10 @@ class McpDoor:
             forbidden = _error(403, "FORBIDDEN_ORIGIN", "this Origin may not use Bollard's MCP")
             await forbidden(scope, receive, send)
             return
-        body, receive = await _buffer(receive, self._limit)
+        try:
+            body, receive = await _buffer(receive, self._limit)
+        except ClientGone:
+            return  # nobody to answer, and half a call is never carried out
         if body is None:
             too_large = _error(413, "BODY_TOO_LARGE", "the MCP request is too large")
             await too_large(scope, receive, send)
@@ -189,12 +192,10 @@ async def _buffer(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
     """The whole request body (None past `limit`) and a `receive` that replays it."""
     chunks: list[bytes] = []
     size = 0
-    trailing: list[Message] = []
     while True:
         message = await receive()
-        if message["type"] != "http.request":
-            trailing.append(message)
-            break
+        if message["type"] != "http.request":  # http.disconnect: half a request
+            raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -203,7 +204,7 @@ async def _buffer(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
         if not message.get("more_body", False):
             break
     body = b"".join(chunks)
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}, *trailing]
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
 
     async def replay() -> Message:
         return pending.pop(0) if pending else await receive()

@@ -1,0 +1,66 @@
+"""Half-sent requests and text that is not text: refused alone, never forwarded, never fatal."""
+
+from __future__ import annotations
+
+import socket
+import time
+from urllib.parse import urlsplit
+
+import httpx
+
+from tests.gateway.conftest import Bollard
+
+SEARCH = "/api/v1/mixed_people/api_search"
+LONE_SURROGATE = b'{"per_page": 1, "person_titles": ["\\ud800"]}'
+
+
+def send_then_hang_up(bollard: Bollard, key: str, head_only: bytes) -> None:
+    """Headers promising a body, part of it, then the connection closed."""
+    where = urlsplit(bollard.url)
+    with socket.create_connection((where.hostname, where.port), timeout=5) as conn:
+        conn.sendall(
+            b"POST " + SEARCH.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 500\r\n"
+            b"X-Api-Key: " + key.encode() + b"\r\n\r\n" + head_only
+        )
+    time.sleep(0.3)  # the server notices the hang-up
+
+
+def test_a_client_that_hangs_up_mid_body_sends_nothing_upstream(bollard: Bollard) -> None:
+    _, key = bollard.agents.create("flaky", ["people:read"])
+    send_then_hang_up(bollard, key, b"")
+    send_then_hang_up(bollard, key, b'{"per_page": 1')
+    with bollard.client(key) as client:  # the server is fine afterwards
+        assert client.post(SEARCH, json={"per_page": 1}).status_code == 200
+    assert len(bollard.sandbox.calls) == 1
+    assert [r["kind"] for r in bollard.records()] == ["request", "outcome"]
+
+
+def test_a_lone_surrogate_is_a_clear_400_and_the_log_keeps_working(bollard: Bollard) -> None:
+    _, key = bollard.agents.create("odd", ["people:read"])
+    _, nothing = bollard.agents.create("nothing")  # no grants at all
+    with bollard.client(key) as client:
+        refused = client.post(
+            SEARCH, content=LONE_SURROGATE, headers={"content-type": "application/json"}
+        )
+        paired = client.post(
+            SEARCH,
+            content=b'{"per_page": 1, "person_titles": ["\\ud83d\\ude00"]}',
+            headers={"content-type": "application/json"},
+        )
+        after = client.post(SEARCH, json={"per_page": 1})
+    with bollard.client(nothing) as client:
+        denied = client.post(
+            SEARCH, content=LONE_SURROGATE, headers={"content-type": "application/json"}
+        )
+    with httpx.Client(base_url=bollard.url) as client:
+        ready = client.get("/readyz")
+    assert refused.status_code == 400
+    assert "unpaired surrogate" in refused.json()["error"]
+    assert paired.status_code == 200  # a complete pair is a real character
+    assert after.status_code == 200
+    assert denied.status_code == 400  # the body is unreadable before any grant is asked
+    assert ready.status_code == 200
+    assert len(bollard.sandbox.calls) == 2
+    outcomes = [r["outcome"] for r in bollard.records() if r["kind"] == "outcome"]
+    assert outcomes == ["invalid", "ok", "ok", "invalid"]
