@@ -47,7 +47,8 @@ def _postgres_schema_url() -> Iterator[str]:
         pytest.skip(f"set {POSTGRES_ENV} to run against PostgreSQL")
     schema = f"t_{secrets.token_hex(8)}"
     url = make_url(base)
-    admin = create_engine(url.set(drivername="postgresql+psycopg"))
+    # Pinged on checkout: a test may cut every connection (as a server restart would).
+    admin = create_engine(url.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
     try:
         with admin.begin() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select
@@ -77,3 +78,30 @@ def test_a_record_that_is_not_text_fails_its_own_call_and_not_the_writer(engine:
         writer.close()
     assert writer.healthy
     assert writer.records_written == 1
+
+
+def test_on_postgresql_a_connection_dropped_between_batches_is_replaced(
+    engine: Engine, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite keeps one file connection; there is no server to restart")
+    writer = AuditWriter(engine)
+    writer.start()
+
+    async def one(n: int) -> None:
+        await writer.append(record(n))
+
+    try:
+        asyncio.run(one(1))
+        # As a server restart would: every idle connection of this database is cut.
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+                "AND state = 'idle'"
+            )
+        asyncio.run(one(2))
+    finally:
+        writer.close()
+    assert writer.healthy
+    assert writer.records_written == 2

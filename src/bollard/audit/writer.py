@@ -236,11 +236,7 @@ class AuditWriter:
         datas = [d for p in batch for d in p.datas]
         if self.failure is None and (records or (idle and self._checkpointer)):
             try:
-                if self._conn is None:
-                    self._conn = self._open_connection()
-                made = self._sql.append(
-                    self._conn, records, self._checkpointer, force_checkpoint=idle, datas=datas
-                )
+                made = self._append(records, datas, idle)
                 self.batches += bool(batch)
                 self.records_written += len(records)
                 self.checkpoints_written += made is not None
@@ -255,6 +251,24 @@ class AuditWriter:
         for loop, futures in by_loop.items():
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
                 loop.call_soon_threadsafe(_settle, futures, self.failure)
+
+    def _append(self, records: list[Record], datas: list[str], idle: bool) -> Checkpoint | None:
+        if self._wal is None:
+            # PostgreSQL: a pooled connection per batch, pinged on checkout, so a
+            # server restarted between batches is reconnected rather than fatal.
+            pooled = self._engine.raw_connection()
+            try:
+                return self._sql.append(
+                    pooled, records, self._checkpointer, force_checkpoint=idle, datas=datas
+                )
+            finally:
+                pooled.close()
+        # SQLite: the thread's own connection, kept (no checkout per batch).
+        if self._conn is None:
+            self._conn = self._open_connection()
+        return self._sql.append(
+            self._conn, records, self._checkpointer, force_checkpoint=idle, datas=datas
+        )
 
     def _open_connection(self) -> PoolProxiedConnection:
         conn = self._engine.raw_connection()
