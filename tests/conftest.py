@@ -39,6 +39,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from _postgres_schema_url()
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL to an empty PostgreSQL schema of its own, for cases only a server has."""
+    yield from _postgres_schema_url()
+
+
 def _postgres_schema_url() -> Iterator[str]:
     base = os.environ.get(POSTGRES_ENV)
     if not base:

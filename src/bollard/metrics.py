@@ -42,49 +42,38 @@ class GatewayCollector(Collector):
         for (door, outcome), count in sorted(gateway.outcomes.items()):
             calls.add_metric([door, outcome], count)
         yield calls
-        yield CounterMetricFamily(
-            "bollard_audit_records_written",
-            "Audit records committed by this process.",
-            value=audit.records_written,
-        )
-        yield CounterMetricFamily(
-            "bollard_audit_batches",
-            "Group commits of the audit writer (records per commit = records / batches).",
-            value=audit.batches,
-        )
-        yield CounterMetricFamily(
-            "bollard_audit_commit_delays",
-            "Commits held back a moment to share their fsync, because calls were arriving "
-            "concurrently (like PostgreSQL's commit_delay).",
-            value=audit.delayed_commits,
-        )
-        yield CounterMetricFamily(
-            "bollard_audit_checkpoints_written",
-            "Signed checkpoints of the audit chain written by this process.",
-            value=audit.checkpoints_written,
-        )
-        yield GaugeMetricFamily(
-            "bollard_audit_outcomes_recovered",
-            "Requests found without an outcome at start and recorded as outcome_unknown.",
-            value=audit.recovered,
-        )
-        yield GaugeMetricFamily(
-            "bollard_audit_failed",
-            "1 once an audit write failed: from then on no call is forwarded (see /readyz).",
-            value=0 if audit.healthy else 1,
-        )
-        yield GaugeMetricFamily(
-            "bollard_audit_queue",
-            "Records handed to the audit writer and not yet committed.",
-            value=audit.queued,
-        )
-        failed_open = getattr(gateway.limiter, "failed_open", 0)
-        yield CounterMetricFamily(
-            "bollard_rate_limits_failed_open",
-            "Calls let through without a rate-limit decision because Redis failed "
-            "(only with BOLLARD_RATE_LIMIT_FAIL_OPEN=true; budgets always fail closed).",
-            value=failed_open,
-        )
+        counters = (
+            ("bollard_audit_records_written", "Audit records committed by this process.",
+             audit.records_written),
+            ("bollard_audit_batches",
+             "Group commits of the audit writer (records per commit = records / batches).",
+             audit.batches),
+            ("bollard_audit_commit_delays",
+             "Commits held back a moment to share their fsync, because calls were arriving "
+             "concurrently (like PostgreSQL's commit_delay).",
+             audit.delayed_commits),
+            ("bollard_audit_checkpoints_written",
+             "Signed checkpoints of the audit chain written by this process.",
+             audit.checkpoints_written),
+            ("bollard_rate_limits_failed_open",
+             "Calls let through without a rate-limit decision because Redis failed "
+             "(only with BOLLARD_RATE_LIMIT_FAIL_OPEN=true; budgets always fail closed).",
+             getattr(gateway.limiter, "failed_open", 0)),
+        )  # fmt: skip
+        gauges = (
+            ("bollard_audit_outcomes_recovered",
+             "Requests found without an outcome at start and recorded as outcome_unknown.",
+             audit.recovered),
+            ("bollard_audit_failed",
+             "1 once an audit write failed: from then on no call is forwarded (see /readyz).",
+             0 if audit.healthy else 1),
+            ("bollard_audit_queue", "Records handed to the audit writer and not yet committed.",
+             audit.queued),
+        )  # fmt: skip
+        for name, text, value in counters:
+            yield CounterMetricFamily(name, text, value=value)
+        for name, text, value in gauges:
+            yield GaugeMetricFamily(name, text, value=value)
 
 
 def metrics_route(settings: Settings, gateway: Gateway) -> Route:

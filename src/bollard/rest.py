@@ -51,7 +51,8 @@ async def read_body(
     too_large = BodyTooLarge(
         f"the request body is larger than {limit:,} bytes; send fewer records per call"
     )
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    expected = int(declared) if declared is not None and declared.isdigit() else None
+    if expected is not None and expected > limit:
         return b"", too_large
     chunks: list[bytes] = []
     size = 0
@@ -66,7 +67,7 @@ async def read_body(
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    if declared is not None and declared.isdigit() and int(declared) != size:
+    if expected is not None and expected != size:
         raise ClientGone
     return b"".join(chunks), None
 

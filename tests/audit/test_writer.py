@@ -13,6 +13,7 @@ from bollard.audit import Record
 from bollard.audit.verify import verify
 from bollard.audit.writer import AuditWriter
 from bollard.errors import AuditUnavailable
+from bollard.store import open_store
 from bollard.store.tables import audit_records
 
 
@@ -80,11 +81,11 @@ def test_a_record_that_is_not_text_fails_its_own_call_and_not_the_writer(engine:
     assert writer.records_written == 1
 
 
+@pytest.mark.postgres
 def test_on_postgresql_a_connection_dropped_between_batches_is_replaced(
-    engine: Engine, database_url: str
+    postgres_url: str,
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite keeps one file connection; there is no server to restart")
+    engine = open_store(postgres_url)
     writer = AuditWriter(engine)
     writer.start()
 
@@ -94,7 +95,7 @@ def test_on_postgresql_a_connection_dropped_between_batches_is_replaced(
     try:
         asyncio.run(one(1))
         # As a server restart would: every idle connection of this database is cut.
-        with psycopg.connect(database_url, autocommit=True) as admin:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE pid <> pg_backend_pid() AND datname = current_database() "
@@ -103,5 +104,6 @@ def test_on_postgresql_a_connection_dropped_between_batches_is_replaced(
         asyncio.run(one(2))
     finally:
         writer.close()
+        engine.dispose()
     assert writer.healthy
     assert writer.records_written == 2

@@ -83,16 +83,15 @@ class Reply:
 
 
 @pytest.mark.redis
+@pytest.mark.postgres
 @pytest.mark.slow
 def test_two_servers_admit_exactly_the_window_and_never_exceed_the_budget(
-    database_url: str, redis_url: str, tmp_path: Path
+    postgres_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the shared-database case is PostgreSQL's")
     prefix = f"ct{secrets.token_hex(6)}"
     box = create_sandbox(sandbox_config())
     domain = next(iter(box.organizations.by_domain))
-    env = bollard_env(database_url, redis_url, prefix, tmp_path / "state")
+    env = bollard_env(postgres_url, redis_url, prefix, tmp_path / "state")
     started = time.time()
     try:
         with ExitStack() as stack:
@@ -121,7 +120,7 @@ def test_two_servers_admit_exactly_the_window_and_never_exceed_the_budget(
         "organizations.enrich": BUDGET,
     }
     assert box.credits_spent == BUDGET
-    assert ledger_spent(database_url) == BUDGET
+    assert ledger_spent(postgres_url) == BUDGET
     (budget,) = usage["agents"][0]["credits"]
     assert (budget["spent"], budget["left"]) == (BUDGET, 0)
     # The servers counted under the prefix, and every key they left there expires.
