@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from bollard import rest
 from bollard.admin import admin_routes
+from bollard.admin.auth import auth_for
 from bollard.agents import Agents
 from bollard.audit.keyfile import audit_key
 from bollard.audit.writer import writer_for
@@ -122,6 +123,8 @@ def create_app(
             gateway.agents.close()
 
     rest_door = rest.RestDoor(gateway, settings.body_max_bytes)
+    # One for the console and /metrics: wrong tokens count against one allowance.
+    admin_auth = auth_for(settings)
     routes = [
         # Reached through the router only by a method outside REST_METHODS (405):
         # BollardApp sends every other /api/v1 request straight to the door.
@@ -129,8 +132,8 @@ def create_app(
         Route("/mcp", mcp_door),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        *admin_routes(settings),
-        metrics_route(settings, gateway),
+        *admin_routes(settings, admin_auth),
+        metrics_route(gateway, None if settings.metrics_public else admin_auth),
     ]
     app = BollardApp(rest_door, routes=routes, lifespan=lifespan)
     app.state.settings = settings

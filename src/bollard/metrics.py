@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bollard.admin.auth import AdminAuth, admin_token
+from bollard.admin.auth import AdminAuth
+from bollard.admin.problems import SignInThrottled
 from bollard.gateway import Gateway
-from bollard.settings import Settings
 
 
 class GatewayCollector(Collector):
@@ -76,14 +76,18 @@ class GatewayCollector(Collector):
             yield GaugeMetricFamily(name, text, value=value)
 
 
-def metrics_route(settings: Settings, gateway: Gateway) -> Route:
-    """GET /metrics for this app's gateway."""
+def metrics_route(gateway: Gateway, auth: AdminAuth | None) -> Route:
+    """GET /metrics for this app's gateway; with `auth`, for the admin token holder only."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(GatewayCollector(gateway))
-    auth = None if settings.metrics_public else AdminAuth(admin_token(settings))
 
     async def metrics(request: Request) -> Response:
-        if auth is not None and auth.principal(request) is None:
+        try:
+            principal = auth.principal(request) if auth is not None else True
+        except SignInThrottled as exc:
+            body = {"error": exc.message, "error_code": exc.error_code}
+            return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+        if principal is None:
             return JSONResponse(
                 {
                     "error": "metrics need the admin token: send Authorization: Bearer "

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bollard.errors import ConfigError
 
 APOLLO_URL = "https://api.apollo.io"
+ADMIN_TOKEN_MIN = 16
 SECRET_NAMES = ("apollo_key", "apollo_master_key", "admin_token", "audit_key")
 
 
@@ -33,6 +34,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Starts every Redis key, so several deployments (or test runs) can share one Redis.
     redis_prefix: str = Field(default="bollard", min_length=1)
+    # The console's and /metrics' token; one you choose must be long enough not to guess.
     admin_token: SecretStr | None = None
     # Keys personal data hashes in the audit log and signs its checkpoints.
     audit_key: SecretStr | None = None
@@ -63,6 +65,16 @@ class Settings(BaseSettings):
     def _split_scopes(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(s.strip() for s in value.split(",") if s.strip())
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < ADMIN_TOKEN_MIN:
+            raise ValueError(
+                f"must be at least {ADMIN_TOKEN_MIN} characters, so that nobody guesses it; "
+                "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
         return value
 
     @property

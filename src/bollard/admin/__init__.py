@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from bollard.admin.api import api_routes
-from bollard.admin.auth import AdminAuth, admin_token
+from bollard.admin.auth import AdminAuth
 from bollard.admin.headers import SecurityHeaders
 from bollard.admin.pages import page_routes
 from bollard.admin.reference import reference_routes
@@ -33,9 +33,8 @@ from bollard.settings import Settings
 HERE = Path(__file__).parent
 
 
-def admin_routes(settings: Settings) -> list[BaseRoute]:
+def admin_routes(settings: Settings, auth: AdminAuth) -> list[BaseRoute]:
     """Routes for /admin (console, API, static files) and /reference."""
-    auth = AdminAuth(admin_token(settings), session_seconds=settings.admin_session_hours * 3600)
     templates = Jinja2Templates(directory=HERE / "templates")
     console = Mount(
         "/admin",

@@ -132,7 +132,7 @@ def _guarded(auth: AdminAuth, handler: Handler) -> Callable[[Request], Awaitable
 
 def problem(exc: AdminError) -> JSONResponse:
     """The one rendering of a refusal."""
-    headers = {"www-authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"www-authenticate": "Bearer"} if exc.status == 401 else exc.headers or None
     body = {"error": exc.message, "error_code": exc.error_code}
     return JSONResponse(body, status_code=exc.status, headers=headers)
 

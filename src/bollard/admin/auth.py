@@ -8,12 +8,19 @@ the token signs everyone out. A CSRF token is an HMAC of the session id: forms
 carry it in a hidden field, scripts in the `X-CSRF-Token` header. Scripts that
 send the admin token itself as `Authorization: Bearer` need no CSRF token,
 because a browser never adds that header on its own.
+
+Wrong tokens are counted per client address: after `MAX_FAILURES` in a minute, that
+address is refused (429, with the seconds to wait) until the minute is over, right
+token or not, on the sign-in form, the console API and /metrics alike. The count is
+this process's own; the token itself (32 random bytes, or at least 16 characters of
+your own) is what makes guessing hopeless, the count what makes trying noisy.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import secrets
 import sys
@@ -24,6 +31,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bollard.admin.problems import SignInThrottled
 from bollard.settings import Settings
 
 SESSION_COOKIE = "bollard_admin"
@@ -31,6 +39,9 @@ LOGIN_COOKIE = "bollard_login"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_FAILURES = 10
+FAILURE_WINDOW = 60.0
+_MAX_TRACKED = 10_000  # addresses remembered at once (memory stays bounded)
 
 
 def admin_token(settings: Settings, announce: Callable[[str], None] | None = None) -> str:
@@ -52,6 +63,11 @@ def admin_token(settings: Settings, announce: Callable[[str], None] | None = Non
             f"mode 0600; set BOLLARD_ADMIN_TOKEN to choose your own):\n  {token}\n"
         )
     return path.read_text("utf-8").strip()
+
+
+def auth_for(settings: Settings) -> AdminAuth:
+    """The app's one AdminAuth: the console, its API and /metrics share its count."""
+    return AdminAuth(admin_token(settings), session_seconds=settings.admin_session_hours * 3600)
 
 
 def _print(message: str) -> None:
@@ -81,11 +97,46 @@ class AdminAuth:
         self._key = hmac.new(token.encode(), b"bollard admin session v1", "sha256").digest()
         self._session_seconds = session_seconds
         self._clock = clock
+        self._failures: dict[str, tuple[float, int]] = {}  # address -> (window start, count)
 
-    def token_matches(self, presented: str) -> bool:
-        """Whether `presented` is the admin token (constant time)."""
+    def token_matches(self, presented: str, client: str | None = None) -> bool:
+        """Whether `presented` is the admin token (constant time).
+
+        With a client address: raises SignInThrottled while that address is shut
+        out, and counts a wrong token against it.
+        """
+        if client is not None:
+            self._refuse_if_throttled(client)
         digest = hashlib.sha256(presented.encode()).digest()
-        return hmac.compare_digest(digest, self._token_digest)
+        matches = hmac.compare_digest(digest, self._token_digest)
+        if client is not None:
+            self._count(client, matches)
+        return matches
+
+    def _refuse_if_throttled(self, client: str) -> None:
+        start, count = self._failures.get(client, (0.0, 0))
+        wait = start + FAILURE_WINDOW - self._clock()
+        if count >= MAX_FAILURES and wait > 0:
+            raise SignInThrottled(math.ceil(wait))
+
+    def _count(self, client: str, matches: bool) -> None:
+        if matches:
+            self._failures.pop(client, None)
+            return
+        now = self._clock()
+        start, count = self._failures.get(client, (now, 0))
+        if now - start >= FAILURE_WINDOW:
+            start, count = now, 0
+        if client not in self._failures and len(self._failures) >= _MAX_TRACKED:
+            self._forget_old(now)
+        self._failures[client] = (start, count + 1)
+
+    def _forget_old(self, now: float) -> None:
+        expired = [c for c, (start, _) in self._failures.items() if now - start >= FAILURE_WINDOW]
+        for client in expired:
+            del self._failures[client]
+        if len(self._failures) >= _MAX_TRACKED:  # that many live addresses: start over
+            self._failures.clear()
 
     def new_session(self) -> tuple[str, str]:
         """A fresh session: its id and the cookie value that carries it."""
@@ -114,10 +165,14 @@ class AdminAuth:
         return bool(presented) and hmac.compare_digest(str(presented), self.csrf_token(session_id))
 
     def principal(self, request: Request) -> Principal | None:
-        """The caller, from `Authorization: Bearer <admin token>` or the session cookie."""
+        """The caller, from `Authorization: Bearer <admin token>` or the session cookie.
+
+        Raises SignInThrottled for a token from an address shut out for wrong ones.
+        """
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and credentials:
-            return Principal("token") if self.token_matches(credentials.strip()) else None
+            matches = self.token_matches(credentials.strip(), client_address(request))
+            return Principal("token") if matches else None
         session_id = self.session_id(request.cookies.get(SESSION_COOKIE))
         return Principal("session", session_id) if session_id else None
 
@@ -157,3 +212,9 @@ def set_login_cookie(response: Response, request: Request, nonce: str) -> None:
         samesite="strict",
         secure=request.url.scheme == "https",
     )
+
+
+def client_address(request: Request) -> str:
+    """The caller's address, as the server saw it (uvicorn honours X-Forwarded-For
+    only from the proxies it trusts)."""
+    return request.client.host if request.client else "unknown"

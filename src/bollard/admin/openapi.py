@@ -63,11 +63,12 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "no such agent or record",
         409: "an agent with this name exists",
         422: "invalid input; the message says what to fix",
+        429: "too many wrong admin tokens from this address; Retry-After says how long",
         503: "the audit log cannot be written, so no change is made",
     }
     return {
         str(c): {"description": texts[c], "content": {"application/json": {"schema": error}}}
-        for c in (401, *codes)
+        for c in (401, 429, *codes)
     }
 
 

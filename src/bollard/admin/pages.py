@@ -31,12 +31,13 @@ from bollard.admin.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     AdminAuth,
+    client_address,
     login_nonce,
     set_login_cookie,
 )
 from bollard.admin.changes import Changes
 from bollard.admin.grants import difference, matrix
-from bollard.admin.problems import AdminError, CsrfRejected
+from bollard.admin.problems import AdminError, CsrfRejected, SignInThrottled
 from bollard.agents import Agent, utcnow
 from bollard.gateway import Gateway
 
@@ -116,16 +117,15 @@ class Pages:
     async def login(self, request: Request) -> Response:
         nonce = login_nonce(request)
         csrf = self.auth.csrf_token(f"login:{nonce}")
-        error = ""
-        status = 200
+        error, status, retry_after = "", 200, 0
         target = _safe_next(request.query_params.get("next", "/admin/agents"))
         if request.method == "POST":
             form = await request.form()
             target = _safe_next(_text(form, "next") or "/admin/agents")
             if not self.auth.csrf_matches(f"login:{nonce}", _text(form, CSRF_FIELD)):
                 error, status = "The sign-in form expired: try again.", 403
-            elif not self.auth.token_matches(_text(form, "token").strip()):
-                error, status = "That is not the admin token.", 401
+            elif (refused := self._token_refusal(request, _text(form, "token"))) is not None:
+                error, status, retry_after = refused
             else:
                 _, cookie = self.auth.new_session()
                 redirect = RedirectResponse(target, status_code=303)
@@ -133,8 +133,20 @@ class Pages:
                 redirect.delete_cookie(LOGIN_COOKIE, path="/admin")
                 return redirect
         response = self.render(request, "login.html", csrf, status=status, error=error, next=target)
+        if retry_after:
+            response.headers["retry-after"] = str(retry_after)
         set_login_cookie(response, request, nonce)
         return response
+
+    def _token_refusal(self, request: Request, token: str) -> tuple[str, int, int] | None:
+        """None for the right token; else the message, status and seconds to wait."""
+        try:
+            if self.auth.token_matches(token.strip(), client_address(request)):
+                return None
+        except SignInThrottled as exc:
+            wait = exc.retry_after
+            return f"Too many wrong tokens from your address: try again in {wait} s.", 429, wait
+        return "That is not the admin token.", 401, 0
 
     async def logout(self, request: Request, page: Page) -> Response:
         response = RedirectResponse("/admin/login", status_code=303)

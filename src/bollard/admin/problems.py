@@ -8,6 +8,7 @@
         ├── UnknownAgent (404 AGENT_NOT_FOUND)
         ├── UnknownRecord (404 RECORD_NOT_FOUND)
         ├── AgentExists (409 AGENT_EXISTS)
+        ├── SignInThrottled (429 SIGN_IN_THROTTLED)
         └── ChangeNotRecorded (503 AUDIT_UNAVAILABLE)
 
 The admin API renders each as `{"error": message, "error_code": code}`; the
@@ -52,6 +53,20 @@ class UnknownRecord(AdminError):
 class AgentExists(AdminError):
     status = 409
     error_code = "AGENT_EXISTS"
+
+
+class SignInThrottled(AdminError):
+    """Too many wrong admin tokens from one address; says how long to wait."""
+
+    status = 429
+    error_code = "SIGN_IN_THROTTLED"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"too many wrong admin tokens from this address: try again in {retry_after} s",
+            headers={"retry-after": str(retry_after)},
+        )
+        self.retry_after = retry_after
 
 
 class ChangeNotRecorded(AdminError):

@@ -18,6 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from bollard.admin.auth import AdminAuth
 from bollard.admin.headers import secure
+from bollard.admin.problems import SignInThrottled
 from bollard.catalog import METHODS, Catalog, load_catalog
 from bollard.catalog.rows import action_detail, action_row, filter_actions, guide_dict
 
@@ -49,11 +50,15 @@ def reference_filters(params: dict[str, str], catalog: Catalog) -> dict[str, Any
 def reference_routes(auth: AdminAuth, templates: Jinja2Templates, *, public: bool) -> list[Route]:
     """The page and its JSON; behind sign-in when `public` is false."""
 
-    def allowed(request: Request) -> bool:
-        return public or auth.principal(request) is not None
+    def signed_in(request: Request) -> bool:
+        try:
+            return auth.principal(request) is not None
+        except SignInThrottled:
+            return False
 
     async def page(request: Request) -> Response:
-        if not allowed(request):
+        signed = signed_in(request)
+        if not (public or signed):
             return RedirectResponse(f"/admin/login?next={quote('/reference')}", status_code=303)
         catalog = load_catalog()
         params = dict(request.query_params)
@@ -72,14 +77,14 @@ def reference_routes(auth: AdminAuth, templates: Jinja2Templates, *, public: boo
             "params": params,
             "methods": sorted({a.method for a in catalog.actions}),
             "resources": catalog.resources,
-            "signed_in": auth.principal(request) is not None,
+            "signed_in": signed,
         }
         response = templates.TemplateResponse(request, "reference.html", context)
         secure(response.headers, private=not public)
         return response
 
     async def as_json(request: Request) -> Response:
-        if not allowed(request):
+        if not (public or signed_in(request)):
             return JSONResponse(
                 {"error": "sign in to read the catalog", "error_code": "ADMIN_UNAUTHENTICATED"},
                 status_code=401,
