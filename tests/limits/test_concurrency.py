@@ -45,7 +45,16 @@ from sqlalchemy import Engine, func, select
 
 from bollard.catalog import load_catalog
 from bollard.cli import main
-from bollard.limits.config import count_event, load_events, load_windows, save_windows
+from bollard.errors import ConfigError
+from bollard.limits.checks import LimitRule
+from bollard.limits.config import (
+    count_event,
+    load_events,
+    load_rules,
+    load_windows,
+    save_windows,
+    set_rule,
+)
 from bollard.limits.tables import credit_ledger
 from bollard.limits.windows import UsageStat
 from bollard.loopback import LoopbackServer
@@ -144,6 +153,27 @@ def test_replicas_saving_apollo_windows_and_counting_events_at_once_do_not_colli
         list(pool.map(replica, range(8)))
     assert len(load_windows(engine)) == len(stats)
     assert load_events(engine) == {"rate_limits_failed_open": 8}
+
+
+def test_admins_setting_one_agents_limits_at_once_keep_every_field(engine: Engine) -> None:
+    # Each sets a different field of a rule that does not exist yet: without the
+    # lock, all but one insert collided on the key, or one's update erased another's.
+    fields = ("per_minute", "per_hour", "per_day", "credits_per_day", "credits_per_month")
+    barrier = threading.Barrier(len(fields) * 2)
+
+    def admin(n: int) -> LimitRule:
+        barrier.wait(timeout=10)
+        field = fields[n % len(fields)]
+        return set_rule(engine, LimitRule("shared", **{field: 100 + n % len(fields)}), 1.0 + n)
+
+    with ThreadPoolExecutor(len(fields) * 2) as pool:
+        list(pool.map(admin, range(len(fields) * 2)))
+    stored = load_rules(engine).for_agent("shared")
+    assert [getattr(stored[0], f) for f in fields] == [100, 101, 102, 103, 104]
+    # A rule that fails its check leaves nothing behind, not even the placeholder row.
+    with pytest.raises(ConfigError):
+        set_rule(engine, LimitRule("nobody", share_of_apollo=250.0), 1.0)
+    assert load_rules(engine).for_agent("nobody") == ()
 
 
 def check_searches(replies: list[Reply]) -> int:

@@ -46,18 +46,24 @@ def check_rule(rule: LimitRule) -> None:
 
 
 def set_rule(engine: Engine, changes: LimitRule, now: float) -> LimitRule:
-    """Merge the given (non-None) fields into the stored rule; returns the rule as stored."""
+    """Merge the given (non-None) fields into the stored rule; returns the rule as stored.
+
+    Safe from two places at once: the row is made to exist, then locked (PostgreSQL:
+    FOR UPDATE; SQLite: the transaction holds the write lock), then merged, so two
+    `limits set` on one agent neither collide on the key nor lose each other's fields.
+    A rule that fails its check rolls the whole change back, placeholder included.
+    """
+    key = (limits.c.agent == changes.agent) & (limits.c.action == changes.action)
     with engine.begin() as conn:
-        current = _get(conn, changes.agent, changes.action)
+        placeholder = {"agent": changes.agent, "action": changes.action, "updated_at": now}
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        conn.execute(insert(limits).values(**placeholder).on_conflict_do_nothing())
+        current = _locked(conn, changes.agent, changes.action)
         given = {f: getattr(changes, f) for f in _FIELDS if getattr(changes, f) is not None}
         merged = replace(current or LimitRule(changes.agent, changes.action), **given)
         check_rule(merged)
         values = {f: getattr(merged, f) for f in _FIELDS} | {"updated_at": now}
-        if current is None:
-            conn.execute(limits.insert().values(agent=merged.agent, action=merged.action, **values))
-        else:
-            key = (limits.c.agent == merged.agent) & (limits.c.action == merged.action)
-            conn.execute(update(limits).where(key).values(**values))
+        conn.execute(update(limits).where(key).values(**values))
     return merged
 
 
@@ -70,12 +76,9 @@ def clear_rules(engine: Engine, agent: str, action: str | None = None) -> int:
         return conn.execute(delete(limits).where(where)).rowcount
 
 
-def _get(conn: Connection, agent: str, action: str) -> LimitRule | None:
-    row = (
-        conn.execute(select(limits).where((limits.c.agent == agent) & (limits.c.action == action)))
-        .mappings()
-        .first()
-    )
+def _locked(conn: Connection, agent: str, action: str) -> LimitRule | None:
+    query = select(limits).where((limits.c.agent == agent) & (limits.c.action == action))
+    row = conn.execute(query.with_for_update()).mappings().first()
     if row is None:
         return None
     return LimitRule(agent=agent, action=action, **{f: row[f] for f in _FIELDS})
