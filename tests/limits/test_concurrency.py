@@ -20,6 +20,7 @@ at start, event counters) checked from eight threads at once.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import secrets
@@ -164,7 +165,8 @@ def test_admins_setting_one_agents_limits_at_once_keep_every_field(engine: Engin
     def admin(n: int) -> LimitRule:
         barrier.wait(timeout=10)
         field = fields[n % len(fields)]
-        return set_rule(engine, LimitRule("shared", **{field: 100 + n % len(fields)}), 1.0 + n)
+        change = dataclasses.replace(LimitRule("shared"), **{field: 100 + n % len(fields)})
+        return set_rule(engine, change, 1.0 + n)
 
     with ThreadPoolExecutor(len(fields) * 2) as pool:
         list(pool.map(admin, range(len(fields) * 2)))
