@@ -165,7 +165,8 @@ def test_admins_setting_one_agents_limits_at_once_keep_every_field(engine: Engin
     def admin(n: int) -> LimitRule:
         barrier.wait(timeout=10)
         field = fields[n % len(fields)]
-        change = dataclasses.replace(LimitRule("shared"), **{field: 100 + n % len(fields)})
+        value: dict[str, Any] = {field: 100 + n % len(fields)}
+        change = dataclasses.replace(LimitRule("shared"), **value)
         return set_rule(engine, change, 1.0 + n)
 
     with ThreadPoolExecutor(len(fields) * 2) as pool:
