@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -232,11 +233,26 @@ class Gateway:
             if self.limiter and admission is not None:
                 await self.limiter.release(admission)
             return self._result(trace, exc)
+        started = time.perf_counter()
+        try:
+            return await self._send(call, trace, resolved, admission, started)
+        except Exception as exc:  # a failure nobody foresaw: still recorded, still Apollo-shaped
+            # Where it came from, not its message: that could quote the request's headers.
+            where = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("%s forwarding request %s\n%s", type(exc).__name__, trace.request_id, where)
+            failure = BollardError(
+                f"internal error while forwarding ({type(exc).__name__}); the call may have "
+                "reached Apollo: check before repeating a write"
+            )
+            return await self._outcome_of_failure(trace, failure, started)
+
+    async def _send(
+        self, call: Call, trace: _Trace, resolved: _Resolved, admission: Any, started: float
+    ) -> Result:
         _kind, key = self.keys.choose(resolved.action)
         headers = dict(call.headers)
         if isinstance(call.target, ToolTarget) and resolved.body is not None:
             headers["content-type"] = "application/json"
-        started = time.perf_counter()
         try:
             reply = await self.upstream.send(
                 resolved.action, resolved.path, resolved.query, resolved.body, headers, key

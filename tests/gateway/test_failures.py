@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -97,3 +99,37 @@ def test_unwritable_audit_log_means_no_call_is_forwarded(start_bollard: StartBol
     assert second.status_code == 503
     assert ready.status_code == 503
     assert bollard.sandbox.calls == []
+
+
+def test_an_unforeseen_error_after_the_record_is_recorded_and_answered_in_apollos_shape(
+    start_bollard: StartBollard, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    bollard = start_bollard()
+    _, key = bollard.agents.create("a", ["people:read"])
+    assert bollard.settings.apollo_key is not None
+    upstream_key = bollard.settings.apollo_key.get_secret_value()
+    real_request = aiohttp.ClientSession._request
+
+    async def exploding(self: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> Any:
+        # A failure of no kind the gateway knows, whose text quotes the upstream key.
+        raise RuntimeError(f"unforeseen, with headers {kwargs.get('headers')}")
+
+    monkeypatch.setattr(aiohttp.ClientSession, "_request", exploding)
+    with bollard.client(key) as client:
+        failed = client.post(SEARCH, json={})
+        monkeypatch.setattr(aiohttp.ClientSession, "_request", real_request)
+        after = client.post(SEARCH, json={})
+    assert failed.status_code == 500
+    body = failed.json()
+    assert body["error_code"] == "INTERNAL_ERROR"
+    assert "may have reached Apollo" in body["error"]
+    assert body["bollard"]["request_id"] == failed.headers["x-request-id"]
+    pair = [r for r in bollard.records() if r["request_id"] == failed.headers["x-request-id"]]
+    assert [(r["kind"], r["decision"], r["outcome"]) for r in pair] == [
+        ("request", "allow", None),
+        ("outcome", None, "error"),
+    ]
+    assert after.status_code == 200  # the server carries on
+    # The log says where it failed, never what the exception said (it held the key).
+    assert "RuntimeError forwarding request" in caplog.text
+    assert upstream_key not in caplog.text

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bollard.catalog import Action, Catalog
 from bollard.limits.cost import actual, estimate
 from bollard.limits.windows import (
@@ -109,6 +111,18 @@ def test_real_cost_is_apollos_credits_consumed_rounded_up(catalog: Catalog) -> N
     bulk = action(catalog, "people.bulk_enrich")
     planned = estimate(bulk, {"details": [{}, {}, {}]})
     assert actual(bulk, planned, 200, b'{"credits_consumed": 1.2, "matches": []}') == 2
+
+
+@pytest.mark.parametrize("reported", [b"Infinity", b"-Infinity", b"NaN", b"-3", b"1e300"])
+def test_a_credits_consumed_that_is_no_real_count_costs_the_worst_case(
+    catalog: Catalog, reported: bytes
+) -> None:
+    # Python's json reads Infinity and NaN; math.ceil of them raised inside settle, so
+    # a call that reached Apollo escaped the pipeline with no outcome recorded.
+    bulk = action(catalog, "people.bulk_enrich")
+    planned = estimate(bulk, {"details": [{}, {}, {}]})
+    body = b'{"credits_consumed": ' + reported + b', "matches": []}'
+    assert actual(bulk, planned, 200, body) == planned.credits == 3
 
 
 def test_real_cost_without_credits_consumed_counts_the_matches(catalog: Catalog) -> None:

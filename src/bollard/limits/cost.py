@@ -81,6 +81,10 @@ def _flag(args: Mapping[str, Any], name: str) -> bool:
     return bool(value)
 
 
+# More than any one call could cost; a larger "credits_consumed" is not believed.
+_MOST_CREDITS = 1_000_000
+
+
 def actual(action: Action, planned: Estimate, status: int, body: bytes) -> int:
     """What the call really cost, from Apollo's answer; unreadable answers cost the worst case."""
     if planned.credits == 0 or not 200 <= status < 300:
@@ -93,8 +97,10 @@ def actual(action: Action, planned: Estimate, status: int, body: bytes) -> int:
         return planned.credits
     consumed = data.get("credits_consumed")
     if isinstance(consumed, int | float) and not isinstance(consumed, bool):
+        if not 0 <= consumed <= _MOST_CREDITS:  # NaN, Infinity, negative, absurd: unreadable
+            return planned.credits
         # Apollo can report fractions; the ledger counts whole credits, rounding up.
-        return max(0, math.ceil(consumed))
+        return math.ceil(consumed)
     if action.credits.kind != "per_record":
         return planned.credits
     return _matched(data, planned) * planned.per_record
