@@ -9,10 +9,12 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bollard import rest
 from bollard.admin import admin_routes
@@ -135,7 +137,11 @@ def create_app(
         *admin_routes(settings, admin_auth),
         metrics_route(gateway, None if settings.metrics_public else admin_auth),
     ]
-    app = BollardApp(rest_door, routes=routes, lifespan=lifespan)
+    middleware = []
+    if settings.forwarded_allow_ips:  # the client address and scheme a proxy reports
+        trusted = list(settings.forwarded_allow_ips)
+        middleware.append(Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted))
+    app = BollardApp(rest_door, routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     app.state.engine = engine
     app.state.gateway = gateway

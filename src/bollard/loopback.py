@@ -19,7 +19,13 @@ class LoopbackServer:
 
     def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="auto", access_log=False
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="auto",
+            access_log=False,
+            proxy_headers=False,  # as `bollard serve`: the app decides whom to believe
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="loopback", daemon=True)

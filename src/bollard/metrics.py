@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from bollard.admin.auth import AdminAuth
 from bollard.admin.problems import SignInThrottled
+from bollard.admin.reference import throttled
 from bollard.gateway import Gateway
 
 
@@ -85,8 +86,7 @@ def metrics_route(gateway: Gateway, auth: AdminAuth | None) -> Route:
         try:
             principal = auth.principal(request) if auth is not None else True
         except SignInThrottled as exc:
-            body = {"error": exc.message, "error_code": exc.error_code}
-            return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+            return throttled(exc)
         if principal is None:
             return JSONResponse(
                 {

@@ -59,8 +59,14 @@ class Settings(BaseSettings):
 
     # MCP door: browser Origins allowed besides loopback ones (comma-separated in env).
     mcp_allowed_origins: tuple[str, ...] = ()
+    # Proxies in front of Bollard whose X-Forwarded-For and X-Forwarded-Proto it believes
+    # (comma-separated addresses or networks, or *). None by default: otherwise any
+    # local caller could name any address and slip past the sign-in throttle.
+    forwarded_allow_ips: tuple[str, ...] = ()
 
-    @field_validator("apollo_key_scopes", "mcp_allowed_origins", mode="before")
+    @field_validator(
+        "apollo_key_scopes", "mcp_allowed_origins", "forwarded_allow_ips", mode="before"
+    )
     @classmethod
     def _split_scopes(cls, value: object) -> object:
         if isinstance(value, str):
@@ -70,12 +76,15 @@ class Settings(BaseSettings):
     @field_validator("admin_token")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < ADMIN_TOKEN_MIN:
+        if value is None:
+            return None
+        token = value.get_secret_value().strip()  # as a presented token is read
+        if len(token) < ADMIN_TOKEN_MIN:
             raise ValueError(
                 f"must be at least {ADMIN_TOKEN_MIN} characters, so that nobody guesses it; "
                 "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
-        return value
+        return SecretStr(token)
 
     @property
     def uses_sandbox(self) -> bool:

@@ -1,10 +1,11 @@
 """Wrong admin tokens are counted per address: after ten in a minute, that address waits.
 
-Over real HTTP: the console API, /metrics and the sign-in form share one count, the
-right token is refused too while an address waits (a guesser learns nothing), and
-another address is not affected (uvicorn takes X-Forwarded-For from loopback, as
-from a trusted proxy). The window's end and the memory bound are checked on
-AdminAuth with a clock the test moves.
+Over real HTTP: the console API, /metrics, /reference and the sign-in form share one
+count, and the right token is refused too while an address waits (a guesser learns
+nothing). X-Forwarded-For changes nothing unless it comes from a proxy named in
+BOLLARD_FORWARDED_ALLOW_IPS; from one, each forwarded address has its own count. The
+window's end and the memory bound are checked on the Throttle with a clock the test
+moves.
 """
 
 from __future__ import annotations
@@ -16,10 +17,22 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
+from starlette.requests import Request
 
-from bollard.admin.auth import _MAX_TRACKED, FAILURE_WINDOW, MAX_FAILURES, AdminAuth
+from bollard.admin.auth import (
+    _MAX_TRACKED,
+    FAILURE_WINDOW,
+    MAX_FAILURES,
+    AdminAuth,
+    Throttle,
+    admin_token,
+    client_address,
+)
 from bollard.admin.problems import SignInThrottled
-from tests.admin.conftest import ADMIN_TOKEN, CSRF_INPUT, Bollard
+from bollard.errors import ConfigError
+from bollard.settings import Settings
+from tests.admin.conftest import ADMIN_TOKEN, CSRF_INPUT, Bollard, StartBollard
 
 WRONG = "not-the-admin-token-at-all"
 
@@ -45,10 +58,36 @@ def test_ten_wrong_tokens_shut_the_address_out_of_api_and_metrics(admin: Bollard
         assert api.json()["error_code"] == "SIGN_IN_THROTTLED"
         assert "try again in" in api.json()["error"]
         assert api.headers["retry-after"].isdigit()
-        # Another address still gets in with the token; a wrong one is still a 401 there.
+        reference = client.get("/reference/catalog.json", headers=bearer(ADMIN_TOKEN))
+        assert reference.status_code == 429
+        # Naming another address gets nobody out: no proxy is trusted by default.
+        spoofed = client.get("/admin/api/agents", headers=bearer(ADMIN_TOKEN, "203.0.113.7"))
+        assert spoofed.status_code == 429
+
+
+def test_a_new_forwarded_address_per_guess_buys_no_more_guesses(admin: Bollard) -> None:
+    with httpx.Client(base_url=admin.url, timeout=10) as client:
+        for n in range(MAX_FAILURES):
+            wrong = client.get("/metrics", headers=bearer(WRONG, f"198.51.100.{n}"))
+            assert wrong.status_code == 401
+        shut = client.get("/metrics", headers=bearer(WRONG, "198.51.100.99"))
+        assert shut.status_code == 429
+
+
+def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_count(
+    start_bollard: StartBollard,
+) -> None:
+    behind = start_bollard(admin_token=ADMIN_TOKEN, forwarded_allow_ips=("127.0.0.1",))
+    with httpx.Client(base_url=behind.url, timeout=10) as client:
+        for _ in range(MAX_FAILURES):
+            wrong = client.get("/admin/api/agents", headers=bearer(WRONG, "203.0.113.5"))
+            assert wrong.status_code == 401
+        shut = client.get("/admin/api/agents", headers=bearer(ADMIN_TOKEN, "203.0.113.5"))
+        assert shut.status_code == 429
+        # Another client of the proxy, and the proxy itself, still get in.
         other = client.get("/admin/api/agents", headers=bearer(ADMIN_TOKEN, "203.0.113.7"))
         assert other.status_code == 200
-        assert client.get("/metrics", headers=bearer(WRONG, "203.0.113.7")).status_code == 401
+        assert client.get("/admin/api/agents", headers=bearer(ADMIN_TOKEN)).status_code == 200
 
 
 def test_the_sign_in_form_counts_too_and_says_how_long_to_wait(admin: Bollard) -> None:
@@ -68,9 +107,9 @@ def test_the_sign_in_form_counts_too_and_says_how_long_to_wait(admin: Bollard) -
         assert "bollard_admin" not in page.cookies  # no session for the right token either
 
 
-def test_the_count_ends_with_its_minute_and_the_right_token_clears_it() -> None:
+def test_the_count_ends_with_its_minute_and_a_right_token_does_not_reset_it() -> None:
     now = [1000.0]
-    auth = AdminAuth("t" * 32, clock=lambda: now[0])
+    auth = AdminAuth("t" * 32, throttle=Throttle(clock=lambda: now[0]))
     for _ in range(MAX_FAILURES):
         assert not auth.token_matches(WRONG, "10.0.0.1")
     with pytest.raises(SignInThrottled) as shut_out:
@@ -78,23 +117,47 @@ def test_the_count_ends_with_its_minute_and_the_right_token_clears_it() -> None:
     assert shut_out.value.retry_after == FAILURE_WINDOW
     now[0] += FAILURE_WINDOW
     assert auth.token_matches("t" * 32, "10.0.0.1")
-    # Nine wrong, then the right one: the count starts over.
+    # Nine wrong, a right one (a scraper sharing the address), then one more wrong:
+    # the right one bought the guesser nothing.
     for _ in range(MAX_FAILURES - 1):
         auth.token_matches(WRONG, "10.0.0.2")
     assert auth.token_matches("t" * 32, "10.0.0.2")
-    for _ in range(MAX_FAILURES - 1):
-        assert not auth.token_matches(WRONG, "10.0.0.2")
+    assert not auth.token_matches(WRONG, "10.0.0.2")
+    with pytest.raises(SignInThrottled):
+        auth.token_matches("t" * 32, "10.0.0.2")
 
 
-def test_the_addresses_remembered_stay_bounded() -> None:
+def test_the_addresses_remembered_stay_bounded_and_no_flood_frees_a_shut_out_one() -> None:
     now = [0.0]
-    auth = AdminAuth("t" * 32, clock=lambda: now[0])
+    throttle = Throttle(clock=lambda: now[0])
+    auth = AdminAuth("t" * 32, throttle=throttle)
+    for _ in range(MAX_FAILURES):
+        auth.token_matches(WRONG, "192.0.2.1")
+    # Many addresses, one wrong token each: old ones make room, the shut-out one stays.
     for n in range(_MAX_TRACKED + 500):
-        auth.token_matches(WRONG, f"addr-{n}")
-    assert len(auth._failures) <= _MAX_TRACKED
+        auth.token_matches(WRONG, f"10.{n >> 16}.{(n >> 8) & 255}.{n & 255}")
+        assert len(throttle) <= _MAX_TRACKED
+    with pytest.raises(SignInThrottled):
+        auth.token_matches("t" * 32, "192.0.2.1")
+    # Full of shut-out addresses: a new one is refused too, until a window ends.
+    full = Throttle(clock=lambda: now[0])
+    for n in range(_MAX_TRACKED):
+        full._failures[f"x{n}"] = (now[0], MAX_FAILURES)
+    with pytest.raises(SignInThrottled):
+        AdminAuth("t" * 32, throttle=full).token_matches("t" * 32, "203.0.113.1")
     now[0] += FAILURE_WINDOW
-    auth.token_matches(WRONG, "late")
-    assert len(auth._failures) <= _MAX_TRACKED
+    assert AdminAuth("t" * 32, throttle=full).token_matches("t" * 32, "203.0.113.1")
+    assert len(full) <= _MAX_TRACKED
+
+
+def test_ipv6_addresses_count_by_their_64_and_junk_by_one_bucket() -> None:
+    def address(host: str) -> str:
+        return client_address(Request({"type": "http", "client": (host, 1), "headers": []}))
+
+    assert address("2001:db8:1:2::1") == address("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert address("2001:db8:1:3::1") != address("2001:db8:1:2::1")
+    assert address("192.0.2.7") == "192.0.2.7"
+    assert address("x" * 10_000) == address("not an address") == "unknown"
 
 
 def test_a_short_admin_token_is_refused_at_start_without_showing_it(tmp_path: Path) -> None:
@@ -115,3 +178,13 @@ def test_a_short_admin_token_is_refused_at_start_without_showing_it(tmp_path: Pa
     assert "BOLLARD_ADMIN_TOKEN: Value error, must be at least 16 characters" in done.stderr
     assert "letmein" not in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_short_token_in_the_state_directory_is_refused_too(tmp_path: Path) -> None:
+    (tmp_path / "admin.token").write_text("short\n")
+    settings = Settings.from_env({}, state_dir=tmp_path)
+    with pytest.raises(ConfigError, match="shorter than 16 characters"):
+        admin_token(settings)
+    assert Settings.from_env({}, admin_token="  " + "k" * 16 + " ").admin_token == SecretStr(
+        "k" * 16
+    )

@@ -9,17 +9,21 @@ carry it in a hidden field, scripts in the `X-CSRF-Token` header. Scripts that
 send the admin token itself as `Authorization: Bearer` need no CSRF token,
 because a browser never adds that header on its own.
 
-Wrong tokens are counted per client address: after `MAX_FAILURES` in a minute, that
-address is refused (429, with the seconds to wait) until the minute is over, right
-token or not, on the sign-in form, the console API and /metrics alike. The count is
-this process's own; the token itself (32 random bytes, or at least 16 characters of
-your own) is what makes guessing hopeless, the count what makes trying noisy.
+Wrong tokens are counted per client address (`Throttle`): after `MAX_FAILURES` in a
+minute, that address is refused (429, with the seconds to wait) until the minute is
+over, right token or not, on the sign-in form, the console API, /metrics and
+/reference alike. Clients that share an address (everyone on loopback, everyone
+behind one proxy not named in BOLLARD_FORWARDED_ALLOW_IPS) share its allowance;
+sessions already signed in are not affected. The count is this process's own; the
+token itself (32 random bytes, or at least 16 characters of your own) is what makes
+guessing hopeless, the count what makes trying noisy.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import os
 import secrets
@@ -27,12 +31,14 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bollard.admin.problems import SignInThrottled
-from bollard.settings import Settings
+from bollard.errors import ConfigError
+from bollard.settings import ADMIN_TOKEN_MIN, Settings
 
 SESSION_COOKIE = "bollard_admin"
 LOGIN_COOKIE = "bollard_login"
@@ -55,14 +61,28 @@ def admin_token(settings: Settings, announce: Callable[[str], None] | None = Non
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:  # another replica made it first: use theirs
-            return path.read_text("utf-8").strip()
+            return _token_in(path)
         with os.fdopen(fd, "w") as f:
             f.write(token)
         (announce or _print)(
             f"Generated an admin token for the console at /admin (stored in {path}, "
             f"mode 0600; set BOLLARD_ADMIN_TOKEN to choose your own):\n  {token}\n"
         )
-    return path.read_text("utf-8").strip()
+    return _token_in(path)
+
+
+def _token_in(path: Path) -> str:
+    """The token in the state directory's file: as long as one set in the environment
+    must be (a replica that just created the file may still be writing it)."""
+    deadline = time.monotonic() + 2
+    while not (token := path.read_text("utf-8").strip()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if len(token) < ADMIN_TOKEN_MIN:
+        raise ConfigError(
+            f"the admin token in {path} is shorter than {ADMIN_TOKEN_MIN} characters: "
+            "delete the file to have a new one generated, or set BOLLARD_ADMIN_TOKEN"
+        )
+    return token
 
 
 def auth_for(settings: Settings) -> AdminAuth:
@@ -83,6 +103,54 @@ class Principal:
     session_id: str = ""
 
 
+class Throttle:
+    """Wrong admin tokens per address: `MAX_FAILURES` in a window shut it out until the
+    window ends. A right token does not reset the count (it would buy a guesser who
+    shares the address, say behind one proxy, more tries).
+
+    Memory is bounded: with `_MAX_TRACKED` addresses remembered, expired windows go
+    first, then addresses not shut out; if every one is shut out, an address not yet
+    remembered is refused too (fail closed) until the oldest window ends.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._failures: dict[str, tuple[float, int]] = {}  # address -> (window start, count)
+
+    def __len__(self) -> int:
+        return len(self._failures)
+
+    def check(self, client: str) -> None:
+        """Raise SignInThrottled if `client` may not try a token now."""
+        now = self._clock()
+        start, count = self._failures.get(client, (now, 0))
+        if client not in self._failures and len(self._failures) >= _MAX_TRACKED:
+            self._make_room(now)
+            if len(self._failures) >= _MAX_TRACKED:
+                oldest = min(start for start, _ in self._failures.values())
+                raise SignInThrottled(max(1, math.ceil(oldest + FAILURE_WINDOW - now)))
+        wait = start + FAILURE_WINDOW - now
+        if count >= MAX_FAILURES and wait > 0:
+            raise SignInThrottled(math.ceil(wait))
+
+    def failed(self, client: str) -> None:
+        now = self._clock()
+        start, count = self._failures.get(client, (now, 0))
+        if now - start >= FAILURE_WINDOW:
+            start, count = now, 0
+        if client not in self._failures and len(self._failures) >= _MAX_TRACKED:
+            self._make_room(now)
+            if len(self._failures) >= _MAX_TRACKED:
+                return  # cannot happen after check(); never grow past the bound
+        self._failures[client] = (start, count + 1)
+
+    def _make_room(self, now: float) -> None:
+        live = {c: v for c, v in self._failures.items() if now - v[0] < FAILURE_WINDOW}
+        if len(live) >= _MAX_TRACKED:
+            live = {c: v for c, v in live.items() if v[1] >= MAX_FAILURES}
+        self._failures = live
+
+
 class AdminAuth:
     """Checks the admin token, signs and reads session cookies, makes CSRF tokens."""
 
@@ -92,12 +160,13 @@ class AdminAuth:
         *,
         session_seconds: float = 12 * 3600,
         clock: Callable[[], float] = time.time,
+        throttle: Throttle | None = None,
     ) -> None:
         self._token_digest = hashlib.sha256(token.encode()).digest()
         self._key = hmac.new(token.encode(), b"bollard admin session v1", "sha256").digest()
         self._session_seconds = session_seconds
         self._clock = clock
-        self._failures: dict[str, tuple[float, int]] = {}  # address -> (window start, count)
+        self.throttle = throttle if throttle is not None else Throttle()
 
     def token_matches(self, presented: str, client: str | None = None) -> bool:
         """Whether `presented` is the admin token (constant time).
@@ -106,37 +175,12 @@ class AdminAuth:
         out, and counts a wrong token against it.
         """
         if client is not None:
-            self._refuse_if_throttled(client)
+            self.throttle.check(client)
         digest = hashlib.sha256(presented.encode()).digest()
         matches = hmac.compare_digest(digest, self._token_digest)
-        if client is not None:
-            self._count(client, matches)
+        if client is not None and not matches:
+            self.throttle.failed(client)
         return matches
-
-    def _refuse_if_throttled(self, client: str) -> None:
-        start, count = self._failures.get(client, (0.0, 0))
-        wait = start + FAILURE_WINDOW - self._clock()
-        if count >= MAX_FAILURES and wait > 0:
-            raise SignInThrottled(math.ceil(wait))
-
-    def _count(self, client: str, matches: bool) -> None:
-        if matches:
-            self._failures.pop(client, None)
-            return
-        now = self._clock()
-        start, count = self._failures.get(client, (now, 0))
-        if now - start >= FAILURE_WINDOW:
-            start, count = now, 0
-        if client not in self._failures and len(self._failures) >= _MAX_TRACKED:
-            self._forget_old(now)
-        self._failures[client] = (start, count + 1)
-
-    def _forget_old(self, now: float) -> None:
-        expired = [c for c, (start, _) in self._failures.items() if now - start >= FAILURE_WINDOW]
-        for client in expired:
-            del self._failures[client]
-        if len(self._failures) >= _MAX_TRACKED:  # that many live addresses: start over
-            self._failures.clear()
 
     def new_session(self) -> tuple[str, str]:
         """A fresh session: its id and the cookie value that carries it."""
@@ -215,6 +259,14 @@ def set_login_cookie(response: Response, request: Request, nonce: str) -> None:
 
 
 def client_address(request: Request) -> str:
-    """The caller's address, as the server saw it (uvicorn honours X-Forwarded-For
-    only from the proxies it trusts)."""
-    return request.client.host if request.client else "unknown"
+    """Whom wrong tokens count against: the caller's IP address (IPv6: its /64, which
+    one host may hold whole). It is the peer's address unless the peer is a proxy
+    named in BOLLARD_FORWARDED_ALLOW_IPS, whose X-Forwarded-For then says."""
+    host = request.client.host if request.client else ""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return "unknown"
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)

@@ -47,17 +47,20 @@ def reference_filters(params: dict[str, str], catalog: Catalog) -> dict[str, Any
     }
 
 
+def throttled(exc: SignInThrottled) -> JSONResponse:
+    """A 429 for an address shut out for wrong admin tokens (it sent another)."""
+    body = {"error": exc.message, "error_code": exc.error_code}
+    return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+
+
 def reference_routes(auth: AdminAuth, templates: Jinja2Templates, *, public: bool) -> list[Route]:
     """The page and its JSON; behind sign-in when `public` is false."""
 
-    def signed_in(request: Request) -> bool:
-        try:
-            return auth.principal(request) is not None
-        except SignInThrottled:
-            return False
-
     async def page(request: Request) -> Response:
-        signed = signed_in(request)
+        try:
+            signed = auth.principal(request) is not None
+        except SignInThrottled as exc:
+            return throttled(exc)
         if not (public or signed):
             return RedirectResponse(f"/admin/login?next={quote('/reference')}", status_code=303)
         catalog = load_catalog()
@@ -84,7 +87,11 @@ def reference_routes(auth: AdminAuth, templates: Jinja2Templates, *, public: boo
         return response
 
     async def as_json(request: Request) -> Response:
-        if not (public or signed_in(request)):
+        try:
+            signed = auth.principal(request) is not None
+        except SignInThrottled as exc:
+            return throttled(exc)
+        if not (public or signed):
             return JSONResponse(
                 {"error": "sign in to read the catalog", "error_code": "ADMIN_UNAUTHENTICATED"},
                 status_code=401,

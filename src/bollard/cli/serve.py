@@ -39,7 +39,15 @@ def serve(host: str | None, port: int | None) -> None:
         click.echo(f"Forwarding to Apollo at {settings.apollo_url}")
     app = create_app(settings, engine=engine)
     _tune_gc()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
+    # X-Forwarded-* is believed only from BOLLARD_FORWARDED_ALLOW_IPS, inside the app.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=False,
+    )
 
 
 def _tune_gc() -> None:

@@ -48,17 +48,18 @@ def check_rule(rule: LimitRule) -> None:
 def set_rule(engine: Engine, changes: LimitRule, now: float) -> LimitRule:
     """Merge the given (non-None) fields into the stored rule; returns the rule as stored.
 
-    Safe from two places at once: the row is made to exist, then locked (PostgreSQL:
-    FOR UPDATE; SQLite: the transaction holds the write lock), then merged, so two
-    `limits set` on one agent neither collide on the key nor lose each other's fields.
-    A rule that fails its check rolls the whole change back, placeholder included.
+    Safe from two places at once: one upsert makes the row exist and locks it
+    (PostgreSQL: the row lock lasts until commit; SQLite: the transaction holds the
+    write lock), then it is read and merged, so two `limits set` on one agent neither
+    collide on the key nor lose each other's fields, and a `limits clear` committed
+    meanwhile cannot leave the update with no row. A rule that fails its check rolls
+    the whole change back, placeholder included.
     """
     key = (limits.c.agent == changes.agent) & (limits.c.action == changes.action)
     with engine.begin() as conn:
         placeholder = {"agent": changes.agent, "action": changes.action, "updated_at": now}
-        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        conn.execute(insert(limits).values(**placeholder).on_conflict_do_nothing())
-        current = _locked(conn, changes.agent, changes.action)
+        _upsert(conn, limits, placeholder, (limits.c.agent, limits.c.action), {"updated_at": now})
+        current = _read(conn, changes.agent, changes.action)
         given = {f: getattr(changes, f) for f in _FIELDS if getattr(changes, f) is not None}
         merged = replace(current or LimitRule(changes.agent, changes.action), **given)
         check_rule(merged)
@@ -76,9 +77,9 @@ def clear_rules(engine: Engine, agent: str, action: str | None = None) -> int:
         return conn.execute(delete(limits).where(where)).rowcount
 
 
-def _locked(conn: Connection, agent: str, action: str) -> LimitRule | None:
+def _read(conn: Connection, agent: str, action: str) -> LimitRule | None:
     query = select(limits).where((limits.c.agent == agent) & (limits.c.action == action))
-    row = conn.execute(query.with_for_update()).mappings().first()
+    row = conn.execute(query).mappings().first()
     if row is None:
         return None
     return LimitRule(agent=agent, action=action, **{f: row[f] for f in _FIELDS})
