@@ -4,9 +4,10 @@ Each server runs in its own process; the load generator (aiohttp) in this one.
 Prints requests/s and p50/p99 latency at a fixed concurrency, then p99 at a
 fixed 500 requests/s, then Bollard's resident memory, and the ratios.
 
-The fixed-rate phase alternates direct and Bollard in `--rounds` rounds and reports
-the added p99 of each round and their median: on a shared machine a slow stretch
-then hits one round of both rather than all of one. Each phase also prints the
+Both phases run the targets in turn, `--rounds` times, and report medians: on a
+shared machine a slow stretch then hits one round of each rather than all of one
+target. The fixed-rate phase reports each round's added p99 (and what the bare
+pass-through adds: the floor for any proxy on this machine). Each phase prints the
 share of the machine's time the hypervisor took ("steal"): figures from a run with
 much steal describe the host, not Bollard.
 
@@ -228,19 +229,29 @@ def main() -> None:
             "bare": (f"http://127.0.0.1:{pp}", SCOPED, bare_pid),
             "bollard": (f"http://127.0.0.1:{bp}", key, bollard_pid),
         }
-        for name, (url, k, pid) in targets.items():
+        for url, k, _ in targets.values():
             asyncio.run(closed_loop(url, k, 1.0, args.concurrency))  # warm up
-            cpu = cpu_seconds(pid)
-            with steal_meter() as steal:
-                lat = asyncio.run(closed_loop(url, k, args.seconds, args.concurrency))
-            results[name] = {
-                "rps": len(lat) / args.seconds,
-                "p50": pct(lat, 50),
-                "p99": pct(lat, 99),
-                # The front process's own CPU per request (for direct: the sandbox's).
-                "cpu_ms": (cpu_seconds(pid) - cpu) / len(lat) * 1000,
-                "steal": steal[0],
-            }
+        # Closed loop, in rounds too: each target's figures are the median of its rounds,
+        # and the throughput ratio the median of the rounds' ratios.
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+        for _ in range(args.rounds):
+            for name, (url, k, pid) in targets.items():
+                cpu = cpu_seconds(pid)
+                with steal_meter() as steal:
+                    lat = asyncio.run(closed_loop(url, k, args.seconds, args.concurrency))
+                runs[name].append(
+                    {
+                        "rps": len(lat) / args.seconds,
+                        "p50": pct(lat, 50),
+                        "p99": pct(lat, 99),
+                        # The front process's own CPU per request (direct: the sandbox's).
+                        "cpu_ms": (cpu_seconds(pid) - cpu) / len(lat) * 1000,
+                        "steal": steal[0],
+                    }
+                )
+        for name, rows in runs.items():
+            results[name] = {f: statistics.median(r[f] for r in rows) for f in rows[0]}
+        ratios = [b["rps"] / p["rps"] for p, b in zip(runs["bare"], runs["bollard"], strict=True)]
         # The bare pass-through runs too: the p99 that any proxy adds on this machine.
         fixed: dict[str, list[float]] = {name: [] for name in targets}
         rounds: list[tuple[float, float, float, float]] = []  # direct, bare, bollard p99; steal
@@ -254,14 +265,20 @@ def main() -> None:
             rounds.append((p99s[0], p99s[1], p99s[2], steal[0]))
         results["bollard"]["rss_mb"] = rss_mb(bollard_pid)
         commits = asyncio.run(records_per_commit(targets["bollard"][0]))
-    print(f"people search, concurrency {args.concurrency}, {args.seconds:.0f}s each, loopback")
+    print(
+        f"people search, concurrency {args.concurrency}, {args.rounds} rounds of "
+        f"{args.seconds:.0f}s each, loopback (medians of the rounds)"
+    )
     for name, r in results.items():
         print(
             f"  {name:8s} {r['rps']:8.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms"
             f"   {r['cpu_ms']:.3f} CPU ms/req   (steal {r['steal']:.0%})"
         )
     d, b = results["direct"], results["bollard"]
-    print(f"  bollard / bare throughput: {b['rps'] / results['bare']['rps']:.0%}")
+    print(
+        f"  bollard / bare throughput: {statistics.median(ratios):.0%} "
+        f"(rounds: {', '.join(f'{r:.0%}' for r in ratios)})"
+    )
     print(f"  bollard / direct throughput: {b['rps'] / d['rps']:.0%}")
     print(
         f"  CPU per request in the front process: bare {results['bare']['cpu_ms']:.3f} ms, "
