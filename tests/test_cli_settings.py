@@ -53,3 +53,28 @@ def test_a_bad_secret_setting_is_named_but_its_value_never_shown() -> None:
         Settings.from_env({}, apollo_key=["apollo-secret-value"])
     assert "BOLLARD_APOLLO_KEY: Input should be a valid string" in str(caught.value)
     assert "apollo-secret-value" not in str(caught.value)
+
+
+def test_comma_separated_settings_are_read_from_the_environment_as_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pydantic-settings would read a tuple-typed variable as JSON first and fail.
+    monkeypatch.setenv("BOLLARD_APOLLO_KEY_SCOPES", "people.search, people.enrich")
+    monkeypatch.setenv("BOLLARD_MCP_ALLOWED_ORIGINS", "https://a.example,https://b.example")
+    monkeypatch.setenv("BOLLARD_FORWARDED_ALLOW_IPS", "10.0.0.5, 192.168.0.0/16")
+    settings = Settings.from_env()
+    assert settings.apollo_key_scopes == ("people.search", "people.enrich")
+    assert settings.mcp_allowed_origins == ("https://a.example", "https://b.example")
+    assert settings.forwarded_allow_ips == ("10.0.0.5", "192.168.0.0/16")
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [("*", "would believe any caller"), ("10.0.0.0/33", "is not an IP address or network")],
+)
+def test_a_proxy_list_that_would_trust_anyone_or_nothing_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str, says: str
+) -> None:
+    monkeypatch.setenv("BOLLARD_FORWARDED_ALLOW_IPS", value)
+    with pytest.raises(ConfigError, match=says):
+        Settings.from_env()

@@ -6,13 +6,14 @@ result is passed explicitly to `create_app` and the commands.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bollard.errors import ConfigError
 
@@ -29,7 +30,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./bollard.db"
     apollo_url: str = APOLLO_URL
     apollo_key: SecretStr | None = None
-    apollo_key_scopes: tuple[str, ...] | None = None
+    apollo_key_scopes: Annotated[tuple[str, ...] | None, NoDecode] = None
     apollo_master_key: SecretStr | None = None
     redis_url: str | None = None
     # Starts every Redis key, so several deployments (or test runs) can share one Redis.
@@ -58,11 +59,11 @@ class Settings(BaseSettings):
     admin_session_hours: float = Field(default=12.0, gt=0)
 
     # MCP door: browser Origins allowed besides loopback ones (comma-separated in env).
-    mcp_allowed_origins: tuple[str, ...] = ()
+    mcp_allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     # Proxies in front of Bollard whose X-Forwarded-For and X-Forwarded-Proto it believes
-    # (comma-separated addresses or networks, or *). None by default: otherwise any
-    # local caller could name any address and slip past the sign-in throttle.
-    forwarded_allow_ips: tuple[str, ...] = ()
+    # (comma-separated addresses or networks). None by default: otherwise any local
+    # caller could name any address and slip past the sign-in throttle.
+    forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode] = ()
 
     @field_validator(
         "apollo_key_scopes", "mcp_allowed_origins", "forwarded_allow_ips", mode="before"
@@ -71,6 +72,23 @@ class Settings(BaseSettings):
     def _split_scopes(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(s.strip() for s in value.split(",") if s.strip())
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if entry == "*":
+                raise ValueError(
+                    "* would believe any caller's X-Forwarded-For (it could choose the address "
+                    "it is counted as): name the proxies' addresses or networks"
+                )
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/8)"
+                ) from None
         return value
 
     @field_validator("admin_token")

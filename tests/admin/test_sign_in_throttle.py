@@ -11,8 +11,10 @@ moves.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -157,6 +159,9 @@ def test_ipv6_addresses_count_by_their_64_and_junk_by_one_bucket() -> None:
     assert address("2001:db8:1:2::1") == address("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
     assert address("2001:db8:1:3::1") != address("2001:db8:1:2::1")
     assert address("192.0.2.7") == "192.0.2.7"
+    # A dual-stack proxy's IPv4-mapped addresses count as the IPv4 ones, one each.
+    assert address("::ffff:192.0.2.7") == "192.0.2.7"
+    assert address("::ffff:192.0.2.8") != address("::ffff:192.0.2.7")
     assert address("x" * 10_000) == address("not an address") == "unknown"
 
 
@@ -188,3 +193,56 @@ def test_a_short_token_in_the_state_directory_is_refused_too(tmp_path: Path) -> 
     assert Settings.from_env({}, admin_token="  " + "k" * 16 + " ").admin_token == SecretStr(
         "k" * 16
     )
+
+
+@pytest.mark.parametrize(("trusted", "eleventh"), [(None, 429), ("127.0.0.1", 401)])
+def test_bollard_serve_believes_x_forwarded_for_only_from_a_named_proxy(
+    tmp_path: Path, trusted: str | None, eleventh: int
+) -> None:
+    # The real command: uvicorn's own proxy handling must stay off, and the setting
+    # must be read from the environment as people write it (comma-separated).
+    port = free_port()
+    env = {
+        **os.environ,
+        "BOLLARD_STATE_DIR": str(tmp_path / "state"),
+        "BOLLARD_DATABASE_URL": f"sqlite:///{tmp_path / 'bollard.db'}",
+        "BOLLARD_ADMIN_TOKEN": ADMIN_TOKEN,
+    }
+    if trusted:
+        env["BOLLARD_FORWARDED_ALLOW_IPS"] = f"{trusted}, 10.0.0.0/8"
+    with subprocess.Popen(
+        [sys.executable, "-m", "bollard.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ) as server:
+        try:
+            url = wait_for(f"http://127.0.0.1:{port}", server)
+            with httpx.Client(base_url=url, timeout=10) as client:
+                for n in range(MAX_FAILURES):
+                    wrong = client.get("/metrics", headers=bearer(WRONG, f"198.51.100.{n}"))
+                    assert wrong.status_code == 401
+                last = client.get("/metrics", headers=bearer(WRONG, "198.51.100.99"))
+            assert last.status_code == eleventh
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(url: str, server: subprocess.Popen[bytes], timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(server.stderr.read().decode() if server.stderr else "exited")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("bollard serve did not start")

@@ -267,6 +267,8 @@ def client_address(request: Request) -> str:
         ip = ipaddress.ip_address(host)
     except ValueError:
         return "unknown"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:a.b.c.d from a dual-stack proxy is a.b.c.d
     if ip.version == 6:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
