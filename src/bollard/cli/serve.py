@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import secrets
 import shlex
+import sys
 
 import click
 import uvicorn
@@ -38,7 +39,7 @@ def serve(host: str | None, port: int | None) -> None:
     else:
         click.echo(f"Forwarding to Apollo at {settings.apollo_url}")
     app = create_app(settings, engine=engine)
-    _tune_gc()
+    _tune_runtime()
     # X-Forwarded-* is believed only from BOLLARD_FORWARDED_ALLOW_IPS, inside the app.
     uvicorn.run(
         app,
@@ -50,17 +51,27 @@ def serve(host: str | None, port: int | None) -> None:
     )
 
 
-def _tune_gc() -> None:
-    """Fewer garbage-collector passes on the hot path (measured: ~8% of a call's CPU).
+def _tune_runtime() -> None:
+    """Fewer garbage-collector passes, and a shorter wait for the GIL.
 
-    Everything built at start (catalog, app, SQLAlchemy's tables) moves to the
-    permanent generation, so no collection scans it again; and the youngest
-    generation is collected after 20,000 net allocations instead of 700. Calls
-    free their objects by reference counting; only cycles wait a little longer.
+    GC (measured: ~8% of a call's CPU): everything built at start (catalog, app,
+    SQLAlchemy's tables) moves to the permanent generation, so no collection scans
+    it again; and the youngest generation is collected after 20,000 net allocations
+    instead of 700. Calls free their objects by reference counting; only cycles
+    wait a little longer.
+
+    GIL: the audit writer thread, woken to commit, must take the GIL from the event
+    loop, which holds it for a whole pass over its ready callbacks; by default it
+    waits up to 5 ms before asking for it. Every call waits on two commits, so that
+    wait lands in its latency. Measured in alternating rounds on a slow, busy 2-core
+    host, 0.5 ms against the default: p99 added over direct at a fixed rate 29 vs 37 ms
+    (200/s), 10.4 vs 14.1 ms and 13.5 vs 12.6 ms (300/s); at concurrency 32 the same
+    throughput and CPU per call (1.30 vs 1.32 ms). 0.1 ms was no better than 0.5.
     """
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 50, 100)
+    sys.setswitchinterval(0.0005)
 
 
 def _start_sandbox(settings: Settings) -> Settings:
