@@ -160,6 +160,21 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def bollard_env(sandbox_url: str, name: str = "bench") -> dict[str, str]:
+    """Settings for a `bollard serve` in front of the bench's sandbox, in a fresh directory."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"bollard-{name}-"))
+    return {
+        "BOLLARD_DATABASE_URL": f"sqlite:///{tmp / 'bollard.db'}",
+        "BOLLARD_APOLLO_URL": sandbox_url,
+        "BOLLARD_APOLLO_KEY": SCOPED,
+        "BOLLARD_APOLLO_MASTER_KEY": MASTER,
+        "BOLLARD_STATE_DIR": str(tmp / "state"),
+        # The sandbox runs without windows here; no sync, so Bollard knows none either.
+        "BOLLARD_USAGE_SYNC_SECONDS": "0",
+        "BOLLARD_METRICS_PUBLIC": "true",
+    }
+
+
 def create_agent(env: dict[str, str]) -> str:
     out = subprocess.run(
         [
@@ -192,17 +207,7 @@ def main() -> None:
     py = sys.executable
     sp, pp, bp = free_port(), free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sp}"
-    tmp = Path(tempfile.mkdtemp(prefix="bollard-bench-"))
-    env = {
-        "BOLLARD_DATABASE_URL": f"sqlite:///{tmp / 'bollard.db'}",
-        "BOLLARD_APOLLO_URL": sandbox_url,
-        "BOLLARD_APOLLO_KEY": SCOPED,
-        "BOLLARD_APOLLO_MASTER_KEY": MASTER,
-        "BOLLARD_STATE_DIR": str(tmp / "state"),
-        # The sandbox runs without windows here; no sync, so Bollard knows none either.
-        "BOLLARD_USAGE_SYNC_SECONDS": "0",
-        "BOLLARD_METRICS_PUBLIC": "true",
-    }
+    env = bollard_env(sandbox_url)
     key = create_agent(env)
     scoped = "people.search,people.enrich,organizations.search"
     sandbox_cmd = [
