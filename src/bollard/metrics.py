@@ -21,8 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bollard.admin.auth import AdminAuth
-from bollard.admin.problems import SignInThrottled
-from bollard.admin.reference import throttled
+from bollard.admin.problems import SignInThrottled, problem
 from bollard.gateway import Gateway
 
 
@@ -86,7 +85,7 @@ def metrics_route(gateway: Gateway, auth: AdminAuth | None) -> Route:
         try:
             principal = auth.principal(request) if auth is not None else True
         except SignInThrottled as exc:
-            return throttled(exc)
+            return problem(exc)
         if principal is None:
             return JSONResponse(
                 {

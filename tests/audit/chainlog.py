@@ -71,6 +71,14 @@ class ChainLog:
         return verify(self.engine, self.key.public_key(), self.file)
 
 
+def checkpointed_log(engine: Engine, state_dir: Path) -> ChainLog:
+    """300 calls (600 records) with checkpoints: what the tamper tests start from."""
+    made = chain_log(engine, state_dir)
+    made.add(300)
+    made.checkpoint()
+    return made
+
+
 def chain_log(engine: Engine, state_dir: Path, every: int = 100) -> ChainLog:
     ensure_head(engine)
     key = Ed25519PrivateKey.generate()

@@ -20,17 +20,14 @@ from bollard.audit import Record
 from bollard.audit.checkpoint import sign
 from bollard.audit.tables import audit_checkpoints
 from bollard.store.tables import audit_head, audit_records
-from tests.audit.chainlog import ChainLog, chain_log
+from tests.audit.chainlog import ChainLog, checkpointed_log
 
 r = audit_records.c
 
 
 @pytest.fixture
 def log(engine: Engine, tmp_path: Path) -> ChainLog:
-    made = chain_log(engine, tmp_path / "state")
-    made.add(300)
-    made.checkpoint()
-    return made
+    return checkpointed_log(engine, tmp_path / "state")
 
 
 def _rehash_from(conn: Connection, seq: int, after: int | None = None) -> None:

@@ -34,6 +34,7 @@ from bollard.admin.problems import (
     CsrfRejected,
     InvalidInput,
     UnknownRecord,
+    problem,
 )
 from bollard.agents import Agent, utcnow
 from bollard.audit.filters import AuditFilters
@@ -128,13 +129,6 @@ def _guarded(auth: AdminAuth, handler: Handler) -> Callable[[Request], Awaitable
             return problem(exc)
 
     return endpoint
-
-
-def problem(exc: AdminError) -> JSONResponse:
-    """The one rendering of a refusal."""
-    headers = {"www-authenticate": "Bearer"} if exc.status == 401 else exc.headers or None
-    body = {"error": exc.message, "error_code": exc.error_code}
-    return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
 async def openapi(request: Request) -> JSONResponse:

@@ -123,12 +123,10 @@ class Throttle:
     def check(self, client: str) -> None:
         """Raise SignInThrottled if `client` may not try a token now."""
         now = self._clock()
+        if not self._room_for(client, now):
+            oldest = min(start for start, _ in self._failures.values())
+            raise SignInThrottled(max(1, math.ceil(oldest + FAILURE_WINDOW - now)))
         start, count = self._failures.get(client, (now, 0))
-        if client not in self._failures and len(self._failures) >= _MAX_TRACKED:
-            self._make_room(now)
-            if len(self._failures) >= _MAX_TRACKED:
-                oldest = min(start for start, _ in self._failures.values())
-                raise SignInThrottled(max(1, math.ceil(oldest + FAILURE_WINDOW - now)))
         wait = start + FAILURE_WINDOW - now
         if count >= MAX_FAILURES and wait > 0:
             raise SignInThrottled(math.ceil(wait))
@@ -138,17 +136,18 @@ class Throttle:
         start, count = self._failures.get(client, (now, 0))
         if now - start >= FAILURE_WINDOW:
             start, count = now, 0
-        if client not in self._failures and len(self._failures) >= _MAX_TRACKED:
-            self._make_room(now)
-            if len(self._failures) >= _MAX_TRACKED:
-                return  # cannot happen after check(); never grow past the bound
-        self._failures[client] = (start, count + 1)
+        if self._room_for(client, now):  # never grow past the bound
+            self._failures[client] = (start, count + 1)
 
-    def _make_room(self, now: float) -> None:
+    def _room_for(self, client: str, now: float) -> bool:
+        """Whether `client` is, or can be, remembered: makes room if the table is full."""
+        if client in self._failures or len(self._failures) < _MAX_TRACKED:
+            return True
         live = {c: v for c, v in self._failures.items() if now - v[0] < FAILURE_WINDOW}
         if len(live) >= _MAX_TRACKED:
             live = {c: v for c, v in live.items() if v[1] >= MAX_FAILURES}
         self._failures = live
+        return len(live) < _MAX_TRACKED
 
 
 class AdminAuth:

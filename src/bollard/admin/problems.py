@@ -17,6 +17,8 @@ pages show the message beside the form that caused it.
 
 from __future__ import annotations
 
+from starlette.responses import JSONResponse
+
 from bollard.errors import BollardError
 
 
@@ -72,3 +74,10 @@ class SignInThrottled(AdminError):
 class ChangeNotRecorded(AdminError):
     status = 503
     error_code = "AUDIT_UNAVAILABLE"
+
+
+def problem(exc: AdminError) -> JSONResponse:
+    """The one rendering of a refusal."""
+    headers = {"www-authenticate": "Bearer"} if exc.status == 401 else exc.headers or None
+    body = {"error": exc.message, "error_code": exc.error_code}
+    return JSONResponse(body, status_code=exc.status, headers=headers)

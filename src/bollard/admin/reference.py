@@ -18,7 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from bollard.admin.auth import AdminAuth
 from bollard.admin.headers import secure
-from bollard.admin.problems import SignInThrottled
+from bollard.admin.problems import SignInThrottled, problem
 from bollard.catalog import METHODS, Catalog, load_catalog
 from bollard.catalog.rows import action_detail, action_row, filter_actions, guide_dict
 
@@ -47,12 +47,6 @@ def reference_filters(params: dict[str, str], catalog: Catalog) -> dict[str, Any
     }
 
 
-def throttled(exc: SignInThrottled) -> JSONResponse:
-    """A 429 for an address shut out for wrong admin tokens (it sent another)."""
-    body = {"error": exc.message, "error_code": exc.error_code}
-    return JSONResponse(body, status_code=exc.status, headers=exc.headers)
-
-
 def reference_routes(auth: AdminAuth, templates: Jinja2Templates, *, public: bool) -> list[Route]:
     """The page and its JSON; behind sign-in when `public` is false."""
 
@@ -60,7 +54,7 @@ def reference_routes(auth: AdminAuth, templates: Jinja2Templates, *, public: boo
         try:
             signed = auth.principal(request) is not None
         except SignInThrottled as exc:
-            return throttled(exc)
+            return problem(exc)
         if not (public or signed):
             return RedirectResponse(f"/admin/login?next={quote('/reference')}", status_code=303)
         catalog = load_catalog()
@@ -90,7 +84,7 @@ def reference_routes(auth: AdminAuth, templates: Jinja2Templates, *, public: boo
         try:
             signed = auth.principal(request) is not None
         except SignInThrottled as exc:
-            return throttled(exc)
+            return problem(exc)
         if not (public or signed):
             return JSONResponse(
                 {"error": "sign in to read the catalog", "error_code": "ADMIN_UNAUTHENTICATED"},
