@@ -9,6 +9,7 @@ it never decides anything itself.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from bollard import arguments, routes
@@ -279,12 +281,7 @@ class Gateway:
             "response_bytes": len(reply.body),
             "rate": {k: v for k, v in reply.headers if k.lower().startswith("x-")},
         }
-        try:
-            await self.audit.append(self._outcome_record(trace, outcome, reply.status, data))
-        except AuditUnavailable as exc:
-            # Apollo answered but the outcome cannot be recorded: the agent must not
-            # take this as a clean success. The next start marks it outcome_unknown.
-            return self._result(trace, exc)
+        self._record_outcome(trace, self._outcome_record(trace, outcome, reply.status, data))
         headers = (*reply.headers, ("x-request-id", trace.request_id))
         action_id = trace.action.id if trace.action else None
         return Result(reply.status, reply.body, trace.request_id, headers, action_id)
@@ -294,11 +291,26 @@ class Gateway:
             "latency_ms": round((time.perf_counter() - started) * 1000, 3),
             "error": exc.message,
         }
-        try:
-            await self.audit.append(self._outcome_record(trace, exc.outcome, exc.status, data))
-        except AuditUnavailable as audit_exc:
-            return self._result(trace, audit_exc)
+        self._record_outcome(trace, self._outcome_record(trace, exc.outcome, exc.status, data))
         return self._result(trace, exc)
+
+    def _record_outcome(self, trace: _Trace, record: Record) -> None:
+        """Queue the outcome and answer without waiting for its commit.
+
+        The call's request record is already durable (it was committed before the
+        call went out), so the log holds the call whatever happens next. The outcome
+        is committed moments later, with whatever else is queued; a graceful stop
+        commits it too. If it cannot be (the log failed, or the process died first),
+        the next start records the call as outcome_unknown. The agent still gets
+        Apollo's answer: Apollo did act, and a 503 would invite a repeated write.
+        Waiting for the commit would double the audit's share of every call's latency.
+        """
+        try:
+            committed = self.audit.enqueue(record)
+        except AuditUnavailable as exc:
+            _outcome_not_recorded(trace.request_id, exc)
+            return
+        committed.add_done_callback(partial(_outcome_committed, trace.request_id))
 
     async def _refuse(self, trace: _Trace, exc: BollardError) -> Result:
         """Record a refused call (request and outcome together) and render the refusal."""
@@ -366,6 +378,23 @@ class Gateway:
         return Result(
             exc.status, json.dumps(body).encode(), trace.request_id, headers, action, exc, reason
         )
+
+
+def _outcome_committed(request_id: str, committed: asyncio.Future[None]) -> None:
+    if committed.cancelled():
+        return
+    exc = committed.exception()  # retrieved, so asyncio does not report it as lost
+    if exc is not None:
+        _outcome_not_recorded(request_id, exc)
+
+
+def _outcome_not_recorded(request_id: str, exc: BaseException) -> None:
+    log.error(
+        "the outcome of request %s could not be recorded (%s); the next start records it "
+        "as outcome_unknown",
+        request_id,
+        exc,
+    )
 
 
 def _request_id() -> str:

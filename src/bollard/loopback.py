@@ -7,11 +7,17 @@ thread has its own event loop; uvicorn installs no signal handlers there.
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import threading
 import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import uvicorn
 from starlette.types import ASGIApp
+
+T = TypeVar("T")
 
 
 class LoopbackServer:
@@ -27,7 +33,7 @@ class LoopbackServer:
             access_log=False,
             proxy_headers=False,  # as `bollard serve`: the app decides whom to believe
         )
-        self._server = uvicorn.Server(config)
+        self._server = _Server(config)
         self._thread = threading.Thread(target=self._server.run, name="loopback", daemon=True)
         self.url = ""
 
@@ -42,6 +48,12 @@ class LoopbackServer:
         self.url = f"http://{host}:{port}"
         return self
 
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
+        """Run a coroutine on the server's own event loop and return its result."""
+        loop = self._server.loop
+        assert loop is not None, "the loopback server is not running"
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
@@ -51,3 +63,13 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, remembering the event loop it serves on."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().serve(sockets)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import event, select, text
 
 from bollard.audit.chain import Record
@@ -15,8 +17,9 @@ from bollard.audit.keyfile import signing_key
 from bollard.audit.recovery import orphans
 from bollard.audit.verify import verify
 from bollard.audit.writer import append_records
+from bollard.store.engine import reader
 from bollard.store.tables import audit_records
-from tests.gateway.conftest import StartBollard
+from tests.gateway.conftest import Bollard, StartBollard
 
 SEARCH = "/api/v1/mixed_people/api_search"
 
@@ -146,3 +149,72 @@ def test_a_full_audit_store_means_no_call_is_forwarded(start_bollard: StartBolla
     # may have been answered 503 because its outcome no longer fitted.
     requests = [r for r in bollard.records() if r["kind"] == "request"]
     assert len(bollard.sandbox.calls) == len(requests) >= statuses.count(200)
+
+
+def _kinds(bollard: Bollard) -> list[str]:
+    """The records' kinds as committed now, without waiting for queued ones."""
+    with reader(bollard.engine).connect() as conn:  # not behind the writer's lock
+        return list(conn.execute(select(audit_records.c.kind).order_by("seq")).scalars())
+
+
+def test_the_answer_does_not_wait_for_the_outcome_and_a_stop_still_commits_it(
+    start_bollard: StartBollard,
+) -> None:
+    bollard = start_bollard()
+    _, key = bollard.agents.create("a", ["people:read"])
+    release = threading.Event()
+
+    @event.listens_for(bollard.engine, "connect")
+    def _hold(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.create_function("hold", 0, lambda: release.wait(10))
+
+    bollard.engine.pool.dispose()
+    with bollard.engine.begin() as conn:
+        # Every outcome insert waits until released: a very slow disk, for outcomes only.
+        conn.execute(
+            text(
+                "CREATE TRIGGER hold_outcomes BEFORE INSERT ON audit_records "
+                "WHEN NEW.kind = 'outcome' BEGIN SELECT hold(); END"
+            )
+        )
+    with bollard.client(key) as client:
+        reply = client.post(SEARCH, json={"per_page": 1})
+    assert reply.status_code == 200
+    assert _kinds(bollard) == ["request"]  # answered while its outcome was being written
+    threading.Timer(0.2, release.set).start()
+    bollard.server.stop()  # a graceful stop commits what is queued
+    assert _kinds(bollard) == ["request", "outcome"]
+
+
+def test_an_outcome_that_cannot_be_committed_still_answers_and_is_closed_at_the_next_start(
+    start_bollard: StartBollard, caplog: pytest.LogCaptureFixture
+) -> None:
+    bollard = start_bollard()
+    _, key = bollard.agents.create("a", ["people:read"])
+    with bollard.engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TRIGGER outcomes_fail BEFORE INSERT ON audit_records "
+                "WHEN NEW.kind = 'outcome' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+            )
+        )
+    with bollard.client(key) as client:
+        answered = client.post(SEARCH, json={"per_page": 1})
+        bollard.settle()
+        refused = client.post(SEARCH, json={"per_page": 1})
+    # Apollo acted: its answer goes back (a 503 would invite a repeated write) ...
+    assert answered.status_code == 200
+    request_id = answered.headers["x-request-id"]
+    assert f"the outcome of request {request_id} could not be recorded" in caplog.text
+    # ... and the failed log refuses every later call, as any write failure does.
+    assert refused.status_code == 503
+    assert refused.json()["error_code"] == "AUDIT_UNAVAILABLE"
+    assert len(bollard.sandbox.calls) == 1
+    with bollard.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER outcomes_fail"))
+    again = start_bollard()
+    pair = [r for r in again.records() if r["request_id"] == request_id]
+    assert [(r["kind"], r["outcome"]) for r in pair] == [
+        ("request", None),
+        ("outcome", "outcome_unknown"),
+    ]

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 from bollard.agents import Agents
 from bollard.app import create_app
 from bollard.catalog import load_catalog
+from bollard.gateway import Gateway
 from bollard.loopback import LoopbackServer
 from bollard.sandbox import Sandbox, SandboxConfig, create_sandbox
 from bollard.settings import Settings
@@ -37,6 +38,8 @@ class Bollard:
     agents: Agents
     sandbox: Sandbox
     settings: Settings
+    server: LoopbackServer
+    gateway: Gateway
 
     def client(self, key: str | None = None, **headers: str) -> httpx.Client:
         sent = dict(headers)
@@ -44,7 +47,13 @@ class Bollard:
             sent["X-Api-Key"] = key
         return httpx.Client(base_url=self.url, headers=sent, timeout=10)
 
+    def settle(self) -> None:
+        """Wait until every audit record queued so far is committed (outcomes are
+        committed just after the agent is answered)."""
+        self.server.call(self.gateway.audit.flush())
+
     def records(self) -> list[dict[str, Any]]:
+        self.settle()
         with self.engine.connect() as conn:
             rows = conn.execute(select(audit_records).order_by(audit_records.c.seq))
             return [dict(r._mapping) for r in rows]
@@ -95,9 +104,11 @@ def start_bollard(tmp_path: Path, sandbox: tuple[Sandbox, str]) -> Iterator[Star
         settings = Settings.model_validate(values)
         engine = open_store(settings.database_url)
         engines.append(engine)
-        server = LoopbackServer(create_app(settings, engine=engine)).start()
+        app = create_app(settings, engine=engine)
+        server = LoopbackServer(app).start()
         servers.append(server)
-        return Bollard(server.url, engine, Agents(engine, load_catalog()), box, settings)
+        agents = Agents(engine, load_catalog())
+        return Bollard(server.url, engine, agents, box, settings, server, app.state.gateway)
 
     yield start
     for server in servers:

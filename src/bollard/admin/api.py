@@ -209,7 +209,7 @@ async def usage_report(request: Request, principal: Principal) -> Response:
     if days not in usage.PERIODS:
         raise InvalidInput(f"days must be one of {', '.join(map(str, usage.PERIODS))}")
     window = usage.Window.ending(int(datetime.now(UTC).timestamp() * 1e6), days)
-    engine = _engine(request)
+    engine = await audit_log.settled(request)
     series = await run_in_threadpool(lambda: usage.tally(usage.usage_rows(engine, window), window))
     labels = window.labels()
     return JSONResponse(
@@ -234,7 +234,7 @@ async def usage_report(request: Request, principal: Principal) -> Response:
 async def audit_search(request: Request, principal: Principal) -> Response:
     filters = audit_filters(request)
     limit = _int_param(request, "limit", 50, 1, 200)
-    engine = _engine(request)
+    engine = await audit_log.settled(request)
     after = request.query_params.get("after")
     if after is not None:
         after_seq = _int_param(request, "after", 0, 0, 2**62)
@@ -249,7 +249,8 @@ async def audit_record(request: Request, principal: Principal) -> Response:
     text = request.path_params["seq"]
     if not text.isdigit() or len(text) > 18:
         raise InvalidInput(f"record number {text!r} is not a positive whole number")
-    rows = await run_in_threadpool(audit_log.detail, _engine(request), int(text))
+    engine = await audit_log.settled(request)
+    rows = await run_in_threadpool(audit_log.detail, engine, int(text))
     if not rows:
         raise UnknownRecord(f"there is no audit record {text}")
     return JSONResponse({"records": [r.to_json() for r in rows]})

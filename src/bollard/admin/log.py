@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
+from starlette.requests import Request
 
 from bollard.audit.chain import GENESIS, chain_hash
 from bollard.audit.checkpoints import CheckpointFile
@@ -25,6 +26,17 @@ from bollard.audit.verify import verify
 from bollard.store.tables import audit_records
 
 t = audit_records.c
+
+
+async def settled(request: Request) -> Engine:
+    """The database, once every audit record this process has queued is committed.
+
+    A call's outcome is committed just after its agent is answered; reading after
+    this shows every call already answered, outcome included.
+    """
+    await request.app.state.gateway.audit.flush()
+    engine: Engine = request.app.state.engine
+    return engine
 
 
 @dataclass(frozen=True, slots=True)

@@ -250,7 +250,7 @@ class Pages:
     # Audit log ---------------------------------------------------------------
 
     async def audit(self, request: Request, page: Page) -> Response:
-        engine = request.app.state.engine
+        engine = await audit_log.settled(request)
         try:
             filters = audit_filters(request)
             before = _int(request.query_params.get("before"))
@@ -284,7 +284,7 @@ class Pages:
         )
 
     async def audit_rows(self, request: Request, page: Page) -> Response:
-        engine = request.app.state.engine
+        engine = await audit_log.settled(request)
         try:
             filters = audit_filters(request)
         except AdminError as exc:
@@ -297,7 +297,8 @@ class Pages:
 
     async def record(self, request: Request, page: Page) -> Response:
         seq = request.path_params["seq"]
-        rows = await run_in_threadpool(audit_log.detail, request.app.state.engine, seq)
+        engine = await audit_log.settled(request)
+        rows = await run_in_threadpool(audit_log.detail, engine, seq)
         if not rows:
             return self.render(
                 request,
@@ -306,7 +307,7 @@ class Pages:
                 status=404,
                 error=AdminError(f"there is no audit record {seq}"),
             )
-        entry = audit_log.entries(request.app.state.engine, rows)[0]
+        entry = audit_log.entries(engine, rows)[0]
         return self.render(
             request,
             "record.html",
@@ -320,7 +321,7 @@ class Pages:
     async def usage(self, request: Request, page: Page) -> Response:
         days = _int(request.query_params.get("days")) or 7
         days = days if days in usage.PERIODS else 7
-        engine = request.app.state.engine
+        engine = await audit_log.settled(request)
         window = usage.Window.ending(int(datetime.now(UTC).timestamp() * 1e6), days)
         series = await run_in_threadpool(
             lambda: usage.tally(usage.usage_rows(engine, window), window)

@@ -142,6 +142,21 @@ class AuditWriter:
 
     async def append(self, *records: Record) -> None:
         """Commit these records (in order, adjacent in the chain) or raise AuditUnavailable."""
+        await self.enqueue(*records)
+
+    async def flush(self) -> None:
+        """Return once everything queued before this call is committed (or has failed)."""
+        if self.failure is None and self._thread is not None:
+            with contextlib.suppress(AuditUnavailable):
+                await self.enqueue()
+
+    def enqueue(self, *records: Record) -> asyncio.Future[None]:
+        """Queue these records for the next commit and return at once, without waiting.
+
+        The future settles when they are committed, or fails with AuditUnavailable.
+        Raises AuditUnavailable at once if the log has failed or a record cannot be
+        encoded. Records queued before `close` are committed before it returns.
+        """
         if self.failure is not None:
             raise AuditUnavailable(f"the audit log cannot be written: {self.failure}")
         try:
@@ -158,7 +173,7 @@ class AuditWriter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         self._queue.put(_Pending(records, datas, future, loop))
-        await future
+        return future
 
     def append_now(self, *records: Record) -> None:
         """Commit from synchronous code (the CLI); same chain, same transaction rules."""
