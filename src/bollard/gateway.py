@@ -306,7 +306,7 @@ class Gateway:
         Waiting for the commit would double the audit's share of every call's latency.
         """
         try:
-            committed = self.audit.enqueue(record)
+            committed = self.audit.enqueue(record, durable=False)
         except AuditUnavailable as exc:
             _outcome_not_recorded(trace.request_id, exc)
             return

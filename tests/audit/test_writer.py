@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select
 
-from bollard.audit import Record
+from bollard.audit import Record, checkpoints
+from bollard.audit.checkpoints import CheckpointFile
 from bollard.audit.verify import verify
-from bollard.audit.writer import AuditWriter
+from bollard.audit.writer import AuditWriter, Checkpointer
 from bollard.errors import AuditUnavailable
 from bollard.store import open_store
 from bollard.store.tables import audit_records
@@ -107,3 +109,32 @@ def test_on_postgresql_a_connection_dropped_between_batches_is_replaced(
         engine.dispose()
     assert writer.healthy
     assert writer.records_written == 2
+
+
+def test_a_checkpoint_due_in_a_commit_without_fsync_is_made_by_the_next_durable_one(
+    tmp_path: Path,
+) -> None:
+    engine = open_store(f"sqlite:///{tmp_path / 'bollard.db'}")
+    file = CheckpointFile.in_state_dir(tmp_path / "state")
+    key = Ed25519PrivateKey.generate()
+    writer = AuditWriter(engine, checkpointer=Checkpointer(key, file, every=3, seconds=3600))
+    writer.start()
+
+    async def calls() -> tuple[int, int]:
+        for n in range(4):  # outcomes, say: committed without an fsync, past record 3
+            await writer.enqueue(record(n), durable=False)
+        after_lazy = len(checkpoints.stored(engine))
+        await writer.append(record(4))
+        return after_lazy, len(checkpoints.stored(engine))
+
+    try:
+        after_lazy, after_durable = asyncio.run(calls())
+        signed, _ = file.read()
+    finally:
+        writer.close()
+        engine.dispose()
+    # Nothing signed over records not yet on disk; the next durable commit signs all five.
+    assert after_lazy == 0
+    assert after_durable == 1
+    assert [c.count for c in signed][:1] == [5]
+    assert verify(engine, key.public_key(), file).ok

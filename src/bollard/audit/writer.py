@@ -57,6 +57,7 @@ class Checkpointer:
     seconds: float = 10.0
     clock: Callable[[], float] = time.time
     last_at: float = field(default=0.0)
+    owed: bool = False  # one fell due in a lazy commit: the next durable one makes it
 
     def due(self, before: int, after: int) -> bool:
         crossed = after // self.every > before // self.every
@@ -69,6 +70,7 @@ class _Pending:
     datas: Sequence[str]  # each record's canonical data, encoded once by the caller
     future: asyncio.Future[None]
     loop: asyncio.AbstractEventLoop
+    durable: bool = True
 
 
 _STOP = object()
@@ -99,7 +101,10 @@ class AuditWriter:
         self._queue: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._sql = ChainSQL.for_engine(engine)
-        self._conn: PoolProxiedConnection | None = None  # the thread's own, opened on use
+        # SQLite: the thread's own connections, opened on use: `_conn` commits with an
+        # fsync (synchronous=FULL), `_lazy` without (NORMAL; see `enqueue`).
+        self._conn: PoolProxiedConnection | None = None
+        self._lazy: PoolProxiedConnection | None = None
         # SQLite: checkpoints off the commit path (see bollard.store.wal).
         self._wal = WalCheckpointer(engine) if engine.dialect.name == "sqlite" else None
         self.failure: str | None = None
@@ -150,12 +155,18 @@ class AuditWriter:
             with contextlib.suppress(AuditUnavailable):
                 await self.enqueue()
 
-    def enqueue(self, *records: Record) -> asyncio.Future[None]:
+    def enqueue(self, *records: Record, durable: bool = True) -> asyncio.Future[None]:
         """Queue these records for the next commit and return at once, without waiting.
 
         The future settles when they are committed, or fails with AuditUnavailable.
         Raises AuditUnavailable at once if the log has failed or a record cannot be
         encoded. Records queued before `close` are committed before it returns.
+
+        `durable=False` (on SQLite): a batch of only such records commits without an
+        fsync, safe against the process dying but not yet against the machine losing
+        power; the next durable commit's fsync covers it (the WAL is one file, written
+        in order). Nothing is signed in such a commit: a checkpoint falling due waits
+        for the next durable one, so the checkpoint file is never ahead of the disk.
         """
         if self.failure is not None:
             raise AuditUnavailable(f"the audit log cannot be written: {self.failure}")
@@ -172,7 +183,7 @@ class AuditWriter:
             ) from None
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Pending(records, datas, future, loop))
+        self._queue.put(_Pending(records, datas, future, loop, durable))
         return future
 
     def append_now(self, *records: Record) -> None:
@@ -251,7 +262,8 @@ class AuditWriter:
         datas = [d for p in batch for d in p.datas]
         if self.failure is None and (records or (idle and self._checkpointer)):
             try:
-                made = self._append(records, datas, idle)
+                durable = idle or any(p.durable for p in batch)
+                made = self._append(records, datas, idle, durable)
                 self.batches += bool(batch)
                 self.records_written += len(records)
                 self.checkpoints_written += made is not None
@@ -267,7 +279,9 @@ class AuditWriter:
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
                 loop.call_soon_threadsafe(_settle, futures, self.failure)
 
-    def _append(self, records: list[Record], datas: list[str], idle: bool) -> Checkpoint | None:
+    def _append(
+        self, records: list[Record], datas: list[str], idle: bool, durable: bool
+    ) -> Checkpoint | None:
         if self._wal is None:
             # PostgreSQL: a pooled connection per batch, pinged on checkout, so a
             # server restarted between batches is reconnected rather than fatal.
@@ -278,27 +292,37 @@ class AuditWriter:
                 )
             finally:
                 pooled.close()
-        # SQLite: the thread's own connection, kept (no checkout per batch).
-        if self._conn is None:
-            self._conn = self._open_connection()
+        # SQLite: the thread's own connections, kept (no checkout per batch).
+        if durable:
+            self._conn = self._conn or self._open_connection("FULL")
+            conn = self._conn
+        else:
+            self._lazy = self._lazy or self._open_connection("NORMAL")
+            conn = self._lazy
         return self._sql.append(
-            self._conn, records, self._checkpointer, force_checkpoint=idle, datas=datas
+            conn,
+            records,
+            self._checkpointer,
+            force_checkpoint=idle,
+            datas=datas,
+            lazy=not durable,
         )
 
-    def _open_connection(self) -> PoolProxiedConnection:
+    def _open_connection(self, synchronous: str) -> PoolProxiedConnection:
         conn = self._engine.raw_connection()
         conn.detach()  # this thread's alone, for as long as it runs
-        if self._wal is not None:
-            cursor = conn.cursor()
-            cursor.execute("PRAGMA wal_autocheckpoint = 0")  # the WAL thread does it
-            cursor.close()
+        cursor = conn.cursor()
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")  # the WAL thread does it
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
+        cursor.close()
         return conn
 
     def _close_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
+        for conn in (self._conn, self._lazy):
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+        self._conn = self._lazy = None
 
 
 def _settle(futures: list[asyncio.Future[None]], failure: str | None) -> None:
@@ -435,10 +459,13 @@ class ChainSQL:
         *,
         force_checkpoint: bool = False,
         datas: Sequence[str] | None = None,
+        lazy: bool = False,
     ) -> Checkpoint | None:
         """One transaction on a DBAPI connection: the records, then a checkpoint if due.
 
         `datas`, if given, are the records' canonical data, already encoded by the caller.
+        `lazy`: the connection commits without an fsync, so a checkpoint due now is
+        left owed to the next commit that is not lazy.
 
         The checkpoint goes to the file only after the commit, so the file is never
         ahead of the database. On any error the transaction is rolled back and the
@@ -475,8 +502,13 @@ class ChainSQL:
             if rows:
                 cursor.execute(self.set_head, (seq, prev))
             made = None
-            if checkpointer is not None and (force_checkpoint or checkpointer.due(start, seq)):
-                made = self._checkpoint(cursor, checkpointer, seq, prev)
+            if checkpointer is not None and (
+                force_checkpoint or checkpointer.owed or checkpointer.due(start, seq)
+            ):
+                if lazy:
+                    checkpointer.owed = True
+                else:
+                    made = self._checkpoint(cursor, checkpointer, seq, prev)
             if self.sqlite:
                 cursor.execute("COMMIT")
             else:
@@ -503,6 +535,7 @@ class ChainSQL:
         if found is not None:
             last = Checkpoint.from_json(dict(zip(_CHECKPOINT_COLUMNS, found, strict=True)))
         checkpointer.last_at = checkpointer.clock()
+        checkpointer.owed = False
         if count == 0 or (last is not None and last.count >= count):
             return None
         ts_us = int(checkpointer.last_at * 1_000_000)
