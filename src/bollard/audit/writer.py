@@ -39,7 +39,6 @@ from bollard.audit.recovery import orphans
 from bollard.errors import AuditUnavailable
 from bollard.settings import Settings
 from bollard.store.tables import audit_head
-from bollard.store.wal import WalCheckpointer
 
 log = logging.getLogger("bollard.audit")
 
@@ -81,6 +80,12 @@ _STOP = object()
 # concurrency 32, while the p99 at a fixed 500 calls/s stayed within 3 ms of direct.
 COMMIT_DELAY = 0.001
 COMMIT_SIBLINGS = 4
+# SQLite's WAL is checkpointed by the writer thread between commits (`_checkpoint_wal`):
+# WAL_EVERY seconds after the last, once nothing is queued, and after WAL_AT_MOST
+# even while calls keep coming. SQLite's own automatic checkpoint is off: it would
+# run inside whichever commit crossed 1,000 pages and hold up every call behind it.
+WAL_EVERY = 0.2
+WAL_AT_MOST = 1.0
 
 
 class AuditWriter:
@@ -105,8 +110,10 @@ class AuditWriter:
         # fsync (synchronous=FULL), `_lazy` without (NORMAL; see `enqueue`).
         self._conn: PoolProxiedConnection | None = None
         self._lazy: PoolProxiedConnection | None = None
-        # SQLite: checkpoints off the commit path (see bollard.store.wal).
-        self._wal = WalCheckpointer(engine) if engine.dialect.name == "sqlite" else None
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._wal_at = time.monotonic()  # SQLite: when the WAL was last checkpointed
+        self._wal_pending = False  # and whether commits came since
+        self.wal_checkpoints = 0
         self.failure: str | None = None
         self.batches = 0
         self.records_written = 0
@@ -129,8 +136,6 @@ class AuditWriter:
         self._guarded(self._reconcile)
         if self.failure is None:
             self._guarded(self._recover)
-        if self._wal is not None:
-            self._wal.start()
         self._thread = threading.Thread(target=self._run, name="bollard-audit", daemon=True)
         self._thread.start()
 
@@ -140,8 +145,6 @@ class AuditWriter:
             self._queue.put(_STOP)
             self._thread.join(timeout=10)
             self._thread = None
-            if self._wal is not None:
-                self._wal.stop()
             if self._checkpointer is not None and self.failure is None:
                 self._guarded(lambda: self.checkpoint_now())
 
@@ -230,7 +233,11 @@ class AuditWriter:
             try:
                 item = self._queue.get(timeout=self._idle_timeout())
             except queue.Empty:
-                self._commit([], idle=True)
+                cp = self._checkpointer
+                if cp is not None and self._clock() - cp.last_at >= cp.seconds:
+                    self._commit([], idle=True)
+                if self._wal_pending:
+                    self._checkpoint_wal()
                 continue
             if item is _STOP:
                 self._close_connection()
@@ -251,11 +258,46 @@ class AuditWriter:
             pending = [p for p in batch if isinstance(p, _Pending)]
             busy = len(pending) >= COMMIT_SIBLINGS
             self._commit(pending)
+            if self._wal_pending:
+                since = time.monotonic() - self._wal_at
+                if since >= WAL_EVERY and (self._queue.empty() or since >= WAL_AT_MOST):
+                    self._checkpoint_wal()
 
     def _idle_timeout(self) -> float | None:
-        if self._checkpointer is None or self.failure is not None:
+        if self.failure is not None:
             return None
-        return max(0.01, self._checkpointer.last_at + self._checkpointer.seconds - self._clock())
+        waits = []
+        if self._checkpointer is not None:
+            cp = self._checkpointer
+            waits.append(cp.last_at + cp.seconds - self._clock())
+        if self._wal_pending:
+            waits.append(self._wal_at + WAL_EVERY - time.monotonic())
+        return max(0.01, min(waits)) if waits else None
+
+    def _checkpoint_wal(self) -> None:
+        """Copy the WAL's pages into the database file, between this thread's commits.
+
+        Run here, no commit can land while it copies, so it copies every frame and
+        the next commit starts the WAL file over from its beginning: the file stays
+        a few megabytes and commits overwrite blocks it already has, which syncs
+        faster than growing it (measured at 800 commits/s: p50 0.32 vs 0.43-0.47 ms
+        a commit, and a WAL of 5-7 MB after 10 s against 166-266 MB when another
+        thread checkpointed concurrently and never caught up). A failed checkpoint
+        loses nothing: the pages wait in the WAL for the next.
+        """
+        self._wal_at = time.monotonic()
+        self._wal_pending = False
+        try:
+            self._conn = self._conn or self._open_connection("FULL")
+            cursor = self._conn.cursor()
+            try:
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                cursor.fetchall()
+            finally:
+                cursor.close()
+            self.wal_checkpoints += 1
+        except Exception as exc:
+            log.warning("WAL checkpoint failed (%s); will retry", exc)
 
     def _commit(self, batch: list[_Pending], idle: bool = False) -> None:
         records = [r for p in batch for r in p.records]
@@ -267,6 +309,7 @@ class AuditWriter:
                 self.batches += bool(batch)
                 self.records_written += len(records)
                 self.checkpoints_written += made is not None
+                self._wal_pending = self._sqlite
             except Exception as exc:  # the one place a write error becomes a refusal
                 log.exception("audit write failed; refusing all further calls")
                 self.failure = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
@@ -282,7 +325,7 @@ class AuditWriter:
     def _append(
         self, records: list[Record], datas: list[str], idle: bool, durable: bool
     ) -> Checkpoint | None:
-        if self._wal is None:
+        if not self._sqlite:
             # PostgreSQL: a pooled connection per batch, pinged on checkout, so a
             # server restarted between batches is reconnected rather than fatal.
             pooled = self._engine.raw_connection()
@@ -312,7 +355,7 @@ class AuditWriter:
         conn = self._engine.raw_connection()
         conn.detach()  # this thread's alone, for as long as it runs
         cursor = conn.cursor()
-        cursor.execute("PRAGMA wal_autocheckpoint = 0")  # the WAL thread does it
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")  # `_checkpoint_wal` does it
         cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.close()
         return conn
