@@ -106,10 +106,7 @@ class AuditWriter:
         self._queue: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._sql = ChainSQL.for_engine(engine)
-        # SQLite: the thread's own connections, opened on use: `_conn` commits with an
-        # fsync (synchronous=FULL), `_lazy` without (NORMAL; see `enqueue`).
-        self._conn: PoolProxiedConnection | None = None
-        self._lazy: PoolProxiedConnection | None = None
+        self._conn: PoolProxiedConnection | None = None  # SQLite: the thread's own
         self._sqlite = engine.dialect.name == "sqlite"
         self._wal_at = time.monotonic()  # SQLite: when the WAL was last checkpointed
         self._wal_pending = False  # and whether commits came since
@@ -288,13 +285,8 @@ class AuditWriter:
         self._wal_at = time.monotonic()
         self._wal_pending = False
         try:
-            self._conn = self._conn or self._open_connection("FULL")
-            cursor = self._conn.cursor()
-            try:
-                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                cursor.fetchall()
-            finally:
-                cursor.close()
+            self._conn = self._conn or self._open_connection()
+            _pragma(self._conn, "wal_checkpoint(PASSIVE)")
             self.wal_checkpoints += 1
         except Exception as exc:
             log.warning("WAL checkpoint failed (%s); will retry", exc)
@@ -335,37 +327,43 @@ class AuditWriter:
                 )
             finally:
                 pooled.close()
-        # SQLite: the thread's own connections, kept (no checkout per batch).
+        # SQLite: the thread's own connection, kept (no checkout per batch).
+        self._conn = conn = self._conn or self._open_connection()
         if durable:
-            self._conn = self._conn or self._open_connection("FULL")
-            conn = self._conn
-        else:
-            self._lazy = self._lazy or self._open_connection("NORMAL")
-            conn = self._lazy
-        return self._sql.append(
-            conn,
-            records,
-            self._checkpointer,
-            force_checkpoint=idle,
-            datas=datas,
-            lazy=not durable,
-        )
+            return self._sql.append(
+                conn, records, self._checkpointer, force_checkpoint=idle, datas=datas
+            )
+        # One connection switched for the batch, not a second connection: each
+        # connection's page cache is dropped whenever the other commits (measured:
+        # durable commits' p99 0.78 vs 0.49 ms with two connections).
+        _pragma(conn, "synchronous = NORMAL")
+        try:
+            return self._sql.append(
+                conn, records, self._checkpointer, force_checkpoint=idle, datas=datas, lazy=True
+            )
+        finally:
+            _pragma(conn, "synchronous = FULL")  # if this fails, the writer fails closed
 
-    def _open_connection(self, synchronous: str) -> PoolProxiedConnection:
+    def _open_connection(self) -> PoolProxiedConnection:
         conn = self._engine.raw_connection()
         conn.detach()  # this thread's alone, for as long as it runs
-        cursor = conn.cursor()
-        cursor.execute("PRAGMA wal_autocheckpoint = 0")  # `_checkpoint_wal` does it
-        cursor.execute(f"PRAGMA synchronous = {synchronous}")
-        cursor.close()
+        _pragma(conn, "wal_autocheckpoint = 0")  # `_checkpoint_wal` does it
         return conn
 
     def _close_connection(self) -> None:
-        for conn in (self._conn, self._lazy):
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    conn.close()
-        self._conn = self._lazy = None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+def _pragma(conn: PoolProxiedConnection, pragma: str) -> None:
+    cursor = conn.cursor()
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+        cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _settle(futures: list[asyncio.Future[None]], failure: str | None) -> None:
