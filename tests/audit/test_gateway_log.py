@@ -56,7 +56,8 @@ def test_the_log_verifies_after_the_gateway_stops_with_its_tail_anchored(
     with bollard.client(key) as client:
         for _ in range(5):
             client.post(SEARCH, json={"per_page": 1})
-    (state := bollard.settings.state_dir).mkdir(exist_ok=True)
+    bollard.server.stop()  # commits the last outcome, then anchors the tail
+    state = bollard.settings.state_dir
     report = verify(
         bollard.engine,
         signing_key(state, env={}).public_key(),

@@ -260,11 +260,12 @@ async def audit_verify(request: Request, principal: Principal) -> Response:
     full = request.query_params.get("full", "false")
     if full not in ("true", "false"):
         raise InvalidInput(f"full must be true or false, not {full!r}")
+    engine = await audit_log.settled(request)
     if full == "true":
         state_dir = request.app.state.settings.state_dir
-        report = await run_in_threadpool(audit_log.verify_all, _engine(request), state_dir)
+        report = await run_in_threadpool(audit_log.verify_all, engine, state_dir)
         return JSONResponse(report)
-    status = await run_in_threadpool(audit_log.verify_tail, _engine(request))
+    status = await run_in_threadpool(audit_log.verify_tail, engine)
     return JSONResponse(status.to_json())
 
 
