@@ -51,7 +51,9 @@ class LoopbackServer:
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
         """Run a coroutine on the server's own event loop and return its result."""
         loop = self._server.loop
-        assert loop is not None, "the loopback server is not running"
+        if loop is None or loop.is_closed():
+            coro.close()
+            raise RuntimeError("the loopback server is not running")
         return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
 
     def stop(self) -> None:

@@ -25,6 +25,17 @@ FORWARD_REQUEST_HEADERS = ("content-type", "accept", "cache-control")
 _RATE_HEADER_PREFIXES = ("x-rate-limit-", "x-minute-", "x-hourly-", "x-daily-", "x-24-hour-")
 
 
+def _as_sent(value: str) -> str:
+    """A header's bytes as Apollo sent them, one character each (latin-1).
+
+    aiohttp decodes UTF-8 and escapes any other byte as a lone surrogate, which
+    neither the agent's response (latin-1) nor the audit record (UTF-8 JSON) can
+    encode: one odd byte from upstream would cost the agent a 500 and the call its
+    outcome record. This way the agent gets the bytes unchanged.
+    """
+    return value.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
 def keep_response_header(name: str) -> bool:
     """Whether an upstream response header is passed back to the agent."""
     lower = name.lower()
@@ -163,7 +174,9 @@ class Upstream:
         try:
             async with self._session.request(method, url, data=body, headers=out) as resp:
                 payload = await resp.read()
-                kept = tuple((k, v) for k, v in resp.headers.items() if keep_response_header(k))
+                kept = tuple(
+                    (k, _as_sent(v)) for k, v in resp.headers.items() if keep_response_header(k)
+                )
                 return Reply(resp.status, kept, payload)
         except TimeoutError:
             raise UpstreamTimeout(

@@ -29,12 +29,19 @@ async def _broken(request: Request) -> Response:
     return JSONResponse({"error": "upstream exploded"}, status_code=503)
 
 
+async def _odd_header(request: Request) -> Response:
+    # Starlette sends header values as latin-1: these are the bytes 9, 0xFF, 0xFE,
+    # which are not UTF-8.
+    return JSONResponse({"people": []}, headers={"x-minute-requests-left": "9\xff\xfe"})
+
+
 @pytest.fixture
 def odd_apollo() -> Iterator[str]:
     app = Starlette(
         routes=[
             Route("/slow/api/v1/mixed_people/api_search", _slow, methods=["POST"]),
             Route("/broken/api/v1/mixed_people/api_search", _broken, methods=["POST"]),
+            Route("/odd/api/v1/mixed_people/api_search", _odd_header, methods=["POST"]),
         ]
     )
     with LoopbackServer(app) as server:
@@ -74,6 +81,20 @@ def test_apollo_5xx_is_passed_back_and_recorded(
         "upstream_error",
         503,
     )
+
+
+def test_a_header_apollo_sent_in_no_text_encoding_is_passed_back_byte_for_byte_and_recorded(
+    start_bollard: StartBollard, odd_apollo: str
+) -> None:
+    bollard = start_bollard(apollo_url=f"{odd_apollo}/odd")
+    _, key = bollard.agents.create("a", ["people:read"])
+    with bollard.client(key) as client:
+        reply = client.post(SEARCH, json={})
+    assert reply.status_code == 200
+    assert (b"x-minute-requests-left", b"9\xff\xfe") in reply.headers.raw
+    outcome = bollard.records()[-1]
+    assert (outcome["kind"], outcome["outcome"]) == ("outcome", "ok")
+    assert "x-minute-requests-left" in outcome["data"]
 
 
 def test_unwritable_audit_log_means_no_call_is_forwarded(start_bollard: StartBollard) -> None:

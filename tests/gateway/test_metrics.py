@@ -34,6 +34,7 @@ def test_metrics_count_calls_by_outcome_and_the_audit_writers_work(
         assert client.post(SEARCH, json={"per_page": 1000}).status_code == 422
     with bollard.client("bol_not-a-key") as client:
         assert client.post(SEARCH, json={}).status_code == 401
+    bollard.settle()  # the outcomes of the calls answered are committed
     with bollard.client() as client:
         anonymous = client.get("/metrics")
         wrong = client.get("/metrics", headers={"Authorization": "Bearer bat_wrong"})
