@@ -246,7 +246,7 @@ class Gateway:
                 f"internal error while forwarding ({type(exc).__name__}); the call may have "
                 "reached Apollo: check before repeating a write"
             )
-            return await self._outcome_of_failure(trace, failure, started)
+            return self._outcome_of_failure(trace, failure, started)
 
     async def _send(
         self, call: Call, trace: _Trace, resolved: _Resolved, admission: Any, started: float
@@ -264,7 +264,7 @@ class Gateway:
             # its reservation. A call that never got through gives it back.
             if self.limiter and admission is not None and not isinstance(exc, UpstreamTimeout):
                 await self.limiter.release(admission)
-            return await self._outcome_of_failure(trace, exc, started)
+            return self._outcome_of_failure(trace, exc, started)
         credits = 0
         if self.limiter and admission is not None:
             credits = await self.limiter.settle(
@@ -286,7 +286,7 @@ class Gateway:
         action_id = trace.action.id if trace.action else None
         return Result(reply.status, reply.body, trace.request_id, headers, action_id)
 
-    async def _outcome_of_failure(self, trace: _Trace, exc: BollardError, started: float) -> Result:
+    def _outcome_of_failure(self, trace: _Trace, exc: BollardError, started: float) -> Result:
         data = {
             "latency_ms": round((time.perf_counter() - started) * 1000, 3),
             "error": exc.message,

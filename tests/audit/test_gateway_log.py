@@ -19,7 +19,7 @@ from bollard.audit.verify import verify
 from bollard.audit.writer import append_records
 from bollard.store.engine import reader
 from bollard.store.tables import audit_records
-from tests.gateway.conftest import Bollard, StartBollard
+from tests.gateway.conftest import Bollard, StartBollard, audit_insert_trigger
 
 SEARCH = "/api/v1/mixed_people/api_search"
 
@@ -170,14 +170,8 @@ def test_the_answer_does_not_wait_for_the_outcome_and_a_stop_still_commits_it(
         dbapi_connection.create_function("hold", 0, lambda: release.wait(10))
 
     bollard.engine.pool.dispose()
-    with bollard.engine.begin() as conn:
-        # Every outcome insert waits until released: a very slow disk, for outcomes only.
-        conn.execute(
-            text(
-                "CREATE TRIGGER hold_outcomes BEFORE INSERT ON audit_records "
-                "WHEN NEW.kind = 'outcome' BEGIN SELECT hold(); END"
-            )
-        )
+    # Every outcome insert waits until released: a very slow disk, for outcomes only.
+    audit_insert_trigger(bollard.engine, "hold_outcomes", "SELECT hold()", kind="outcome")
     with bollard.client(key) as client:
         reply = client.post(SEARCH, json={"per_page": 1})
     assert reply.status_code == 200
@@ -192,13 +186,8 @@ def test_an_outcome_that_cannot_be_committed_still_answers_and_is_closed_at_the_
 ) -> None:
     bollard = start_bollard()
     _, key = bollard.agents.create("a", ["people:read"])
-    with bollard.engine.begin() as conn:
-        conn.execute(
-            text(
-                "CREATE TRIGGER outcomes_fail BEFORE INSERT ON audit_records "
-                "WHEN NEW.kind = 'outcome' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
-            )
-        )
+    fail = "SELECT RAISE(ABORT, 'disk I/O error')"
+    audit_insert_trigger(bollard.engine, "outcomes_fail", fail, kind="outcome")
     with bollard.client(key) as client:
         answered = client.post(SEARCH, json={"per_page": 1})
         bollard.settle()

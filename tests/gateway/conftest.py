@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from bollard.agents import Agents
 from bollard.app import create_app
@@ -57,6 +57,16 @@ class Bollard:
         with self.engine.connect() as conn:
             rows = conn.execute(select(audit_records).order_by(audit_records.c.seq))
             return [dict(r._mapping) for r in rows]
+
+
+def audit_insert_trigger(engine: Engine, name: str, action: str, kind: str = "") -> None:
+    """A SQLite trigger run before each audit record insert (of one `kind`, if given):
+    a real failure or delay from the real database, on the real insert path."""
+    when = f"WHEN NEW.kind = '{kind}' " if kind else ""
+    with engine.begin() as conn:
+        conn.execute(
+            text(f"CREATE TRIGGER {name} BEFORE INSERT ON audit_records {when}BEGIN {action}; END")
+        )
 
 
 def sandbox_config(**overrides: Any) -> SandboxConfig:

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bollard.loopback import LoopbackServer
-from tests.gateway.conftest import StartBollard
+from tests.gateway.conftest import StartBollard, audit_insert_trigger
 
 SEARCH = "/api/v1/mixed_people/api_search"
 
@@ -100,14 +100,9 @@ def test_a_header_apollo_sent_in_no_text_encoding_is_passed_back_byte_for_byte_a
 def test_unwritable_audit_log_means_no_call_is_forwarded(start_bollard: StartBollard) -> None:
     bollard = start_bollard()
     _, key = bollard.agents.create("a", ["people:read"])
-    with bollard.engine.begin() as conn:
-        # A real write error from the real database, on the real insert path.
-        conn.execute(
-            text(
-                "CREATE TRIGGER audit_full BEFORE INSERT ON audit_records "
-                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-            )
-        )
+    # A real write error from the real database, on the real insert path.
+    full = "SELECT RAISE(ABORT, 'database or disk is full')"
+    audit_insert_trigger(bollard.engine, "audit_full", full)
     with bollard.client(key) as client:
         first = client.post(SEARCH, json={})
         with bollard.engine.begin() as conn:

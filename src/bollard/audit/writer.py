@@ -284,18 +284,17 @@ class AuditWriter:
 
         Run here, no audit commit lands while it copies (the audit log is nearly all
         of the writes), so it copies every frame and the next commit starts the WAL
-        file over from its beginning: the file stays
-        a few megabytes and commits overwrite blocks it already has, which syncs
-        faster than growing it (measured at 800 commits/s: p50 0.32 vs 0.43-0.47 ms
-        a commit, and a WAL of 5-7 MB after 10 s against 166-266 MB when another
-        thread checkpointed concurrently and never caught up). A failed checkpoint
+        file over from its beginning: the file stays a few megabytes and commits
+        overwrite blocks it already has, which syncs faster than growing it
+        (measured at 800 commits/s: p50 0.32 vs 0.43-0.47 ms a commit, and a WAL of
+        5-7 MB after 10 s against 166-266 MB when another thread checkpointed
+        concurrently and never caught up). A failed checkpoint
         loses nothing: the pages wait in the WAL for the next.
         """
         self._wal_at = time.monotonic()
         self._wal_pending = False
         try:
-            self._conn = self._conn or self._open_connection()
-            _pragma(self._conn, "wal_checkpoint(PASSIVE)")
+            _pragma(self._connection(), "wal_checkpoint(PASSIVE)")
             self.wal_checkpoints += 1
         except Exception as exc:
             log.warning("WAL checkpoint failed (%s); will retry", exc)
@@ -336,28 +335,34 @@ class AuditWriter:
                 )
             finally:
                 pooled.close()
-        # SQLite: the thread's own connection, kept (no checkout per batch).
-        self._conn = conn = self._conn or self._open_connection()
-        if durable:
-            return self._sql.append(
-                conn, records, self._checkpointer, force_checkpoint=idle, datas=datas
-            )
-        # One connection switched for the batch, not a second connection: each
-        # connection's page cache is dropped whenever the other commits (measured:
-        # durable commits' p99 0.78 vs 0.49 ms with two connections).
-        _pragma(conn, "synchronous = NORMAL")
+        # SQLite: the thread's own connection, kept (no checkout per batch). A lazy
+        # batch switches it, rather than using a second connection: each connection's
+        # page cache is dropped whenever the other commits (measured: durable commits'
+        # p99 0.78 vs 0.49 ms with two connections).
+        conn = self._connection()
+        if not durable:
+            _pragma(conn, "synchronous = NORMAL")
         try:
             return self._sql.append(
-                conn, records, self._checkpointer, force_checkpoint=idle, datas=datas, lazy=True
+                conn,
+                records,
+                self._checkpointer,
+                force_checkpoint=idle,
+                datas=datas,
+                lazy=not durable,
             )
         finally:
-            _pragma(conn, "synchronous = FULL")  # if this fails, the writer fails closed
+            if not durable:
+                _pragma(conn, "synchronous = FULL")  # if this fails, the writer fails closed
 
-    def _open_connection(self) -> PoolProxiedConnection:
-        conn = self._engine.raw_connection()
-        conn.detach()  # this thread's alone, for as long as it runs
-        _pragma(conn, "wal_autocheckpoint = 0")  # `_checkpoint_wal` does it
-        return conn
+    def _connection(self) -> PoolProxiedConnection:
+        """SQLite: the thread's own connection, opened on first use."""
+        if self._conn is None:
+            conn = self._engine.raw_connection()
+            conn.detach()  # this thread's alone, for as long as it runs
+            _pragma(conn, "wal_autocheckpoint = 0")  # `_checkpoint_wal` does it
+            self._conn = conn
+        return self._conn
 
     def _close_connection(self) -> None:
         conn, self._conn = self._conn, None
