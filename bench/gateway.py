@@ -31,6 +31,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from bollard.audit.writer import BUCKETS
 
 ROOT = Path(__file__).resolve().parents[1]
 MASTER, SCOPED = "bench-master-key", "bench-scoped-key"
@@ -125,6 +128,38 @@ async def records_per_commit(url: str) -> float:
     )
     batches = float(found["bollard_audit_batches_total"])
     return float(found["bollard_audit_records_written_total"]) / batches if batches else 0.0
+
+
+async def writer_histograms(url: str) -> dict[str, list[float]]:
+    """From Bollard's /metrics: the audit writer's cumulative duration buckets, by series."""
+    async with aiohttp.ClientSession() as s, s.get(url + "/metrics") as r:
+        text = await r.text()
+    found: dict[str, list[float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.endswith("_bucket") and sample.name.startswith("bollard_audit"):
+                series = sample.name.removeprefix("bollard_audit_").removesuffix("_seconds_bucket")
+                kind = sample.labels.get("kind")
+                name = f"{series} ({kind})" if kind else series
+                found.setdefault(name, []).append(sample.value)
+    return found
+
+
+def writer_report(before: dict[str, list[float]], after: dict[str, list[float]]) -> str:
+    """How many commits/checkpoints a round had, how many held the writer over 5 ms, and
+    the bucket bound of the slowest (the writer holds every call queued behind it)."""
+    parts = []
+    for name, counts in after.items():
+        delta = [a - b for a, b in zip(counts, before.get(name, [0.0] * len(counts)), strict=True)]
+        total = delta[-1]
+        if not total:
+            continue
+        over5 = total - delta[BUCKETS.index(0.005)]
+        slowest = next(
+            (f"{b * 1000:g}" for b, n in zip(BUCKETS, delta, strict=False) if n == total), ">2500"
+        )
+        parts.append(f"{name} {total:.0f}, {over5:.0f} over 5 ms, slowest <= {slowest} ms")
+    return "; ".join(parts)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -260,11 +295,16 @@ def main() -> None:
         # The bare pass-through runs too: the p99 that any proxy adds on this machine.
         fixed: dict[str, list[float]] = {name: [] for name in targets}
         rounds: list[tuple[float, float, float, float]] = []  # direct, bare, bollard p99; steal
+        writer: list[str] = []  # per round: how long the audit writer's work held it
         for _ in range(args.rounds):
             p99s = []
             with steal_meter() as steal:
                 for name, (url, k, _) in targets.items():
+                    if name == "bollard":
+                        before = asyncio.run(writer_histograms(url))
                     lat = asyncio.run(open_loop(url, k, args.seconds, args.rate))
+                    if name == "bollard":
+                        writer.append(writer_report(before, asyncio.run(writer_histograms(url))))
                     fixed[name] += lat
                     p99s.append(pct(lat, 99))
             rounds.append((p99s[0], p99s[1], p99s[2], steal[0]))
@@ -299,6 +339,7 @@ def main() -> None:
             f"    round {i}: p99 direct {d99:.2f}, bare {p99:.2f}, bollard {b99:.2f} ms; "
             f"added by bare {p99 - d99:.2f}, by bollard {b99 - d99:.2f} ms   (steal {st:.0%})"
         )
+        print(f"      audit writer: {writer[i - 1]}")
     added = statistics.median(b99 - d99 for d99, _, b99, _ in rounds)
     bare_added = statistics.median(p99 - d99 for d99, p99, _, _ in rounds)
     print(

@@ -14,7 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -74,6 +79,22 @@ class GatewayCollector(Collector):
             yield CounterMetricFamily(name, text, value=value)
         for name, text, value in gauges:
             yield GaugeMetricFamily(name, text, value=value)
+        commits = HistogramMetricFamily(
+            "bollard_audit_commit_seconds",
+            "How long each audit commit held the writer (durable: with an fsync; lazy: "
+            "outcomes only, without one). Calls queued meanwhile wait.",
+            labels=["kind"],
+        )
+        for kind, durations in audit.commit_seconds.items():
+            commits.add_metric([kind], durations.cumulative(), durations.total)
+        yield commits
+        wal = audit.wal_checkpoint_seconds
+        yield HistogramMetricFamily(
+            "bollard_audit_wal_checkpoint_seconds",
+            "SQLite: how long each WAL checkpoint held the audit writer.",
+            buckets=wal.cumulative(),
+            sum_value=wal.total,
+        )
 
 
 def metrics_route(gateway: Gateway, auth: AdminAuth | None) -> Route:

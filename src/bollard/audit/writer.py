@@ -86,6 +86,33 @@ COMMIT_SIBLINGS = 4
 # run inside whichever commit crossed 1,000 pages and hold up every call behind it.
 WAL_EVERY = 0.2
 WAL_AT_MOST = 1.0
+# Upper bounds (seconds) of the writer's duration histograms in /metrics.
+BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Durations:
+    """A histogram the writer thread fills and a scrape reads (Prometheus buckets)."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(BUCKETS) + 1)  # the last: slower than every bound
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        i = 0
+        while i < len(BUCKETS) and seconds > BUCKETS[i]:
+            i += 1
+        self.counts[i] += 1
+        self.total += seconds
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        """(upper bound, how many took at most that), as Prometheus wants them."""
+        out, running = [], 0
+        for bound, count in zip((*map(str, BUCKETS), "+Inf"), self.counts, strict=True):
+            running += count
+            out.append((bound, float(running)))
+        return out
 
 
 class AuditWriter:
@@ -117,6 +144,9 @@ class AuditWriter:
         self.checkpoints_written = 0
         self.recovered = 0
         self.delayed_commits = 0
+        # How long commits and WAL checkpoints hold the thread (every call behind waits).
+        self.commit_seconds = {"durable": Durations(), "lazy": Durations()}
+        self.wal_checkpoint_seconds = Durations()
 
     @property
     def healthy(self) -> bool:
@@ -291,11 +321,12 @@ class AuditWriter:
         concurrently and never caught up). A failed checkpoint
         loses nothing: the pages wait in the WAL for the next.
         """
-        self._wal_at = time.monotonic()
+        started = self._wal_at = time.monotonic()
         self._wal_pending = False
         try:
             _pragma(self._connection(), "wal_checkpoint(PASSIVE)")
             self.wal_checkpoints += 1
+            self.wal_checkpoint_seconds.observe(time.monotonic() - started)
         except Exception as exc:
             log.warning("WAL checkpoint failed (%s); will retry", exc)
 
@@ -305,7 +336,11 @@ class AuditWriter:
         if self.failure is None and (records or (idle and self._checkpointer)):
             try:
                 durable = idle or any(p.durable for p in batch)
+                started = time.monotonic()
                 made = self._append(records, datas, idle, durable)
+                self.commit_seconds["durable" if durable else "lazy"].observe(
+                    time.monotonic() - started
+                )
                 self.batches += bool(batch)
                 self.records_written += len(records)
                 self.checkpoints_written += made is not None
