@@ -138,9 +138,7 @@ async def writer_histograms(url: str) -> dict[str, list[float]]:
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name.endswith("_bucket") and sample.name.startswith("bollard_audit"):
-                series = sample.name.removeprefix("bollard_audit_").removesuffix("_seconds_bucket")
-                kind = sample.labels.get("kind")
-                name = f"{series} ({kind})" if kind else series
+                name = sample.name.removeprefix("bollard_audit_").removesuffix("_seconds_bucket")
                 found.setdefault(name, []).append(sample.value)
     return found
 

@@ -306,7 +306,7 @@ class Gateway:
         Waiting for the commit would double the audit's share of every call's latency.
         """
         try:
-            committed = self.audit.enqueue(record, durable=False)
+            committed = self.audit.defer(record)
         except AuditUnavailable as exc:
             _outcome_not_recorded(trace.request_id, exc)
             return

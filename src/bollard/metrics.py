@@ -79,22 +79,18 @@ class GatewayCollector(Collector):
             yield CounterMetricFamily(name, text, value=value)
         for name, text, value in gauges:
             yield GaugeMetricFamily(name, text, value=value)
-        commits = HistogramMetricFamily(
-            "bollard_audit_commit_seconds",
-            "How long each audit commit held the writer (durable: with an fsync; lazy: "
-            "outcomes only, without one). Calls queued meanwhile wait.",
-            labels=["kind"],
-        )
-        for kind, durations in audit.commit_seconds.items():
-            commits.add_metric([kind], durations.cumulative(), durations.total)
-        yield commits
-        wal = audit.wal_checkpoint_seconds
-        yield HistogramMetricFamily(
-            "bollard_audit_wal_checkpoint_seconds",
-            "SQLite: how long each WAL checkpoint held the audit writer.",
-            buckets=wal.cumulative(),
-            sum_value=wal.total,
-        )
+        timed = (
+            ("bollard_audit_commit_seconds",
+             "How long each audit commit (with its fsync) held the writer; calls queued "
+             "meanwhile wait.", audit.commit_seconds),
+            ("bollard_audit_wal_checkpoint_seconds",
+             "SQLite: how long each WAL checkpoint held the audit writer.",
+             audit.wal_checkpoint_seconds),
+        )  # fmt: skip
+        for name, text, durations in timed:
+            yield HistogramMetricFamily(
+                name, text, buckets=durations.cumulative(), sum_value=durations.total
+            )
 
 
 def metrics_route(gateway: Gateway, auth: AdminAuth | None) -> Route:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select
 
-from bollard.audit import Record, checkpoints
-from bollard.audit.checkpoints import CheckpointFile
+from bollard.audit import Record
 from bollard.audit.verify import verify
-from bollard.audit.writer import AuditWriter, Checkpointer
+from bollard.audit.writer import AuditWriter
 from bollard.errors import AuditUnavailable
 from bollard.store import open_store
 from bollard.store.tables import audit_records
@@ -111,30 +109,60 @@ def test_on_postgresql_a_connection_dropped_between_batches_is_replaced(
     assert writer.records_written == 2
 
 
-def test_a_checkpoint_due_in_a_commit_without_fsync_is_made_by_the_next_durable_one(
-    tmp_path: Path,
+def stored_ids(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(audit_records.c.request_id).order_by(audit_records.c.seq))
+        return [r[0] for r in rows]
+
+
+def test_deferred_records_ride_with_the_next_commit_without_waking_the_writer(
+    engine: Engine,
 ) -> None:
-    engine = open_store(f"sqlite:///{tmp_path / 'bollard.db'}")
-    file = CheckpointFile.in_state_dir(tmp_path / "state")
-    key = Ed25519PrivateKey.generate()
-    writer = AuditWriter(engine, checkpointer=Checkpointer(key, file, every=3, seconds=3600))
+    writer = AuditWriter(engine)
     writer.start()
 
-    async def calls() -> tuple[int, int]:
-        for n in range(4):  # outcomes, say: committed without an fsync, past record 3
-            await writer.enqueue(record(n), durable=False)
-        after_lazy = len(checkpoints.stored(engine))
-        await writer.append(record(4))
-        return after_lazy, len(checkpoints.stored(engine))
+    async def calls() -> bool:
+        outcomes = [writer.defer(record(n)) for n in range(3)]  # outcomes, say
+        await writer.append(record(3))  # the next call's request record
+        return all(o.done() for o in outcomes)
 
     try:
-        after_lazy, after_durable = asyncio.run(calls())
-        signed, _ = file.read()
+        settled = asyncio.run(calls())
     finally:
         writer.close()
-        engine.dispose()
-    # Nothing signed over records not yet on disk; the next durable commit signs all five.
-    assert after_lazy == 0
-    assert after_durable == 1
-    assert [c.count for c in signed][:1] == [5]
-    assert verify(engine, key.public_key(), file).ok
+    # One commit (one fsync) for all four; the deferred ones were settled with it.
+    assert settled
+    assert (writer.batches, writer.records_written) == (1, 4)
+    assert stored_ids(engine) == ["r000000", "r000001", "r000002", "r000003"]
+
+
+def test_a_deferred_record_alone_is_committed_moments_later(engine: Engine) -> None:
+    writer = AuditWriter(engine)  # no checkpointer: nothing else would wake the writer
+    writer.start()
+
+    async def alone(n: int) -> None:
+        await asyncio.wait_for(writer.defer(record(n)), timeout=5)
+
+    async def defer_and_leave() -> None:
+        writer.defer(record(2))  # its wake-up timer is on this loop, which closes now
+
+    try:
+        asyncio.run(alone(1))
+        assert stored_ids(engine) == ["r000001"]
+        asyncio.run(defer_and_leave())
+        asyncio.run(alone(3))  # at once: the timer that never fired does not strand it
+    finally:
+        writer.close()
+    assert stored_ids(engine) == ["r000001", "r000002", "r000003"]
+
+
+def test_records_deferred_just_before_close_are_committed_by_it(engine: Engine) -> None:
+    writer = AuditWriter(engine)
+    writer.start()
+
+    async def then_stop() -> None:
+        writer.defer(record(1))
+        writer.close()
+
+    asyncio.run(then_stop())
+    assert stored_ids(engine) == ["r000001"]

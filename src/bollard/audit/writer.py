@@ -15,6 +15,7 @@ forwarded.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import queue
@@ -56,7 +57,6 @@ class Checkpointer:
     seconds: float = 10.0
     clock: Callable[[], float] = time.time
     last_at: float = field(default=0.0)
-    owed: bool = False  # one fell due in a lazy commit: the next durable one makes it
 
     def due(self, before: int, after: int) -> bool:
         crossed = after // self.every > before // self.every
@@ -69,10 +69,10 @@ class _Pending:
     datas: Sequence[str]  # each record's canonical data, encoded once by the caller
     future: asyncio.Future[None]
     loop: asyncio.AbstractEventLoop
-    durable: bool = True
 
 
 _STOP = object()
+_WAKE = object()  # commit what was deferred
 # Like PostgreSQL's commit_delay and commit_siblings: when the last commit carried
 # several callers (calls are arriving concurrently), wait a moment before the next
 # so that it carries more; under light load nobody waits. Measured with
@@ -86,6 +86,8 @@ COMMIT_SIBLINGS = 4
 # run inside whichever commit crossed 1,000 pages and hold up every call behind it.
 WAL_EVERY = 0.2
 WAL_AT_MOST = 1.0
+# Records handed to `defer` wait at most this long for a commit to ride with.
+DEFER_AT_MOST = 0.05
 # Upper bounds (seconds) of the writer's duration histograms in /metrics.
 BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -131,6 +133,12 @@ class AuditWriter:
         self._checkpointer = checkpointer
         self._clock = clock
         self._queue: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
+        # `defer`red records: taken by the thread whenever it commits (deque: thread-safe
+        # append and popleft); a timer on `_wake_loop`, due at `_wake_due` (monotonic),
+        # wakes it for them.
+        self._deferred: collections.deque[_Pending] = collections.deque()
+        self._wake_due = 0.0
+        self._wake_loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._sql = ChainSQL.for_engine(engine)
         self._conn: PoolProxiedConnection | None = None  # SQLite: the thread's own
@@ -145,7 +153,7 @@ class AuditWriter:
         self.recovered = 0
         self.delayed_commits = 0
         # How long commits and WAL checkpoints hold the thread (every call behind waits).
-        self.commit_seconds = {"durable": Durations(), "lazy": Durations()}
+        self.commit_seconds = Durations()
         self.wal_checkpoint_seconds = Durations()
 
     @property
@@ -172,6 +180,10 @@ class AuditWriter:
             self._queue.put(_STOP)
             self._thread.join(timeout=10)
             self._thread = None
+            # Deferred while the thread was stopping: committed here, the thread is gone.
+            if self._deferred:
+                self._commit(self._take_deferred())
+                self._close_connection()
             if self._checkpointer is not None and self.failure is None:
                 self._guarded(lambda: self.checkpoint_now())
 
@@ -191,19 +203,39 @@ class AuditWriter:
         with contextlib.suppress(AuditUnavailable):
             await future
 
-    def enqueue(self, *records: Record, durable: bool = True) -> asyncio.Future[None]:
+    def enqueue(self, *records: Record) -> asyncio.Future[None]:
         """Queue these records for the next commit and return at once, without waiting.
 
         The future settles when they are committed, or fails with AuditUnavailable.
         Raises AuditUnavailable at once if the log has failed or a record cannot be
         encoded. Records queued before `close` are committed before it returns.
-
-        `durable=False` (on SQLite): a batch of only such records commits without an
-        fsync, safe against the process dying but not yet against the machine losing
-        power; the next durable commit's fsync covers it (the WAL is one file, written
-        in order). Nothing is signed in such a commit: a checkpoint falling due waits
-        for the next durable one, so the checkpoint file is never ahead of the disk.
         """
+        pending = self._pending(records)
+        self._queue.put(pending)
+        return pending.future
+
+    def defer(self, *records: Record) -> asyncio.Future[None]:
+        """Like `enqueue`, but without waking the writer: the records ride with the next
+        commit, whatever wakes it, and wait at most DEFER_AT_MOST for one.
+
+        For records nobody waits for (a forwarded call's outcome): under load they
+        share the next request records' commit and fsync, instead of costing the
+        writer a wake-up and a commit of their own.
+        """
+        pending = self._pending(records)
+        self._deferred.append(pending)
+        now = time.monotonic()
+        # No timer to come? (One set on another loop may never fire: it may have closed.)
+        if now >= self._wake_due or pending.loop is not self._wake_loop:
+            self._wake_due, self._wake_loop = now + DEFER_AT_MOST, pending.loop
+            pending.loop.call_later(DEFER_AT_MOST, self._wake_for_deferred)
+        return pending.future
+
+    def _wake_for_deferred(self) -> None:
+        if self._deferred:
+            self._queue.put(_WAKE)
+
+    def _pending(self, records: Sequence[Record]) -> _Pending:
         if self.failure is not None:
             raise AuditUnavailable(f"the audit log cannot be written: {self.failure}")
         if self._thread is None:
@@ -220,9 +252,7 @@ class AuditWriter:
                 "so it was not sent"
             ) from None
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Pending(records, datas, future, loop, durable))
-        return future
+        return _Pending(records, datas, loop.create_future(), loop)
 
     def append_now(self, *records: Record) -> None:
         """Commit from synchronous code (the CLI); same chain, same transaction rules."""
@@ -270,11 +300,12 @@ class AuditWriter:
             except queue.Empty:
                 cp = self._checkpointer
                 if cp is not None and self._clock() - cp.last_at >= cp.seconds:
-                    self._commit([], idle=True)
+                    self._commit(self._take_deferred(), idle=True)
                 if self._wal_pending:
                     self._checkpoint_wal()
                 continue
             if item is _STOP:
+                self._commit(self._take_deferred())
                 self._close_connection()
                 return
             batch = [item]
@@ -292,11 +323,18 @@ class AuditWriter:
                 batch.append(nxt)
             pending = [p for p in batch if isinstance(p, _Pending)]
             busy = len(pending) >= COMMIT_SIBLINGS
-            self._commit(pending)
+            self._commit(self._take_deferred() + pending)
             if self._wal_pending:
                 since = time.monotonic() - self._wal_at
                 if since >= WAL_EVERY and (self._queue.empty() or since >= WAL_AT_MOST):
                     self._checkpoint_wal()
+
+    def _take_deferred(self) -> list[_Pending]:
+        taken: list[_Pending] = []
+        with contextlib.suppress(IndexError):
+            while True:
+                taken.append(self._deferred.popleft())
+        return taken
 
     def _idle_timeout(self) -> float | None:
         if self.failure is not None:
@@ -335,12 +373,9 @@ class AuditWriter:
         datas = [d for p in batch for d in p.datas]
         if self.failure is None and (records or (idle and self._checkpointer)):
             try:
-                durable = idle or any(p.durable for p in batch)
                 started = time.monotonic()
-                made = self._append(records, datas, idle, durable)
-                self.commit_seconds["durable" if durable else "lazy"].observe(
-                    time.monotonic() - started
-                )
+                made = self._append(records, datas, idle)
+                self.commit_seconds.observe(time.monotonic() - started)
                 self.batches += bool(batch)
                 self.records_written += len(records)
                 self.checkpoints_written += made is not None
@@ -357,9 +392,7 @@ class AuditWriter:
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
                 loop.call_soon_threadsafe(_settle, futures, self.failure)
 
-    def _append(
-        self, records: list[Record], datas: list[str], idle: bool, durable: bool
-    ) -> Checkpoint | None:
+    def _append(self, records: list[Record], datas: list[str], idle: bool) -> Checkpoint | None:
         if not self._sqlite:
             # PostgreSQL: a pooled connection per batch, pinged on checkout, so a
             # server restarted between batches is reconnected rather than fatal.
@@ -370,25 +403,10 @@ class AuditWriter:
                 )
             finally:
                 pooled.close()
-        # SQLite: the thread's own connection, kept (no checkout per batch). A lazy
-        # batch switches it, rather than using a second connection: each connection's
-        # page cache is dropped whenever the other commits (measured: durable commits'
-        # p99 0.78 vs 0.49 ms with two connections).
-        conn = self._connection()
-        if not durable:
-            _pragma(conn, "synchronous = NORMAL")
-        try:
-            return self._sql.append(
-                conn,
-                records,
-                self._checkpointer,
-                force_checkpoint=idle,
-                datas=datas,
-                lazy=not durable,
-            )
-        finally:
-            if not durable:
-                _pragma(conn, "synchronous = FULL")  # if this fails, the writer fails closed
+        # SQLite: the thread's own connection, kept (no checkout per batch).
+        return self._sql.append(
+            self._connection(), records, self._checkpointer, force_checkpoint=idle, datas=datas
+        )
 
     def _connection(self) -> PoolProxiedConnection:
         """SQLite: the thread's own connection, opened on first use."""
@@ -549,13 +567,10 @@ class ChainSQL:
         *,
         force_checkpoint: bool = False,
         datas: Sequence[str] | None = None,
-        lazy: bool = False,
     ) -> Checkpoint | None:
         """One transaction on a DBAPI connection: the records, then a checkpoint if due.
 
         `datas`, if given, are the records' canonical data, already encoded by the caller.
-        `lazy`: the connection commits without an fsync, so a checkpoint due now is
-        left owed to the next commit that is not lazy.
 
         The checkpoint goes to the file only after the commit, so the file is never
         ahead of the database. On any error the transaction is rolled back and the
@@ -592,13 +607,8 @@ class ChainSQL:
             if rows:
                 cursor.execute(self.set_head, (seq, prev))
             made = None
-            if checkpointer is not None and (
-                force_checkpoint or checkpointer.owed or checkpointer.due(start, seq)
-            ):
-                if lazy:
-                    checkpointer.owed = True
-                else:
-                    made = self._checkpoint(cursor, checkpointer, seq, prev)
+            if checkpointer is not None and (force_checkpoint or checkpointer.due(start, seq)):
+                made = self._checkpoint(cursor, checkpointer, seq, prev)
             if self.sqlite:
                 cursor.execute("COMMIT")
             else:
@@ -625,7 +635,6 @@ class ChainSQL:
         if found is not None:
             last = Checkpoint.from_json(dict(zip(_CHECKPOINT_COLUMNS, found, strict=True)))
         checkpointer.last_at = checkpointer.clock()
-        checkpointer.owed = False
         if count == 0 or (last is not None and last.count >= count):
             return None
         ts_us = int(checkpointer.last_at * 1_000_000)
