@@ -108,19 +108,45 @@ class Limiter:
         self._rules: Rules | None = None
         self._rules_at = float("-inf")
         self._rules_lock = asyncio.Lock()
+        self._refresh: asyncio.Task[None] | None = None  # a background re-read
         self._plans: dict[tuple[str, str], tuple[tuple[LimitRule, ...], tuple[Check, ...]]] = {}
         self._planned_for: Rules | None = None
         self._sync_task: asyncio.Task[None] | None = None
 
     async def rules(self) -> Rules:
-        """The stored rules, re-read when older than `RULES_TTL` seconds."""
-        if self._rules is not None and self.clock() - self._rules_at < RULES_TTL:
+        """The stored rules, never older than `RULES_TTL` seconds.
+
+        Once half that has passed, the next call starts a re-read in the background
+        and goes on with the rules it has: under load no call waits for the read (a
+        thread hop and a query; measured at 500 calls/s, every call arriving during
+        it waited, twice a second). A call waits only if the rules are older than
+        RULES_TTL (after an idle stretch, or if the re-read failed).
+        """
+        age = self.clock() - self._rules_at
+        if self._rules is not None and age < RULES_TTL:
+            if age >= RULES_TTL / 2 and self._refresh is None:
+                self._refresh = asyncio.create_task(self._reread())
             return self._rules
         async with self._rules_lock:
             if self._rules is None or self.clock() - self._rules_at >= RULES_TTL:
-                self._rules = await asyncio.to_thread(config.load_rules, self.engine)
-                self._rules_at = self.clock()
+                await self._read_rules()
+            assert self._rules is not None
             return self._rules
+
+    async def _read_rules(self) -> None:
+        read_at = self.clock()  # the rules are as old as the read's start
+        self._rules = await asyncio.to_thread(config.load_rules, self.engine)
+        self._rules_at = read_at
+
+    async def _reread(self) -> None:
+        try:
+            async with self._rules_lock:
+                if self.clock() - self._rules_at >= RULES_TTL / 2:
+                    await self._read_rules()
+        except SQLAlchemyError as exc:  # the next call past RULES_TTL reads, or refuses
+            log.warning("could not re-read the limit rules (%s)", type(exc).__name__)
+        finally:
+            self._refresh = None
 
     async def admit(self, agent_name: str, action: Action, args: Mapping[str, Any]) -> Admission:
         """Take room in every window and reserve the worst-case credits, or raise why not."""
@@ -296,6 +322,10 @@ class Limiter:
 
     async def aclose(self) -> None:
         """Stop the usage sync and close the counters backend."""
+        if self._refresh is not None:
+            self._refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresh
         if self._sync_task is not None:
             self._sync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
