@@ -82,7 +82,7 @@ def main() -> None:
                 before = threads(pid)
                 lat = asyncio.run(open_loop(url, key, args.seconds, args.rate))
                 after = threads(pid)
-                n = len(lat)
+                n = max(len(lat), 1)
                 per_call = [
                     tuple(
                         (a - b) / n * 1000

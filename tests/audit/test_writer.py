@@ -6,12 +6,13 @@ import asyncio
 
 import psycopg
 import pytest
+import uvloop
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select
 
 from bollard.audit import Record
 from bollard.audit.verify import verify
-from bollard.audit.writer import AuditWriter
+from bollard.audit.writer import DEFER_AT_MOST, AuditWriter
 from bollard.errors import AuditUnavailable
 from bollard.store import open_store
 from bollard.store.tables import audit_records
@@ -154,6 +155,33 @@ def test_a_deferred_record_alone_is_committed_moments_later(engine: Engine) -> N
     finally:
         writer.close()
     assert stored_ids(engine) == ["r000001", "r000002", "r000003"]
+
+
+def test_a_record_deferred_as_the_wake_up_fires_gets_a_wake_up_of_its_own(
+    engine: Engine,
+) -> None:
+    """A record deferred in the very pass that runs the writer's wake-up, just after it,
+    is woken for too (on uvloop, what `bollard serve` runs)."""
+    writer = AuditWriter(engine)  # no checkpointer: nothing else would wake the writer
+    writer.start()
+
+    async def calls() -> None:
+        loop = asyncio.get_running_loop()
+        for n in range(0, 20, 2):
+            first = writer.defer(record(n))
+            second: asyncio.Future[asyncio.Future[None]] = loop.create_future()
+            # Due with the writer's wake-up, so it runs in the same pass, just after it.
+            loop.call_later(
+                DEFER_AT_MOST, lambda n=n, f=second: f.set_result(writer.defer(record(n + 1)))
+            )
+            await asyncio.wait_for(first, timeout=5)
+            await asyncio.wait_for(await second, timeout=5)
+
+    try:
+        uvloop.run(calls())
+    finally:
+        writer.close()
+    assert len(stored_ids(engine)) == 20
 
 
 def test_records_deferred_just_before_close_are_committed_by_it(engine: Engine) -> None:

@@ -55,9 +55,9 @@ def test_metrics_count_calls_by_outcome_and_the_audit_writers_work(
     assert 1 <= found["bollard_audit_batches_total", ()] <= 12
     assert found["bollard_audit_failed", ()] == 0
     assert found["bollard_rate_limits_failed_open_total", ()] == 0
-    # Every commit is timed.
+    # Every commit is timed (an idle one that only signs a checkpoint is not a batch).
     commits = found["bollard_audit_commit_seconds_count", ()]
-    assert commits == found["bollard_audit_batches_total", ()]
+    assert commits >= found["bollard_audit_batches_total", ()]
     assert found["bollard_audit_commit_seconds_bucket", (("le", "+Inf"),)] == commits
     assert found["bollard_audit_commit_seconds_sum", ()] > 0
     assert "bollard_audit_wal_checkpoint_seconds_count" in {name for name, _ in found}

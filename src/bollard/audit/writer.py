@@ -134,10 +134,10 @@ class AuditWriter:
         self._clock = clock
         self._queue: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
         # `defer`red records: taken by the thread whenever it commits (deque: thread-safe
-        # append and popleft); a timer on `_wake_loop`, due at `_wake_due` (monotonic),
-        # wakes it for them.
+        # append and popleft); a timer on `_wake_loop`, set while `_wake_set`, wakes it
+        # for them. Both are touched only on event-loop threads.
         self._deferred: collections.deque[_Pending] = collections.deque()
-        self._wake_due = 0.0
+        self._wake_set = False
         self._wake_loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._sql = ChainSQL.for_engine(engine)
@@ -162,8 +162,8 @@ class AuditWriter:
 
     @property
     def queued(self) -> int:
-        """Appends waiting for the writer thread (approximate, for metrics)."""
-        return self._queue.qsize()
+        """Records waiting for the writer thread (approximate, for metrics)."""
+        return self._queue.qsize() + len(self._deferred)
 
     def start(self) -> None:
         """Prepare the chain, reconcile checkpoints, close orphans, then start the thread."""
@@ -179,8 +179,13 @@ class AuditWriter:
         if self._thread is not None:
             self._queue.put(_STOP)
             self._thread.join(timeout=10)
+            stuck = self._thread.is_alive()
             self._thread = None
-            # Deferred while the thread was stopping: committed here, the thread is gone.
+            if stuck:  # its connection may still be in use: write nothing from here
+                log.error("the audit writer did not stop within 10 s (a stalled write?)")
+                self.failure = self.failure or "the writer thread did not stop in time"
+            # Deferred while the thread was stopping: committed here (or, after a
+            # failure, their callers told), the thread being gone.
             if self._deferred:
                 self._commit(self._take_deferred())
                 self._close_connection()
@@ -224,14 +229,17 @@ class AuditWriter:
         """
         pending = self._pending(records)
         self._deferred.append(pending)
-        now = time.monotonic()
         # No timer to come? (One set on another loop may never fire: it may have closed.)
-        if now >= self._wake_due or pending.loop is not self._wake_loop:
-            self._wake_due, self._wake_loop = now + DEFER_AT_MOST, pending.loop
+        # A flag, not a deadline: uvloop counts a timer from the start of the loop's
+        # current pass, so after a busy pass it fires before a deadline read from the
+        # clock, and a record deferred just after it would wait for no timer at all.
+        if not self._wake_set or pending.loop is not self._wake_loop:
+            self._wake_set, self._wake_loop = True, pending.loop
             pending.loop.call_later(DEFER_AT_MOST, self._wake_for_deferred)
         return pending.future
 
     def _wake_for_deferred(self) -> None:
+        self._wake_set = False
         if self._deferred:
             self._queue.put(_WAKE)
 

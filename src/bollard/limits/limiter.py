@@ -109,6 +109,7 @@ class Limiter:
         self._rules_at = float("-inf")
         self._rules_lock = asyncio.Lock()
         self._refresh: asyncio.Task[None] | None = None  # a background re-read
+        self._reread_after = float("-inf")  # after a failed one, not before this
         self._plans: dict[tuple[str, str], tuple[tuple[LimitRule, ...], tuple[Check, ...]]] = {}
         self._planned_for: Rules | None = None
         self._sync_task: asyncio.Task[None] | None = None
@@ -122,9 +123,10 @@ class Limiter:
         it waited, twice a second). A call waits only if the rules are older than
         RULES_TTL (after an idle stretch, or if the re-read failed).
         """
-        age = self.clock() - self._rules_at
+        now = self.clock()
+        age = now - self._rules_at
         if self._rules is not None and age < RULES_TTL:
-            if age >= RULES_TTL / 2 and self._refresh is None:
+            if age >= RULES_TTL / 2 and self._refresh is None and now >= self._reread_after:
                 self._refresh = asyncio.create_task(self._reread())
             return self._rules
         async with self._rules_lock:
@@ -143,8 +145,9 @@ class Limiter:
             async with self._rules_lock:
                 if self.clock() - self._rules_at >= RULES_TTL / 2:
                     await self._read_rules()
-        except SQLAlchemyError as exc:  # the next call past RULES_TTL reads, or refuses
+        except Exception as exc:  # the next call past RULES_TTL reads, or refuses
             log.warning("could not re-read the limit rules (%s)", type(exc).__name__)
+            self._reread_after = self.clock() + RULES_TTL / 2  # not again at once
         finally:
             self._refresh = None
 
@@ -322,6 +325,7 @@ class Limiter:
 
     async def aclose(self) -> None:
         """Stop the usage sync and close the counters backend."""
+        self._reread_after = float("inf")  # none started once closing
         if self._refresh is not None:
             self._refresh.cancel()
             with contextlib.suppress(asyncio.CancelledError):
