@@ -170,10 +170,12 @@ def test_a_record_deferred_as_the_wake_up_fires_gets_a_wake_up_of_its_own(
         for n in range(0, 20, 2):
             first = writer.defer(record(n))
             second: asyncio.Future[asyncio.Future[None]] = loop.create_future()
+
+            def defer_next(n: int, into: asyncio.Future[asyncio.Future[None]]) -> None:
+                into.set_result(writer.defer(record(n + 1)))
+
             # Due with the writer's wake-up, so it runs in the same pass, just after it.
-            loop.call_later(
-                DEFER_AT_MOST, lambda n=n, f=second: f.set_result(writer.defer(record(n + 1)))
-            )
+            loop.call_later(DEFER_AT_MOST, defer_next, n, second)
             await asyncio.wait_for(first, timeout=5)
             await asyncio.wait_for(await second, timeout=5)
 
