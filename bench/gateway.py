@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
@@ -48,28 +49,32 @@ def free_port() -> int:
 
 @contextmanager
 def process(args: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[int]:
-    proc = subprocess.Popen(
-        args,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_port(port, proc)
-        yield proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    # The server's stderr goes to a file, read only if it dies: a pipe nobody reads
+    # would block a server that logs more than the pipe holds.
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+        try:
+            wait_port(port, proc, errors)
+            yield proc.pid
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
-def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_port(
+    port: int, proc: subprocess.Popen[bytes], errors: IO[bytes], timeout: float = 30
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(
-                f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
-            )
+            errors.seek(0)
+            raise RuntimeError(f"server exited: {errors.read().decode(errors='replace')}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
