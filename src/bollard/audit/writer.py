@@ -230,9 +230,9 @@ class AuditWriter:
         pending = self._pending(records)
         self._deferred.append(pending)
         # No timer to come? (One set on another loop may never fire: it may have closed.)
-        # A flag, not a deadline: uvloop counts a timer from the start of the loop's
-        # current pass, so after a busy pass it fires before a deadline read from the
-        # clock, and a record deferred just after it would wait for no timer at all.
+        # A flag, not a deadline: uvloop keeps timers in whole milliseconds and can
+        # fire one a little before a deadline read from the clock, and a record
+        # deferred in that moment would then wait for no timer at all.
         if not self._wake_set or pending.loop is not self._wake_loop:
             self._wake_set, self._wake_loop = True, pending.loop
             pending.loop.call_later(DEFER_AT_MOST, self._wake_for_deferred)
