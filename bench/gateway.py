@@ -34,6 +34,7 @@ from typing import IO
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 ROOT = Path(__file__).resolve().parents[1]
 MASTER, SCOPED = "bench-master-key", "bench-scoped-key"
@@ -133,15 +134,18 @@ async def _open_loop(url: str, key: str, seconds: float, rate: int) -> list[floa
     return latencies
 
 
-async def records_per_commit(url: str) -> float:
-    """From Bollard's /metrics: how many audit records shared each fsync."""
+async def scrape(url: str) -> list[Sample]:
+    """Every sample in Bollard's /metrics, read by Prometheus's own parser."""
     async with aiohttp.ClientSession() as s, s.get(url + "/metrics") as r:
         text = await r.text()
-    found = dict(
-        line.split(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
-    )
-    batches = float(found["bollard_audit_batches_total"])
-    return float(found["bollard_audit_records_written_total"]) / batches if batches else 0.0
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+
+async def records_per_commit(url: str) -> float:
+    """From Bollard's /metrics: how many audit records shared each fsync."""
+    found = {s.name: s.value for s in await scrape(url) if not s.labels}
+    batches = found["bollard_audit_batches_total"]
+    return found["bollard_audit_records_written_total"] / batches if batches else 0.0
 
 
 Buckets = dict[str, list[tuple[float, float]]]  # series -> (upper bound, cumulative count)
@@ -149,14 +153,11 @@ Buckets = dict[str, list[tuple[float, float]]]  # series -> (upper bound, cumula
 
 async def writer_histograms(url: str) -> Buckets:
     """From Bollard's /metrics: the audit writer's cumulative duration buckets, by series."""
-    async with aiohttp.ClientSession() as s, s.get(url + "/metrics") as r:
-        text = await r.text()
     found: Buckets = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name.endswith("_bucket") and sample.name.startswith("bollard_audit"):
-                name = sample.name.removeprefix("bollard_audit_").removesuffix("_seconds_bucket")
-                found.setdefault(name, []).append((float(sample.labels["le"]), sample.value))
+    for sample in await scrape(url):
+        if sample.name.endswith("_bucket") and sample.name.startswith("bollard_audit"):
+            name = sample.name.removeprefix("bollard_audit_").removesuffix("_seconds_bucket")
+            found.setdefault(name, []).append((float(sample.labels["le"]), sample.value))
     return found
 
 

@@ -15,6 +15,7 @@ forwarded.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import contextlib
 import logging
@@ -101,11 +102,12 @@ class Durations:
         self.counts = [0] * (len(BUCKETS) + 1)  # the last: slower than every bound
         self.total = 0.0
 
+    @property
+    def count(self) -> int:
+        return sum(self.counts)
+
     def observe(self, seconds: float) -> None:
-        i = 0
-        while i < len(BUCKETS) and seconds > BUCKETS[i]:
-            i += 1
-        self.counts[i] += 1
+        self.counts[bisect.bisect_left(BUCKETS, seconds)] += 1  # the first bound >= it
         self.total += seconds
 
     def cumulative(self) -> list[tuple[str, float]]:
@@ -145,7 +147,6 @@ class AuditWriter:
         self._sqlite = engine.dialect.name == "sqlite"
         self._wal_at = time.monotonic()  # SQLite: when the WAL was last checkpointed
         self._wal_pending = False  # and whether commits came since
-        self.wal_checkpoints = 0
         self.failure: str | None = None
         self.batches = 0
         self.records_written = 0
@@ -371,7 +372,6 @@ class AuditWriter:
         self._wal_pending = False
         try:
             _pragma(self._connection(), "wal_checkpoint(PASSIVE)")
-            self.wal_checkpoints += 1
             self.wal_checkpoint_seconds.observe(time.monotonic() - started)
         except Exception as exc:
             log.warning("WAL checkpoint failed (%s); will retry", exc)
