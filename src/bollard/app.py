@@ -104,6 +104,8 @@ def create_app(
     own = create_limiter(settings, engine, load_catalog(), clock=clock) if limiter is None else None
     gateway = build_gateway(settings, engine, limiter=limiter or own, clock=clock)
     mcp_door = create_door(settings, gateway)
+    # One for the console and /metrics: wrong tokens count against one allowance.
+    admin_auth = auth_for(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -120,13 +122,12 @@ def create_app(
         finally:
             if own is not None:
                 await own.aclose()
+            await admin_auth.aclose()
             await gateway.upstream.aclose()
             gateway.audit.close()
             gateway.agents.close()
 
     rest_door = rest.RestDoor(gateway, settings.body_max_bytes)
-    # One for the console and /metrics: wrong tokens count against one allowance.
-    admin_auth = auth_for(settings)
     routes = [
         # Reached through the router only by a method outside REST_METHODS (405):
         # BollardApp sends every other /api/v1 request straight to the door.

@@ -100,7 +100,7 @@ def metrics_route(gateway: Gateway, auth: AdminAuth | None) -> Route:
 
     async def metrics(request: Request) -> Response:
         try:
-            principal = auth.principal(request) if auth is not None else True
+            principal = await auth.principal(request) if auth is not None else True
         except SignInThrottled as exc:
             return problem(exc)
         if principal is None:

@@ -1,7 +1,8 @@
 """A real Bollard on loopback (in front of the sandbox) with a known admin token.
 
 `console` signs an httpx client in through the sign-in form, as a browser
-would, and hands back the client and the session's CSRF token.
+would, and hands back the client and the session's CSRF token. `redis_url` is the
+limits tests' (`BOLLARD_TEST_REDIS_URL`; skipped locally without it, a failure under CI).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 from tests.gateway.conftest import Bollard, StartBollard, sandbox, start_bollard
+from tests.limits.conftest import redis_url
 
 __all__ = [
     "ADMIN_TOKEN",
@@ -22,6 +24,7 @@ __all__ = [
     "StartBollard",
     "admin",
     "console",
+    "redis_url",
     "sandbox",
     "sign_in",
     "start_bollard",

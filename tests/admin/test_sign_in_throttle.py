@@ -6,35 +6,38 @@ nothing). X-Forwarded-For changes nothing unless it comes from a proxy named in
 BOLLARD_FORWARDED_ALLOW_IPS; from one, each forwarded address has its own count. The
 window's end and the memory bound are checked on the Throttle with a clock the test
 moves.
+
+With BOLLARD_REDIS_URL, two Bollards on one Redis and prefix (two replicas) share the
+count, even for guesses sent all at once; when Redis fails, each decides by its own
+count, which already holds the wrong tokens it saw before the failure.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from redis import Redis
 from starlette.requests import Request
 
-from bollard.admin.auth import (
-    _MAX_TRACKED,
-    FAILURE_WINDOW,
-    MAX_FAILURES,
-    AdminAuth,
-    Throttle,
-    admin_token,
-    client_address,
-)
+from bollard.admin.auth import AdminAuth, admin_token, client_address
 from bollard.admin.problems import SignInThrottled
+from bollard.admin.throttle import _MAX_TRACKED, FAILURE_WINDOW, MAX_FAILURES, Throttle
 from bollard.errors import ConfigError
 from bollard.settings import Settings
-from tests.admin.conftest import ADMIN_TOKEN, CSRF_INPUT, Bollard, StartBollard
+from tests.admin.conftest import ADMIN_TOKEN, CSRF_INPUT, Bollard, StartBollard, sign_in
+from tests.limits.conftest import drop_keys, keys_without_expiry
 
 WRONG = "not-the-admin-token-at-all"
 
@@ -109,47 +112,162 @@ def test_the_sign_in_form_counts_too_and_says_how_long_to_wait(admin: Bollard) -
         assert "bollard_admin" not in page.cookies  # no session for the right token either
 
 
-def test_the_count_ends_with_its_minute_and_a_right_token_does_not_reset_it() -> None:
+@pytest.mark.anyio
+async def test_the_count_ends_with_its_minute_and_a_right_token_does_not_reset_it() -> None:
     now = [1000.0]
     auth = AdminAuth("t" * 32, throttle=Throttle(clock=lambda: now[0]))
     for _ in range(MAX_FAILURES):
-        assert not auth.token_matches(WRONG, "10.0.0.1")
+        assert not await auth.token_matches(WRONG, "10.0.0.1")
     with pytest.raises(SignInThrottled) as shut_out:
-        auth.token_matches("t" * 32, "10.0.0.1")
+        await auth.token_matches("t" * 32, "10.0.0.1")
     assert shut_out.value.retry_after == FAILURE_WINDOW
     now[0] += FAILURE_WINDOW
-    assert auth.token_matches("t" * 32, "10.0.0.1")
+    assert await auth.token_matches("t" * 32, "10.0.0.1")
     # Nine wrong, a right one (a scraper sharing the address), then one more wrong:
     # the right one bought the guesser nothing.
     for _ in range(MAX_FAILURES - 1):
-        auth.token_matches(WRONG, "10.0.0.2")
-    assert auth.token_matches("t" * 32, "10.0.0.2")
-    assert not auth.token_matches(WRONG, "10.0.0.2")
+        await auth.token_matches(WRONG, "10.0.0.2")
+    assert await auth.token_matches("t" * 32, "10.0.0.2")
+    assert not await auth.token_matches(WRONG, "10.0.0.2")
     with pytest.raises(SignInThrottled):
-        auth.token_matches("t" * 32, "10.0.0.2")
+        await auth.token_matches("t" * 32, "10.0.0.2")
 
 
-def test_the_addresses_remembered_stay_bounded_and_no_flood_frees_a_shut_out_one() -> None:
+@pytest.mark.anyio
+async def test_the_addresses_remembered_stay_bounded_and_no_flood_frees_a_shut_out_one() -> None:
     now = [0.0]
     throttle = Throttle(clock=lambda: now[0])
     auth = AdminAuth("t" * 32, throttle=throttle)
     for _ in range(MAX_FAILURES):
-        auth.token_matches(WRONG, "192.0.2.1")
+        await auth.token_matches(WRONG, "192.0.2.1")
     # Many addresses, one wrong token each: old ones make room, the shut-out one stays.
     for n in range(_MAX_TRACKED + 500):
-        auth.token_matches(WRONG, f"10.{n >> 16}.{(n >> 8) & 255}.{n & 255}")
+        await auth.token_matches(WRONG, f"10.{n >> 16}.{(n >> 8) & 255}.{n & 255}")
         assert len(throttle) <= _MAX_TRACKED
     with pytest.raises(SignInThrottled):
-        auth.token_matches("t" * 32, "192.0.2.1")
+        await auth.token_matches("t" * 32, "192.0.2.1")
     # Full of shut-out addresses: a new one is refused too, until a window ends.
     full = Throttle(clock=lambda: now[0])
     for n in range(_MAX_TRACKED):
         full._failures[f"x{n}"] = (now[0], MAX_FAILURES)
     with pytest.raises(SignInThrottled):
-        AdminAuth("t" * 32, throttle=full).token_matches("t" * 32, "203.0.113.1")
+        await AdminAuth("t" * 32, throttle=full).token_matches("t" * 32, "203.0.113.1")
     now[0] += FAILURE_WINDOW
-    assert AdminAuth("t" * 32, throttle=full).token_matches("t" * 32, "203.0.113.1")
+    assert await AdminAuth("t" * 32, throttle=full).token_matches("t" * 32, "203.0.113.1")
     assert len(full) <= _MAX_TRACKED
+
+
+@pytest.fixture
+def replicas(
+    start_bollard: StartBollard, redis_url: str, tmp_path: Path
+) -> Iterator[tuple[Bollard, Bollard, str]]:
+    """Two Bollards sharing one Redis and key prefix (and no database), and the prefix;
+    afterwards, no key they left may live for ever."""
+    prefix = f"bt{secrets.token_hex(6)}"
+    a, b = (
+        start_bollard(
+            database_url=f"sqlite:///{tmp_path / f'{name}.db'}",
+            state_dir=tmp_path / name,
+            admin_token=ADMIN_TOKEN,
+            redis_url=redis_url,
+            redis_prefix=prefix,
+        )
+        for name in ("a", "b")
+    )
+    yield a, b, prefix
+    try:
+        assert keys_without_expiry(redis_url, prefix) == []
+    finally:
+        drop_keys(redis_url, prefix)
+
+
+@pytest.mark.redis
+def test_two_replicas_on_one_redis_share_the_count_of_an_address(
+    replicas: tuple[Bollard, Bollard, str], redis_url: str
+) -> None:
+    a, b, prefix = replicas
+    with (
+        httpx.Client(base_url=b.url, timeout=10) as browser,
+        httpx.Client(base_url=a.url, timeout=10) as on_a,
+        httpx.Client(base_url=b.url, timeout=10) as on_b,
+    ):
+        assert sign_in(browser).status_code == 303  # a session from before the guessing
+        for _ in range(6):
+            assert on_a.get("/admin/api/agents", headers=bearer(WRONG)).status_code == 401
+        for _ in range(MAX_FAILURES - 6):
+            assert on_b.get("/metrics", headers=bearer(WRONG)).status_code == 401
+        # Each replica saw fewer than ten; together they saw ten, and both refuse.
+        for client in (on_a, on_b):
+            refused = client.get("/admin/api/agents", headers=bearer(ADMIN_TOKEN))
+            assert refused.status_code == 429
+            assert refused.json()["error_code"] == "SIGN_IN_THROTTLED"
+            assert 0 < int(refused.headers["retry-after"]) <= FAILURE_WINDOW
+        # The session signed in before carries on, on either replica.
+        assert browser.get("/admin/api/agents").status_code == 200
+        assert browser.get(f"{a.url}/admin/api/agents").status_code == 200
+    with Redis.from_url(redis_url) as redis:
+        assert 0 < redis.pttl(f"{prefix}:signin:127.0.0.1") <= FAILURE_WINDOW * 1000
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_wrong_tokens_sent_at_once_to_two_replicas_get_ten_answers_in_all(
+    replicas: tuple[Bollard, Bollard, str],
+) -> None:
+    a, b, _ = replicas
+    async with httpx.AsyncClient(timeout=10) as client:
+        answers = await asyncio.gather(
+            *(
+                client.get(f"{replica.url}/metrics", headers=bearer(WRONG))
+                for replica in (a, b)
+                for _ in range(MAX_FAILURES)
+            )
+        )
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [401] * MAX_FAILURES + [429] * MAX_FAILURES
+
+
+@pytest.mark.redis
+def test_when_redis_fails_the_replica_goes_on_with_the_wrong_tokens_it_saw(
+    replicas: tuple[Bollard, Bollard, str], redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bollard.admin.throttle")
+    a, _, prefix = replicas
+    with httpx.Client(base_url=a.url, timeout=10) as client:
+        for _ in range(6):
+            assert client.get("/metrics", headers=bearer(WRONG)).status_code == 401
+        # The count's key now holds something else: every decision in Redis errors.
+        with Redis.from_url(redis_url) as redis:
+            key = f"{prefix}:signin:127.0.0.1"
+            redis.delete(key)
+            redis.hset(key, "not", "a count")
+            redis.expire(key, int(FAILURE_WINDOW))
+        for _ in range(MAX_FAILURES - 6):
+            assert client.get("/metrics", headers=bearer(WRONG)).status_code == 401
+        assert client.get("/metrics", headers=bearer(ADMIN_TOKEN)).status_code == 429
+    assert "sign-in throttle: Redis failed (WRONGTYPE" in caplog.text
+    assert WRONG not in caplog.text
+    assert ADMIN_TOKEN not in caplog.text
+
+
+def test_with_redis_unreachable_the_right_token_signs_in_and_wrong_ones_still_wait(
+    start_bollard: StartBollard, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bollard.admin.throttle")
+    # Nothing listens on port 1: every Redis call fails at once.
+    dead = start_bollard(admin_token=ADMIN_TOKEN, redis_url="redis://127.0.0.1:1/0")
+    with httpx.Client(base_url=dead.url, timeout=10) as client:
+        assert sign_in(client).status_code == 303
+        assert "bollard_admin" in client.cookies
+        for _ in range(MAX_FAILURES):
+            assert client.get("/metrics", headers=bearer(WRONG)).status_code == 401
+        refused = client.get("/metrics", headers=bearer(ADMIN_TOKEN))
+        assert refused.status_code == 429
+        assert 0 < int(refused.headers["retry-after"]) <= FAILURE_WINDOW
+    assert "sign-in throttle: Redis failed" in caplog.text
+    assert "127.0.0.1:1" in caplog.text
+    assert WRONG not in caplog.text
+    assert ADMIN_TOKEN not in caplog.text
 
 
 def test_ipv6_addresses_count_by_their_64_and_junk_by_one_bucket() -> None:

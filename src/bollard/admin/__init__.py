@@ -1,6 +1,7 @@
 """The admin console (/admin), its JSON API (/admin/api) and the reference guide (/reference).
 
     auth       the admin token, signed session cookies, CSRF tokens
+    throttle   wrong admin tokens counted per address (in process, or in Redis)
     api        the JSON API and `openapi` its document
     pages      the console's server-rendered pages (agents, grants, log, usage)
     reference  /reference and /reference/catalog.json, from `catalog.rows`

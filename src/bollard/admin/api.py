@@ -111,7 +111,7 @@ def api_routes(auth: AdminAuth) -> list[Route]:
 def _guarded(auth: AdminAuth, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
-            principal = auth.principal(request)
+            principal = await auth.principal(request)
             if principal is None:
                 raise AdminUnauthenticated(
                     "sign in to the console, or send the admin token as Authorization: Bearer"

@@ -9,14 +9,20 @@ carry it in a hidden field, scripts in the `X-CSRF-Token` header. Scripts that
 send the admin token itself as `Authorization: Bearer` need no CSRF token,
 because a browser never adds that header on its own.
 
-Wrong tokens are counted per client address (`Throttle`): after `MAX_FAILURES` in a
-minute, that address is refused (429, with the seconds to wait) until the minute is
-over, right token or not, on the sign-in form, the console API, /metrics and
-/reference alike. Clients that share an address (everyone on loopback, everyone
-behind one proxy not named in BOLLARD_FORWARDED_ALLOW_IPS) share its allowance;
-sessions already signed in are not affected. The count is this process's own; the
-token itself (32 random bytes, or at least 16 characters of your own) is what makes
-guessing hopeless, the count what makes trying noisy.
+Wrong tokens are counted per client address (`bollard.admin.throttle`): after
+`MAX_FAILURES` in a minute, that address is refused (429, with the seconds to wait)
+until the minute is over, right token or not, on the sign-in form, the console API,
+/metrics and /reference alike. Clients that share an address (everyone on loopback,
+everyone behind one proxy not named in BOLLARD_FORWARDED_ALLOW_IPS) share its
+allowance; sessions already signed in are not affected. With BOLLARD_REDIS_URL the
+count is kept in Redis (under BOLLARD_REDIS_PREFIX), so every replica shares one
+allowance per address; without it, the count is this process's own. When Redis fails
+while deciding an attempt, that attempt is decided by this process's own count (which
+sees every wrong token sent to this process) and a warning is logged: a Redis outage
+neither locks admins out nor lifts the limit, though while it lasts each replica
+allows its own `MAX_FAILURES`. The token itself (32 random bytes, or at least 16
+characters of your own) is what makes guessing hopeless, the count what makes trying
+noisy.
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import math
 import os
 import secrets
 import sys
@@ -36,7 +41,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bollard.admin.problems import SignInThrottled
+from bollard.admin.throttle import RedisThrottle, Throttle, throttle_for
 from bollard.errors import ConfigError
 from bollard.settings import ADMIN_TOKEN_MIN, Settings
 
@@ -45,9 +50,6 @@ LOGIN_COOKIE = "bollard_login"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-MAX_FAILURES = 10
-FAILURE_WINDOW = 60.0
-_MAX_TRACKED = 10_000  # addresses remembered at once (memory stays bounded)
 
 
 def admin_token(settings: Settings, announce: Callable[[str], None] | None = None) -> str:
@@ -87,7 +89,11 @@ def _token_in(path: Path) -> str:
 
 def auth_for(settings: Settings) -> AdminAuth:
     """The app's one AdminAuth: the console, its API and /metrics share its count."""
-    return AdminAuth(admin_token(settings), session_seconds=settings.admin_session_hours * 3600)
+    return AdminAuth(
+        admin_token(settings),
+        session_seconds=settings.admin_session_hours * 3600,
+        throttle=throttle_for(settings),
+    )
 
 
 def _print(message: str) -> None:
@@ -103,53 +109,6 @@ class Principal:
     session_id: str = ""
 
 
-class Throttle:
-    """Wrong admin tokens per address: `MAX_FAILURES` in a window shut it out until the
-    window ends. A right token does not reset the count (it would buy a guesser who
-    shares the address, say behind one proxy, more tries).
-
-    Memory is bounded: with `_MAX_TRACKED` addresses remembered, expired windows go
-    first, then addresses not shut out; if every one is shut out, an address not yet
-    remembered is refused too (fail closed) until the oldest window ends.
-    """
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._failures: dict[str, tuple[float, int]] = {}  # address -> (window start, count)
-
-    def __len__(self) -> int:
-        return len(self._failures)
-
-    def check(self, client: str) -> None:
-        """Raise SignInThrottled if `client` may not try a token now."""
-        now = self._clock()
-        if not self._room_for(client, now):
-            oldest = min(start for start, _ in self._failures.values())
-            raise SignInThrottled(max(1, math.ceil(oldest + FAILURE_WINDOW - now)))
-        start, count = self._failures.get(client, (now, 0))
-        wait = start + FAILURE_WINDOW - now
-        if count >= MAX_FAILURES and wait > 0:
-            raise SignInThrottled(math.ceil(wait))
-
-    def failed(self, client: str) -> None:
-        now = self._clock()
-        start, count = self._failures.get(client, (now, 0))
-        if now - start >= FAILURE_WINDOW:
-            start, count = now, 0
-        if self._room_for(client, now):  # never grow past the bound
-            self._failures[client] = (start, count + 1)
-
-    def _room_for(self, client: str, now: float) -> bool:
-        """Whether `client` is, or can be, remembered: makes room if the table is full."""
-        if client in self._failures or len(self._failures) < _MAX_TRACKED:
-            return True
-        live = {c: v for c, v in self._failures.items() if now - v[0] < FAILURE_WINDOW}
-        if len(live) >= _MAX_TRACKED:
-            live = {c: v for c, v in live.items() if v[1] >= MAX_FAILURES}
-        self._failures = live
-        return len(live) < _MAX_TRACKED
-
-
 class AdminAuth:
     """Checks the admin token, signs and reads session cookies, makes CSRF tokens."""
 
@@ -159,7 +118,7 @@ class AdminAuth:
         *,
         session_seconds: float = 12 * 3600,
         clock: Callable[[], float] = time.time,
-        throttle: Throttle | None = None,
+        throttle: Throttle | RedisThrottle | None = None,
     ) -> None:
         self._token_digest = hashlib.sha256(token.encode()).digest()
         self._key = hmac.new(token.encode(), b"bollard admin session v1", "sha256").digest()
@@ -167,19 +126,21 @@ class AdminAuth:
         self._clock = clock
         self.throttle = throttle if throttle is not None else Throttle()
 
-    def token_matches(self, presented: str, client: str | None = None) -> bool:
+    async def token_matches(self, presented: str, client: str | None = None) -> bool:
         """Whether `presented` is the admin token (constant time).
 
         With a client address: raises SignInThrottled while that address is shut
-        out, and counts a wrong token against it.
+        out (whether or not the token is right), and counts a wrong token against it.
         """
-        if client is not None:
-            self.throttle.check(client)
         digest = hashlib.sha256(presented.encode()).digest()
         matches = hmac.compare_digest(digest, self._token_digest)
-        if client is not None and not matches:
-            self.throttle.failed(client)
+        if client is not None:
+            await self.throttle.attempt(client, matches)
         return matches
+
+    async def aclose(self) -> None:
+        """Release the throttle's connections (Redis's, if it has one)."""
+        await self.throttle.aclose()
 
     def new_session(self) -> tuple[str, str]:
         """A fresh session: its id and the cookie value that carries it."""
@@ -207,14 +168,14 @@ class AdminAuth:
         """Whether `presented` is the CSRF token of this session."""
         return bool(presented) and hmac.compare_digest(str(presented), self.csrf_token(session_id))
 
-    def principal(self, request: Request) -> Principal | None:
+    async def principal(self, request: Request) -> Principal | None:
         """The caller, from `Authorization: Bearer <admin token>` or the session cookie.
 
         Raises SignInThrottled for a token from an address shut out for wrong ones.
         """
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and credentials:
-            matches = self.token_matches(credentials.strip(), client_address(request))
+            matches = await self.token_matches(credentials.strip(), client_address(request))
             return Principal("token") if matches else None
         session_id = self.session_id(request.cookies.get(SESSION_COOKIE))
         return Principal("session", session_id) if session_id else None

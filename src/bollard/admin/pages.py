@@ -124,7 +124,7 @@ class Pages:
             target = _safe_next(_text(form, "next") or "/admin/agents")
             if not self.auth.csrf_matches(f"login:{nonce}", _text(form, CSRF_FIELD)):
                 error, status = "The sign-in form expired: try again.", 403
-            elif (refused := self._token_refusal(request, _text(form, "token"))) is not None:
+            elif (refused := await self._token_refusal(request, _text(form, "token"))) is not None:
                 error, status, retry_after = refused
             else:
                 _, cookie = self.auth.new_session()
@@ -138,10 +138,10 @@ class Pages:
         set_login_cookie(response, request, nonce)
         return response
 
-    def _token_refusal(self, request: Request, token: str) -> tuple[str, int, int] | None:
+    async def _token_refusal(self, request: Request, token: str) -> tuple[str, int, int] | None:
         """None for the right token; else the message, status and seconds to wait."""
         try:
-            if self.auth.token_matches(token.strip(), client_address(request)):
+            if await self.auth.token_matches(token.strip(), client_address(request)):
                 return None
         except SignInThrottled as exc:
             wait = exc.retry_after

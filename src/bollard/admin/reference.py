@@ -52,7 +52,7 @@ def reference_routes(auth: AdminAuth, templates: Jinja2Templates, *, public: boo
 
     async def page(request: Request) -> Response:
         try:
-            signed = auth.principal(request) is not None
+            signed = await auth.principal(request) is not None
         except SignInThrottled as exc:
             return problem(exc)
         if not (public or signed):
@@ -82,7 +82,7 @@ def reference_routes(auth: AdminAuth, templates: Jinja2Templates, *, public: boo
 
     async def as_json(request: Request) -> Response:
         try:
-            signed = auth.principal(request) is not None
+            signed = await auth.principal(request) is not None
         except SignInThrottled as exc:
             return problem(exc)
         if not (public or signed):
