@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, MetaData, delete, insert, select, update
+from sqlalchemy import Engine, MetaData, delete, insert, select, text, update
 
 from bollard.agents import Agent, Agents, parse_duration
 from bollard.catalog import load_catalog
 from bollard.errors import ConfigError
 from bollard.keys import generate_key, key_hash
+from bollard.store import open_store
 from bollard.store.tables import access_version, agent_keys, agents, grants
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -258,3 +260,69 @@ def test_a_lost_version_connection_is_reopened_and_an_unreadable_version_denies(
         conn.execute(delete(access_version))
     with pytest.raises(RuntimeError, match="access_version has no row"):
         repo.authenticate(key)
+
+
+def test_the_version_a_call_waits_for_is_read_after_it_began(engine: Engine, repo: Agents) -> None:
+    # Twenty calls at once (on PostgreSQL they share one read) all see a change
+    # committed before they began, and a lost connection is replaced.
+    def bump() -> None:
+        with engine.begin() as conn:
+            conn.execute(update(access_version).values(version=access_version.c.version + 1))
+
+    async def calls() -> tuple[int, list[int], int]:
+        first = await repo.version()
+        bump()
+        together = await asyncio.gather(*(repo.version() for _ in range(20)))
+        repo.close()  # as if the connection had dropped
+        bump()
+        return first, together, await repo.version()
+
+    first, together, last = asyncio.run(calls())
+    assert together == [first + 1] * 20
+    assert last == first + 2
+
+
+def test_an_unreadable_version_fails_every_call_waiting_for_it(
+    engine: Engine, repo: Agents
+) -> None:
+    async def calls() -> list[int | BaseException]:
+        await repo.version()
+        with engine.begin() as conn:
+            conn.execute(delete(access_version))
+        return await asyncio.gather(*(repo.version() for _ in range(5)), return_exceptions=True)
+
+    failures = asyncio.run(calls())
+    assert [type(f) for f in failures] == [RuntimeError] * 5
+    assert all("access_version has no row" in str(f) for f in failures)
+
+
+@pytest.mark.postgres
+def test_a_call_never_shares_a_read_that_began_before_it(postgres_url: str) -> None:
+    # A slow database (each read of access_version sleeps 0.3 s inside PostgreSQL): a
+    # change committed while one read is under way is seen by the calls that began
+    # after it, which wait for a read of their own.
+    engine = open_store(postgres_url)
+    repo = Agents(engine, load_catalog())
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE access_version RENAME TO access_version_rows"))
+        conn.execute(
+            text(
+                "CREATE VIEW access_version AS "
+                "SELECT id, version FROM access_version_rows, pg_sleep(0.3)"
+            )
+        )
+
+    async def calls() -> tuple[int, int]:
+        early = asyncio.ensure_future(repo.version())
+        await asyncio.sleep(0.1)  # its read has begun, and sleeps in the database
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE access_version_rows SET version = version + 1"))
+        late = await repo.version()
+        return await early, late
+
+    try:
+        early, late = asyncio.run(calls())
+    finally:
+        repo.close()
+        engine.dispose()
+    assert late == early + 1

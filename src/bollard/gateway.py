@@ -142,9 +142,9 @@ class Gateway:
         # Calls by (door, outcome), for /metrics.
         self.outcomes: Counter[tuple[str, str]] = Counter()
 
-    def authenticate(self, key: str | None) -> Agent:
+    async def authenticate(self, key: str | None) -> Agent:
         """The agent behind a key, or 401."""
-        agent = self.agents.authenticate(key) if key else None
+        agent = self.agents.authenticate(key, await self.agents.version()) if key else None
         if agent is None:
             raise Unauthenticated(
                 "missing, unknown, revoked or expired Bollard key: send the key Bollard "
@@ -169,7 +169,7 @@ class Gateway:
     async def _handle(self, call: Call) -> Result:
         trace = _Trace(_request_id(), call.door, int(self._clock() * 1_000_000))
         try:
-            resolved = self._check(call, trace)
+            resolved = self._check(call, trace, await self.authenticate(call.key))
             admission = (
                 await self.limiter.admit(trace.agent or "", resolved.action, resolved.args)
                 if self.limiter
@@ -184,8 +184,7 @@ class Gateway:
             )
         return await self._forward(call, trace, resolved, admission)
 
-    def _check(self, call: Call, trace: _Trace) -> _Resolved:
-        agent = self.authenticate(call.key)
+    def _check(self, call: Call, trace: _Trace, agent: Agent) -> _Resolved:
         trace.agent = agent.name
         resolved = self._resolve(call.target)
         trace.action = resolved.action

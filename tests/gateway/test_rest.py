@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import itertools
 import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
-from tests.gateway.conftest import Bollard
+from tests.gateway.conftest import Bollard, StartBollard
 
 SEARCH = "/api/v1/mixed_people/api_search"
 
@@ -66,6 +68,41 @@ def test_revoked_key_is_refused_on_the_next_call(bollard: Bollard) -> None:
     assert reply.status_code == 401
     assert reply.json()["error_code"] == "INVALID_API_KEY"
     assert len(bollard.sandbox.calls) == 1
+
+
+def test_under_load_no_call_begun_after_a_revocation_gets_through(
+    start_bollard: StartBollard, database_url: str
+) -> None:
+    # On PostgreSQL calls in flight share reads of access_version: a call that begins
+    # once the revocation is committed must still wait for a read that sees it.
+    bollard = start_bollard(database_url)
+    _, key = bollard.agents.create("busy", ["people:read"])
+    answers: list[tuple[float, int]] = []  # (when the call began, its status)
+    revoked: list[float] = []
+
+    async def load() -> None:
+        headers = {"X-Api-Key": key}
+        async with httpx.AsyncClient(base_url=bollard.url, headers=headers, timeout=10) as client:
+
+            async def agent() -> None:
+                while not revoked or time.monotonic() < revoked[0] + 0.3:
+                    began = time.monotonic()
+                    reply = await client.post(SEARCH, json={"per_page": 1})
+                    answers.append((began, reply.status_code))
+
+            async def admin() -> None:
+                await asyncio.sleep(0.3)
+                await asyncio.to_thread(bollard.agents.revoke, "busy")
+                revoked.append(time.monotonic())  # committed by now
+
+            await asyncio.gather(admin(), *(agent() for _ in range(16)))
+
+    asyncio.run(load())
+    after = [status for began, status in answers if began > revoked[0]]
+    assert len(after) >= 16
+    assert set(after) == {401}
+    # Before it, the agent was busy and let in (calls begun just before may see it too).
+    assert [status for _, status in answers].count(200) >= 16
 
 
 def test_removed_grant_is_refused_on_the_next_call(bollard: Bollard) -> None:

@@ -110,7 +110,7 @@ class McpDoor:
         message = _message(body)
         key = agent_key(headers)
         try:
-            agent = self.gateway.authenticate(key)
+            agent = await self.gateway.authenticate(key)
         except Unauthenticated as exc:
             reply = await self._unauthenticated(exc, key, message)
             await reply(scope, receive, send)
