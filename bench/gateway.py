@@ -12,6 +12,10 @@ share of the machine's time the hypervisor took ("steal"): figures from a run wi
 much steal describe the host, not Bollard.
 
     uv run python bench/gateway.py [--seconds 8] [--concurrency 32] [--rate 500] [--rounds 3]
+        [--postgres postgresql://USER@HOST/DB]
+
+Bollard keeps its store in SQLite (the embedded default) unless `--postgres` names a
+database: then in a schema of its own there, dropped at the end.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO
 
 import aiohttp
+import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
@@ -227,11 +232,27 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def bollard_env(sandbox_url: str, name: str = "bench") -> dict[str, str]:
+@contextmanager
+def postgres_schema(url: str) -> Iterator[str]:
+    """A URL to a fresh schema in the PostgreSQL database at `url`, dropped afterwards."""
+    schema = f"bench_{os.urandom(6).hex()}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        joiner = "&" if "?" in url else "?"
+        yield f"{url}{joiner}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def bollard_env(
+    sandbox_url: str, name: str = "bench", database_url: str | None = None
+) -> dict[str, str]:
     """Settings for a `bollard serve` in front of the bench's sandbox, in a fresh directory."""
     tmp = Path(tempfile.mkdtemp(prefix=f"bollard-{name}-"))
     return {
-        "BOLLARD_DATABASE_URL": f"sqlite:///{tmp / 'bollard.db'}",
+        "BOLLARD_DATABASE_URL": database_url or f"sqlite:///{tmp / 'bollard.db'}",
         "BOLLARD_APOLLO_URL": sandbox_url,
         "BOLLARD_APOLLO_KEY": SCOPED,
         "BOLLARD_APOLLO_MASTER_KEY": MASTER,
@@ -270,11 +291,18 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--postgres", metavar="URL", help="keep Bollard's store in this database")
     args = ap.parse_args()
+    with ExitStack() as stack:
+        database = stack.enter_context(postgres_schema(args.postgres)) if args.postgres else None
+        run(args, database)
+
+
+def run(args: argparse.Namespace, database_url: str | None) -> None:
     py = sys.executable
     sp, pp, bp = free_port(), free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sp}"
-    env = bollard_env(sandbox_url)
+    env = bollard_env(sandbox_url, database_url=database_url)
     key = create_agent(env)
     scoped = "people.search,people.enrich,organizations.search"
     sandbox_cmd = [
@@ -344,7 +372,8 @@ def main() -> None:
         commits = asyncio.run(records_per_commit(targets["bollard"][0]))
     print(
         f"people search, concurrency {args.concurrency}, {args.rounds} rounds of "
-        f"{args.seconds:.0f}s each, loopback (medians of the rounds)"
+        f"{args.seconds:.0f}s each, loopback (medians of the rounds); "
+        f"Bollard's store: {'PostgreSQL' if database_url else 'SQLite'}"
     )
     for name, r in results.items():
         print(
