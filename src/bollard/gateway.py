@@ -75,6 +75,9 @@ class Call:
     key: str | None
     target: RestTarget | ToolTarget
     headers: Mapping[str, str] = field(default_factory=dict)
+    # The agent the door already authenticated `key` as for this very request (MCP
+    # does, to list only granted tools): not authenticated a second time.
+    agent: Agent | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +172,8 @@ class Gateway:
     async def _handle(self, call: Call) -> Result:
         trace = _Trace(_request_id(), call.door, int(self._clock() * 1_000_000))
         try:
-            resolved = self._check(call, trace, await self.authenticate(call.key))
+            agent = call.agent or await self.authenticate(call.key)
+            resolved = self._check(call, trace, agent)
             admission = (
                 await self.limiter.admit(trace.agent or "", resolved.action, resolved.args)
                 if self.limiter

@@ -47,7 +47,9 @@ def create_server(gateway: Gateway) -> Server[Any]:
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         target = ToolTarget(params.name, dict(params.arguments or {}))
-        result = await gateway.handle(Call("mcp", _key(ctx), target))
+        agent = _scope(ctx).get(SCOPE_AGENT)  # the door's; if missing, the gateway's 401
+        known = agent if isinstance(agent, Agent) else None
+        result = await gateway.handle(Call("mcp", _key(ctx), target, agent=known))
         return tools.call_result(params.name, result)
 
     def no_param_headers(name: str) -> dict[str, Any] | None:
