@@ -8,8 +8,9 @@ window's end and the memory bound are checked on the Throttle with a clock the t
 moves.
 
 With BOLLARD_REDIS_URL, two Bollards on one Redis and prefix (two replicas) share the
-count, even for guesses sent all at once; when Redis fails, each decides by its own
-count, which already holds the wrong tokens it saw before the failure.
+count, even for guesses sent all at once, in a window that its first wrong token fixes.
+When Redis fails, each decides by its own count, which already holds the wrong tokens it
+saw before the failure, and leaves Redis alone for a few seconds (one warning an outage).
 """
 
 from __future__ import annotations
@@ -29,11 +30,19 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 from starlette.requests import Request
 
 from bollard.admin.auth import AdminAuth, admin_token, client_address
 from bollard.admin.problems import SignInThrottled
-from bollard.admin.throttle import _MAX_TRACKED, FAILURE_WINDOW, MAX_FAILURES, Throttle
+from bollard.admin.throttle import (
+    _MAX_TRACKED,
+    FAILURE_WINDOW,
+    MAX_FAILURES,
+    REDIS_PAUSE,
+    RedisThrottle,
+    Throttle,
+)
 from bollard.errors import ConfigError
 from bollard.settings import Settings
 from tests.admin.conftest import ADMIN_TOKEN, CSRF_INPUT, Bollard, StartBollard, sign_in
@@ -268,6 +277,86 @@ def test_with_redis_unreachable_the_right_token_signs_in_and_wrong_ones_still_wa
     assert "127.0.0.1:1" in caplog.text
     assert WRONG not in caplog.text
     assert ADMIN_TOKEN not in caplog.text
+
+
+@pytest.mark.redis
+def test_a_second_wrong_token_does_not_lengthen_the_window_the_first_opened(
+    replicas: tuple[Bollard, Bollard, str], redis_url: str
+) -> None:
+    a, _, prefix = replicas
+    key = f"{prefix}:signin:127.0.0.1"
+    with httpx.Client(base_url=a.url, timeout=10) as client, Redis.from_url(redis_url) as redis:
+        assert client.get("/metrics", headers=bearer(WRONG)).status_code == 401
+        # Half the window left: a sliding window would put it back to a full minute.
+        assert redis.pexpire(key, int(FAILURE_WINDOW * 500))
+        assert client.get("/metrics", headers=bearer(WRONG)).status_code == 401
+        assert redis.get(key) == b"2"
+        assert 0 < redis.pttl(key) <= FAILURE_WINDOW * 500
+
+
+@pytest.mark.redis
+def test_a_count_at_the_limit_that_lost_its_expiry_gets_one_and_a_full_wait(
+    replicas: tuple[Bollard, Bollard, str], redis_url: str
+) -> None:
+    a, _, prefix = replicas
+    key = f"{prefix}:signin:127.0.0.1"
+    with Redis.from_url(redis_url) as redis:
+        redis.set(key, MAX_FAILURES)  # no expiry: it would shut the address out for ever
+        with httpx.Client(base_url=a.url, timeout=10) as client:
+            refused = client.get("/metrics", headers=bearer(ADMIN_TOKEN))
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) == FAILURE_WINDOW
+        assert 0 < redis.pttl(key) <= FAILURE_WINDOW * 1000
+
+
+def test_with_redis_unreachable_one_warning_covers_the_outage_and_the_right_token_signs_in(
+    start_bollard: StartBollard, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bollard.admin.throttle")
+    dead_url = "redis://:redis-password-8c1f@127.0.0.1:1/0"
+    dead = start_bollard(admin_token=ADMIN_TOKEN, redis_url=dead_url)
+    with httpx.Client(base_url=dead.url, timeout=10) as client:
+        for _ in range(MAX_FAILURES - 1):
+            assert client.get("/metrics", headers=bearer(WRONG)).status_code == 401
+        assert sign_in(client).status_code == 303
+        assert client.get("/admin/api/agents", headers=bearer(ADMIN_TOKEN)).status_code == 200
+    warnings = [r for r in caplog.records if r.name == "bollard.admin.throttle"]
+    assert [r.levelno for r in warnings] == [logging.WARNING]
+    for secret in (dead_url, "redis-password-8c1f", WRONG, ADMIN_TOKEN):
+        assert secret not in caplog.text
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_after_redis_fails_the_count_stays_local_for_a_pause_then_redis_decides_again(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bollard.admin.throttle")
+    now = [1000.0]
+    prefix = f"bt{secrets.token_hex(6)}"
+    key = f"{prefix}:signin:10.0.0.1"
+    throttle = RedisThrottle(AsyncRedis.from_url(redis_url), prefix, clock=lambda: now[0])
+    auth = AdminAuth("t" * 32, throttle=throttle)
+    with Redis.from_url(redis_url) as redis:
+        try:
+            redis.hset(key, "not", "a count")  # every decision on this key errors
+            redis.expire(key, int(FAILURE_WINDOW))
+            assert not await auth.token_matches(WRONG, "10.0.0.1")
+            redis.delete(key)  # Redis would answer now, but is left alone for the pause
+            for _ in range(MAX_FAILURES - 1):
+                assert not await auth.token_matches(WRONG, "10.0.0.1")
+            assert not redis.exists(key)
+            with pytest.raises(SignInThrottled):  # the process's own count: ten
+                await auth.token_matches("t" * 32, "10.0.0.1")
+            assert [r.levelno for r in caplog.records] == [logging.WARNING]
+            now[0] += REDIS_PAUSE
+            assert not await auth.token_matches(WRONG, "10.0.0.2")
+            assert redis.get(f"{prefix}:signin:10.0.0.2") == b"1"
+            assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.INFO]
+            assert "answers again" in caplog.records[-1].getMessage()
+        finally:
+            await auth.aclose()
+            drop_keys(redis_url, prefix)
 
 
 def test_ipv6_addresses_count_by_their_64_and_junk_by_one_bucket() -> None:

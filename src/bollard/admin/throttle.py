@@ -12,10 +12,12 @@ between, so concurrent guesses cannot all slip past one check.
 `RedisThrottle` makes each decision in one Lua script, keyed
 `<redis_prefix>:signin:<address>`; a key lives for the window that its first wrong token
 opened, so Redis holds only the addresses that failed in the last minute. If Redis
-fails while deciding, that attempt is decided by the process's own count instead (kept
-in step with every wrong token this process saw), and a warning is logged: admins are
-not locked out by a Redis outage, and guessers get no more than the old per-process
-allowance on each replica while it lasts.
+fails while deciding, that attempt and every one in the next `REDIS_PAUSE` seconds are
+decided by the process's own count instead (kept in step with every wrong token this
+process saw): admins are not locked out by a Redis outage, guessers get no more than
+the old per-process allowance on each replica while it lasts, and an absent Redis
+costs one timeout per pause, not one per attempt. One warning marks an outage's start
+and one info line its end (the first attempt Redis decides again).
 """
 
 from __future__ import annotations
@@ -34,14 +36,21 @@ from bollard.settings import Settings
 log = logging.getLogger(__name__)
 MAX_FAILURES = 10
 FAILURE_WINDOW = 60.0
+REDIS_PAUSE = 5.0  # seconds the count stays local after Redis fails
 _MAX_TRACKED = 10_000  # addresses remembered at once (memory stays bounded)
 
 # KEYS[1] the address's key; ARGV: the limit, 1 for a wrong token, the window in ms.
-# Returns 0 to go ahead, or the milliseconds the address still waits.
+# Returns 0 to go ahead, or the milliseconds the address still waits. A count at the
+# limit with no expiry (never set by this script) gets the window, not a life sentence.
 ATTEMPT = """
 local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
 if failures >= tonumber(ARGV[1]) then
-  return math.max(redis.call('PTTL', KEYS[1]), 1)
+  local wait = redis.call('PTTL', KEYS[1])
+  if wait < 0 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[3])
+    wait = tonumber(ARGV[3])
+  end
+  return math.max(wait, 1)
 end
 if ARGV[2] == '1' then
   redis.call('INCR', KEYS[1])
@@ -119,25 +128,44 @@ class Throttle:
 
 class RedisThrottle:
     """Wrong admin tokens per address, in Redis: one count for every replica that shares
-    the server and prefix. Redis's clock times the window, so replicas agree on it."""
+    the server and prefix. Redis's clock times the window, so replicas agree on it;
+    `clock` (this process's) times only the pause after a Redis failure."""
 
-    def __init__(self, client: Redis, prefix: str, local: Throttle | None = None) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        prefix: str,
+        local: Throttle | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._redis = client
         self._prefix = prefix
         self._attempt = client.register_script(ATTEMPT)
-        self.local = local if local is not None else Throttle()
+        self._clock = clock
+        self.local = local if local is not None else Throttle(clock)
+        self._down = False  # an outage is under way: warned of, not yet over
+        self._local_until = 0.0  # Redis is not asked before this time
 
     @classmethod
-    def from_url(cls, url: str, prefix: str) -> RedisThrottle:
+    def from_url(
+        cls, url: str, prefix: str, clock: Callable[[], float] = time.monotonic
+    ) -> RedisThrottle:
         # Built like the limits' counters: a bounded pool and short timeouts, so a
         # slow or absent Redis turns into a local decision within seconds.
         pool = BlockingConnectionPool.from_url(
             url, max_connections=16, timeout=2.0, socket_timeout=2.0, socket_connect_timeout=2.0
         )
-        return cls(Redis(connection_pool=pool), prefix)
+        return cls(Redis(connection_pool=pool), prefix, clock=clock)
 
     async def attempt(self, client: str, matched: bool) -> None:
         """Raise SignInThrottled if `client` is shut out; else count a wrong token."""
+        now = self._clock()
+        if now < self._local_until:
+            await self.local.attempt(client, matched)
+            return
+        probe = self._down
+        if probe:  # one attempt asks whether Redis is back; the others stay local meanwhile
+            self._local_until = now + REDIS_PAUSE
         key = f"{self._prefix}:signin:{client}"  # `client_address` bounds its length
         window_ms = int(FAILURE_WINDOW * 1000)
         try:
@@ -145,18 +173,35 @@ class RedisThrottle:
                 await self._attempt(keys=[key], args=[MAX_FAILURES, int(not matched), window_ms])
             )
         except (RedisError, OSError) as exc:
-            log.warning(
-                "sign-in throttle: Redis failed (%s); the attempt from %s is decided by "
-                "this process's own count",
-                exc,
-                client,
-            )
+            self._failed(exc)
             await self.local.attempt(client, matched)
             return
+        if probe:
+            self._answered()
         if wait_ms > 0:
             raise SignInThrottled(math.ceil(wait_ms / 1000))
         if not matched:
             self.local.failed(client)
+
+    def _failed(self, exc: BaseException) -> None:
+        """Leave Redis alone for a pause; warn if this starts an outage."""
+        self._local_until = self._clock() + REDIS_PAUSE
+        if not self._down:
+            self._down = True
+            # redis-py's connection errors name host:port, not the URL (or its password).
+            log.warning(
+                "sign-in throttle: Redis failed (%s); sign-in attempts are decided by this "
+                "process's own count until it answers again (asked every %g s)",
+                exc,
+                REDIS_PAUSE,
+            )
+
+    def _answered(self) -> None:
+        """Redis decided again after an outage: ask it every time from now on."""
+        if self._down:
+            self._down = False
+            self._local_until = 0.0
+            log.info("sign-in throttle: Redis answers again; the count is shared once more")
 
     async def aclose(self) -> None:
         await self._redis.aclose()
