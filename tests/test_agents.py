@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, MetaData, delete, insert, select, text, update
 
@@ -296,33 +298,135 @@ def test_an_unreadable_version_fails_every_call_waiting_for_it(
     assert all("access_version has no row" in str(f) for f in failures)
 
 
-@pytest.mark.postgres
-def test_a_call_never_shares_a_read_that_began_before_it(postgres_url: str) -> None:
-    # A slow database (each read of access_version sleeps 0.3 s inside PostgreSQL): a
-    # change committed while one read is under way is seen by the calls that began
-    # after it, which wait for a read of their own.
+SLOW_READS = (
+    "ALTER TABLE access_version RENAME TO access_version_rows",
+    "CREATE VIEW access_version AS SELECT id, version FROM access_version_rows, pg_sleep({})",
+)
+
+
+@pytest.fixture
+def slow_postgres(postgres_url: str) -> Iterator[tuple[Engine, Agents]]:
+    """PostgreSQL where each read of access_version sleeps 0.3 s inside the database
+    (change it with `slow_reads`); the version itself lives in access_version_rows."""
     engine = open_store(postgres_url)
     repo = Agents(engine, load_catalog())
     with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE access_version RENAME TO access_version_rows"))
-        conn.execute(
-            text(
-                "CREATE VIEW access_version AS "
-                "SELECT id, version FROM access_version_rows, pg_sleep(0.3)"
-            )
-        )
+        for statement in SLOW_READS:
+            conn.execute(text(statement.format(0.3)))
+    yield engine, repo
+    repo.close()
+    engine.dispose()
+
+
+def slow_reads(engine: Engine, seconds: float) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DROP VIEW access_version"))
+        conn.execute(text(SLOW_READS[1].format(seconds)))
+
+
+def bump_rows(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE access_version_rows SET version = version + 1"))
+
+
+@pytest.mark.postgres
+def test_a_call_never_shares_a_read_that_began_before_it(
+    slow_postgres: tuple[Engine, Agents],
+) -> None:
+    # A change committed while one read is under way is seen by the calls that began
+    # after it, which wait for a read of their own.
+    engine, repo = slow_postgres
 
     async def calls() -> tuple[int, int]:
         early = asyncio.ensure_future(repo.version())
         await asyncio.sleep(0.1)  # its read has begun, and sleeps in the database
-        with engine.begin() as conn:
-            conn.execute(text("UPDATE access_version_rows SET version = version + 1"))
+        bump_rows(engine)
         late = await repo.version()
         return await early, late
 
+    early, late = asyncio.run(calls())
+    assert late == early + 1
+
+
+@pytest.mark.postgres
+def test_a_caller_that_gives_up_leaves_the_shared_read_to_the_others(
+    slow_postgres: tuple[Engine, Agents],
+) -> None:
+    _, repo = slow_postgres
+
+    async def calls() -> list[int | BaseException]:
+        waiting = [asyncio.ensure_future(repo.version()) for _ in range(3)]
+        await asyncio.sleep(0.1)
+        waiting[0].cancel()  # its client went away
+        return await asyncio.gather(*waiting, return_exceptions=True)
+
+    gone, *others = asyncio.run(calls())
+    assert isinstance(gone, asyncio.CancelledError)
+    assert isinstance(others[0], int)
+    assert others == [others[0]] * 2
+
+
+@pytest.mark.postgres
+def test_a_read_left_in_flight_by_a_closed_loop_does_not_hold_up_the_next(
+    slow_postgres: tuple[Engine, Agents],
+) -> None:
+    engine, repo = slow_postgres
+    old = asyncio.new_event_loop()
+
+    async def walk_away() -> asyncio.Future[int]:
+        abandoned = asyncio.ensure_future(repo.version())
+        await asyncio.sleep(0.1)  # its read has begun, and sleeps in the database
+        return abandoned
+
+    old.run_until_complete(walk_away())
+    old.close()  # closed with the read still under way: nothing of it will finish
+    bump_rows(engine)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT version FROM access_version_rows")).scalar_one()
+    assert asyncio.run(asyncio.wait_for(repo.version(), 5)) == stored
+
+
+@pytest.mark.postgres
+def test_a_read_slower_than_the_limit_denies_its_calls_and_the_next_read_recovers(
+    slow_postgres: tuple[Engine, Agents], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, repo = slow_postgres
+    monkeypatch.setattr("bollard.agents.READ_TIMEOUT", 0.1)  # against 0.3 s reads
+
+    async def calls() -> list[int | BaseException]:
+        return await asyncio.gather(*(repo.version() for _ in range(3)), return_exceptions=True)
+
+    assert [type(r) for r in asyncio.run(calls())] == [TimeoutError] * 3
+    slow_reads(engine, 0)
+    assert all(isinstance(r, int) for r in asyncio.run(calls()))
+
+
+@pytest.mark.postgres
+def test_a_dropped_connection_is_replaced_without_failing_the_calls(
+    postgres_url: str,
+) -> None:
+    # As a server restart or a proxy's idle cut would: the kept connection is gone.
+    engine = open_store(postgres_url)
+    repo = Agents(engine, load_catalog())
+
+    async def calls() -> list[int | BaseException]:
+        first = await repo.version()
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            cut = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+                "AND state = 'idle' AND query = %s",
+                ("SELECT version FROM access_version WHERE id = 1",),
+            ).fetchall()
+            assert cut == [(True,)]
+        together = await asyncio.gather(
+            *(repo.version() for _ in range(20)), return_exceptions=True
+        )
+        return [first, *together]
+
     try:
-        early, late = asyncio.run(calls())
+        versions = asyncio.run(calls())
     finally:
         repo.close()
         engine.dispose()
-    assert late == early + 1
+    assert versions == [versions[0]] * 21

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import contextvars
 import hmac
 import re
 import threading
@@ -157,6 +158,9 @@ class _VersionReader:
             conn.close()
 
 
+READ_TIMEOUT = 5.0  # seconds a read of access_version may take; then its calls are denied
+
+
 class _SharedVersionRead:
     """PostgreSQL: `access_version` read on an async connection of its own, shared.
 
@@ -164,13 +168,20 @@ class _SharedVersionRead:
     committed before it came; all the calls that arrived while the previous read was
     in flight share one. At load that is one round trip for many calls, and none of
     them holds the event loop while it waits (the synchronous read did: measured at
-    concurrency 32, 43% of the loop thread's busy time). Any error fails the calls
-    waiting on that read (the gateway denies them) and drops the connection; the next
-    read opens a new one.
+    concurrency 32, 43% of the loop thread's busy time).
+
+    A kept connection found dead (a server restart, a proxy's idle cut) is replaced and
+    the read made once more, still after every waiting call arrived. Any other error,
+    or a read slower than `READ_TIMEOUT`, fails the calls waiting on it (the gateway
+    denies them) and drops the connection; the next read opens a new one. One event
+    loop at a time: on a new loop, the old loop's read and connection are dropped.
     """
 
     def __init__(self, engine: Engine) -> None:
-        self._connect_args = engine.dialect.create_connect_args(engine.url)
+        # The engine's URL, as SQLAlchemy's psycopg dialect turns it into connect
+        # arguments (open_store adds no connect_args or connect events to apply here).
+        args, kwargs = engine.dialect.create_connect_args(engine.url)
+        self._connect_args = (args, {"connect_timeout": int(READ_TIMEOUT), **kwargs})
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._next: asyncio.Future[int] | None = None  # the read not started yet
@@ -178,48 +189,75 @@ class _SharedVersionRead:
 
     async def read(self) -> int:
         loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # a new loop (tests): nothing of the old one is usable
+        if loop is not self._loop:
             self.close()
             self._loop = loop
-        if self._next is None:
-            self._next = loop.create_future()
-            if self._reading is None:
-                self._reading = loop.create_task(self._reads())
+        waiting = self._next
+        if waiting is None:
+            waiting = self._next = loop.create_future()
+        if self._reading is None or self._reading.done():
+            # A context of its own: the task outlives the call that happened to start it.
+            self._reading = loop.create_task(self._reads(), context=contextvars.Context())
         # Shielded: a caller that gives up must not cancel the read others wait on.
-        return await asyncio.shield(self._next)
+        return await asyncio.shield(waiting)
 
     async def _reads(self) -> None:
+        me = asyncio.current_task()
         try:
             while (waiting := self._next) is not None:
                 self._next = None  # calls from now on wait for the next read
                 try:
-                    version = await self._query()
+                    async with asyncio.timeout(READ_TIMEOUT):
+                        version = await self._query()
                 except BaseException as exc:  # cancelled too: its callers must hear
-                    self.close_connection()
                     failed = isinstance(exc, Exception)
-                    waiting.set_exception(exc if failed else RuntimeError("read cancelled"))
+                    # (A loop closed under this task: set, with nobody left to wake.)
+                    with contextlib.suppress(RuntimeError):
+                        waiting.set_exception(exc if failed else RuntimeError("read cancelled"))
+                    waiting.exception()  # the waiters still get it; none may be left
                     if not failed:
                         raise
                 else:
                     waiting.set_result(version)
         finally:
-            self._reading = None
+            if self._reading is me:
+                self._reading = None
 
     async def _query(self) -> int:
-        if self._conn is None:
-            args, kwargs = self._connect_args
-            self._conn = await psycopg.AsyncConnection.connect(*args, **kwargs, autocommit=True)
-        cursor = await self._conn.execute(_VERSION)
-        row = await cursor.fetchone()
-        if row is None:
-            raise RuntimeError("access_version has no row: run the migrations (bollard serve)")
-        return int(row[0])
+        conn, kept = self._conn, self._conn is not None
+        try:
+            if conn is None:
+                conn = self._conn = await self._connect()
+            return await _select_version(conn)
+        except psycopg.OperationalError:
+            self._drop(conn)
+            if not kept:
+                raise
+        except BaseException:
+            self._drop(conn)
+            raise
+        # The kept connection had died: once more, on a new one.
+        conn = self._conn = await self._connect()
+        try:
+            return await _select_version(conn)
+        except BaseException:
+            self._drop(conn)
+            raise
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        args, kwargs = self._connect_args
+        return await psycopg.AsyncConnection.connect(*args, **kwargs, autocommit=True)
+
+    def _drop(self, conn: psycopg.AsyncConnection[Any] | None) -> None:
+        if conn is None:
+            return
+        if self._conn is conn:
+            self._conn = None
+        with contextlib.suppress(Exception):
+            conn.pgconn.finish()  # closes the socket now; nothing to wait for
 
     def close_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.pgconn.finish()  # closes the socket now; nothing to wait for
+        self._drop(self._conn)
 
     def close(self) -> None:
         """Drop the connection and any read in flight (their callers are told)."""
@@ -232,6 +270,14 @@ class _SharedVersionRead:
                 self._next.set_exception(RuntimeError("the access_version reader was closed"))
                 self._next.exception()  # retrieved here: nobody may be waiting any more
         self._next = self._reading = None
+
+
+async def _select_version(conn: psycopg.AsyncConnection[Any]) -> int:
+    cursor = await conn.execute(_VERSION)
+    row = await cursor.fetchone()
+    if row is None:
+        raise RuntimeError("access_version has no row: run the migrations (bollard serve)")
+    return int(row[0])
 
 
 class Agents:

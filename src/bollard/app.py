@@ -109,23 +109,23 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        gateway.audit.start()
-        await gateway.upstream.start()
-        fetch = usage_fetch(settings)
-        if own is not None:
-            await own.warm()
-        if own is not None and fetch is not None:
-            own.start_usage_sync(fetch, settings.usage_sync_seconds)
-        try:
-            async with mcp_door.run():
-                yield
-        finally:
+        # Each part is closed, last started first, even if closing another fails: the
+        # audit writer above all, which commits what is queued and anchors the tail.
+        async with contextlib.AsyncExitStack() as parts:
+            parts.callback(gateway.agents.close)
+            gateway.audit.start()
+            parts.callback(gateway.audit.close)
+            await gateway.upstream.start()
+            parts.push_async_callback(gateway.upstream.aclose)
+            parts.push_async_callback(admin_auth.aclose)
+            fetch = usage_fetch(settings)
             if own is not None:
-                await own.aclose()
-            await admin_auth.aclose()
-            await gateway.upstream.aclose()
-            gateway.audit.close()
-            gateway.agents.close()
+                parts.push_async_callback(own.aclose)
+                await own.warm()
+                if fetch is not None:
+                    own.start_usage_sync(fetch, settings.usage_sync_seconds)
+            await parts.enter_async_context(mcp_door.run())
+            yield
 
     rest_door = rest.RestDoor(gateway, settings.body_max_bytes)
     routes = [

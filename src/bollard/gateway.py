@@ -315,6 +315,16 @@ class Gateway:
             return
         committed.add_done_callback(partial(_outcome_committed, trace.request_id))
 
+    async def refuse(self, call: Call, exc: Exception) -> Result:
+        """Record and render a call its door could not even hand over (an error while
+        checking its key, say): denied, like any error while deciding."""
+        trace = _Trace(_request_id(), call.door, int(self._clock() * 1_000_000))
+        if isinstance(call.target, ToolTarget):
+            trace.action = self.catalog.by_tool(call.target.tool)
+        if not isinstance(exc, BollardError):
+            exc = BollardError(f"internal error while deciding: {type(exc).__name__}")
+        return await self._refuse(trace, exc)
+
     async def _refuse(self, trace: _Trace, exc: BollardError) -> Result:
         """Record a refused call (request and outcome together) and render the refusal."""
         records = (

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, delete, select, text
 
 from bollard.agents import Agents
 from bollard.app import create_app
@@ -24,7 +24,7 @@ from bollard.loopback import LoopbackServer
 from bollard.sandbox import Sandbox, SandboxConfig, create_sandbox
 from bollard.settings import Settings
 from bollard.store import open_store
-from bollard.store.tables import audit_records
+from bollard.store.tables import access_version, audit_records
 
 SCOPED_KEY = "sandbox-scoped-key-3f9a1c"
 MASTER_KEY = "sandbox-master-key-77b2e0"
@@ -57,6 +57,15 @@ class Bollard:
         with self.engine.connect() as conn:
             rows = conn.execute(select(audit_records).order_by(audit_records.c.seq))
             return [dict(r._mapping) for r in rows]
+
+
+def keys_made_uncheckable(bollard: Bollard, grant: str) -> str:
+    """An agent's key, and then the row every key check reads (access_version) gone:
+    a real error from the real database while deciding."""
+    _, key = bollard.agents.create("unlucky", [grant])
+    with bollard.engine.begin() as conn:
+        conn.execute(delete(access_version))
+    return key
 
 
 def audit_insert_trigger(engine: Engine, name: str, action: str, kind: str = "") -> None:

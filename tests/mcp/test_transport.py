@@ -8,6 +8,7 @@ import httpx
 import pytest
 from mcp import MCPError
 
+from tests.gateway.conftest import keys_made_uncheckable
 from tests.mcp.conftest import Bollard, StartBollard, mcp_session
 
 pytestmark = pytest.mark.anyio
@@ -137,3 +138,31 @@ def test_a_session_opened_on_one_replica_is_served_by_another(
         )
     assert listed.status_code == 200
     assert len(listed.json()["result"]["tools"]) == 1
+
+
+def test_a_key_that_cannot_be_checked_is_refused_and_the_tool_call_recorded(
+    start_bollard: StartBollard, database_url: str
+) -> None:
+    bollard = start_bollard(database_url)
+    key = keys_made_uncheckable(bollard, "people.search")
+    call = {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "method": "tools/call",
+        "params": {"name": "apollo_mixed_people_api_search", "arguments": {}},
+    }
+    with raw_client(bollard) as client:
+        called = client.post("/mcp", json=call, headers={"Authorization": f"Bearer {key}"})
+        listed = client.post("/mcp", json=LIST, headers={"Authorization": f"Bearer {key}"})
+    assert called.status_code == 500
+    assert called.json()["error_code"] == "INTERNAL_ERROR"
+    assert listed.status_code == 503
+    assert "tools" not in listed.text
+    assert bollard.sandbox.calls == []
+    request, outcome = bollard.records()  # the tool call only: a listing is not a call
+    assert (request["door"], request["action"], request["decision"]) == (
+        "mcp",
+        "people.search",
+        "deny",
+    )
+    assert (outcome["outcome"], outcome["status"]) == ("error", 500)

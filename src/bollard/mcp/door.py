@@ -18,6 +18,7 @@ binding a session to its agent needs no shared state either.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
@@ -44,6 +45,8 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 CHALLENGE = 'Bearer realm="bollard"'
 # Room for the JSON-RPC envelope around the largest body the REST door accepts.
 _ENVELOPE_BYTES = 64 * 1024
+
+log = logging.getLogger(__name__)
 
 
 def create_door(settings: Settings, gateway: Gateway) -> McpDoor:
@@ -115,6 +118,11 @@ class McpDoor:
             reply = await self._unauthenticated(exc, key, message)
             await reply(scope, receive, send)
             return
+        except Exception as exc:  # the key could not be checked: denied, and recorded
+            log.exception("error while checking an MCP request's key")
+            reply = await self._undecided(exc, key, message)
+            await reply(scope, receive, send)
+            return
         await self._serve(scope, receive, send, agent, key, message)
 
     async def _serve(
@@ -153,6 +161,15 @@ class McpDoor:
         else:
             body = {"error": exc.message, "error_code": exc.error_code}
         return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": CHALLENGE})
+
+    async def _undecided(
+        self, exc: Exception, key: str | None, message: dict[str, Any] | None
+    ) -> Response:
+        call = _tool_call(message)
+        if call is None:  # no action asked for: nothing to record
+            return _error(503, "UNAVAILABLE", "Bollard could not check this key now: try again")
+        result = await self.gateway.refuse(Call("mcp", key, call), exc)
+        return JSONResponse(json.loads(result.body), status_code=result.status)
 
 
 def _opens_session(headers: Headers, message: dict[str, Any] | None) -> bool:
