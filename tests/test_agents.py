@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, MetaData, delete, insert, select, text, update
+from sqlalchemy import Engine, MetaData, delete, insert, make_url, select, text, update
 
 from bollard.agents import Agent, Agents, parse_duration
 from bollard.catalog import load_catalog
@@ -14,6 +15,7 @@ from bollard.errors import ConfigError
 from bollard.keys import generate_key, key_hash
 from bollard.store import open_store
 from bollard.store.tables import access_version, agent_keys, agents, grants
+from tests.blackhole import Blackhole
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -430,3 +432,58 @@ def test_a_dropped_connection_is_replaced_without_failing_the_calls(
         repo.close()
         engine.dispose()
     assert versions == [versions[0]] * 21
+
+
+@pytest.fixture
+def behind_blackhole(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Blackhole, Agents]]:
+    """Agents on PostgreSQL reached through a proxy that can go silent; the kept
+    connection gets 0.3 s to answer."""
+    monkeypatch.setattr("bollard.agents.KEPT_TIMEOUT", 0.3)
+    url = make_url(postgres_url)
+    with Blackhole(url.host or "127.0.0.1", url.port or 5432) as hole:
+        proxied = url.set(host="127.0.0.1", port=hole.port)
+        engine = open_store(proxied.render_as_string(hide_password=False))
+        repo = Agents(engine, load_catalog())
+        yield hole, repo
+        repo.close()
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_kept_connection_cut_without_a_word_is_replaced_without_failing_the_calls(
+    behind_blackhole: tuple[Blackhole, Agents],
+) -> None:
+    # A NAT's idle cut: the kept connection goes silent (no reset), the database is fine.
+    hole, repo = behind_blackhole
+
+    async def calls() -> list[int | BaseException]:
+        first = await repo.version()
+        hole.cut_open_connections()
+        together = asyncio.gather(*(repo.version() for _ in range(20)), return_exceptions=True)
+        return [first, *await together]
+
+    versions = asyncio.run(calls())
+    assert versions == [versions[0]] * 21
+
+
+@pytest.mark.postgres
+def test_a_database_gone_silent_denies_the_calls_at_the_read_limit_not_later(
+    behind_blackhole: tuple[Blackhole, Agents], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A network partition: nothing answers, nothing resets. psycopg, cancelled mid-read,
+    # would spend seconds trying to cancel on the server; the calls must not wait for it.
+    hole, repo = behind_blackhole
+    monkeypatch.setattr("bollard.agents.READ_TIMEOUT", 1.0)
+
+    async def calls() -> tuple[list[int | BaseException], float]:
+        await repo.version()
+        hole.partition()
+        started = time.monotonic()
+        together = asyncio.gather(*(repo.version() for _ in range(5)), return_exceptions=True)
+        return await together, time.monotonic() - started
+
+    outcomes, waited = asyncio.run(calls())
+    assert [type(o) for o in outcomes] == [TimeoutError] * 5
+    assert waited < 3.0  # the limit is 1 s; psycopg's own cancel would take 5 s and more

@@ -23,10 +23,10 @@ import hmac
 import re
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import psycopg
 from sqlalchemy import Connection, Engine, Row, and_, bindparam, delete, insert, or_, select, update
@@ -159,6 +159,15 @@ class _VersionReader:
 
 
 READ_TIMEOUT = 5.0  # seconds a read of access_version may take; then its calls are denied
+KEPT_TIMEOUT = 1.0  # seconds the kept connection gets to answer before a new one is tried
+# Dead connections found by the kernel, not only by the next read (libpq's settings).
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+_T = TypeVar("_T")
 
 
 class _SharedVersionRead:
@@ -170,22 +179,28 @@ class _SharedVersionRead:
     them holds the event loop while it waits (the synchronous read did: measured at
     concurrency 32, 43% of the loop thread's busy time).
 
-    A kept connection found dead (a server restart, a proxy's idle cut) is replaced and
-    the read made once more, still after every waiting call arrived. Any other error,
-    or a read slower than `READ_TIMEOUT`, fails the calls waiting on it (the gateway
-    denies them) and drops the connection; the next read opens a new one. One event
-    loop at a time: on a new loop, the old loop's read and connection are dropped.
+    A kept connection that fails or stays silent for `KEPT_TIMEOUT` (a server restart,
+    a NAT's idle cut) is dropped and the read made once more on a new one, still after
+    every waiting call arrived. Any other error, or no answer within `READ_TIMEOUT` in
+    all, fails the calls waiting on that read (the gateway denies them); a call arriving
+    meanwhile waits at most for that read and its own. One event loop at a time: on a
+    new loop, the old loop's read and connection are dropped.
     """
 
     def __init__(self, engine: Engine) -> None:
         # The engine's URL, as SQLAlchemy's psycopg dialect turns it into connect
         # arguments (open_store adds no connect_args or connect events to apply here).
         args, kwargs = engine.dialect.create_connect_args(engine.url)
-        self._connect_args = (args, {"connect_timeout": int(READ_TIMEOUT), **kwargs})
+        self._connect_args = (
+            args,
+            {"connect_timeout": int(READ_TIMEOUT), **KEEPALIVES, **kwargs},
+        )
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._next: asyncio.Future[int] | None = None  # the read not started yet
         self._reading: asyncio.Task[None] | None = None
+        self._abandoned: set[asyncio.Future[Any]] = set()  # cut short, still ending
+        self._in_use: set[psycopg.AsyncConnection[Any] | None] = set()  # a read's, now
 
     async def read(self) -> int:
         loop = asyncio.get_running_loop()
@@ -207,8 +222,7 @@ class _SharedVersionRead:
             while (waiting := self._next) is not None:
                 self._next = None  # calls from now on wait for the next read
                 try:
-                    async with asyncio.timeout(READ_TIMEOUT):
-                        version = await self._query()
+                    version = await self._read()
                 except BaseException as exc:  # cancelled too: its callers must hear
                     failed = isinstance(exc, Exception)
                     # (A loop closed under this task: set, with nobody left to wake.)
@@ -223,41 +237,71 @@ class _SharedVersionRead:
             if self._reading is me:
                 self._reading = None
 
-    async def _query(self) -> int:
-        conn, kept = self._conn, self._conn is not None
+    async def _read(self) -> int:
+        """One read within `READ_TIMEOUT`: on the kept connection if it answers within
+        `KEPT_TIMEOUT`, else on a new one."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + READ_TIMEOUT
+        conn, self._conn = self._conn, None  # ours until it has answered
+        if conn is not None:
+            try:
+                version = await self._within(_select_version(conn), KEPT_TIMEOUT, conn)
+            except (psycopg.OperationalError, TimeoutError):
+                pass  # dead, or cut without a word (a NAT's idle cut): again, on a new one
+            else:
+                self._conn = conn
+                return version
+        conn = await self._within(self._connect(), deadline - loop.time())
+        version = await self._within(_select_version(conn), deadline - loop.time(), conn)
+        self._conn = conn
+        return version
+
+    async def _within(
+        self,
+        work: Coroutine[Any, Any, _T],
+        seconds: float,
+        conn: psycopg.AsyncConnection[Any] | None = None,
+    ) -> _T:
+        """`work`'s result, or TimeoutError after `seconds`; on any failure `conn` is
+        closed. Work cut short is left to end in the background, not waited for:
+        psycopg, cancelled mid-query, may spend seconds asking the server to cancel it.
+        """
+        task = asyncio.ensure_future(work)
+        if conn is not None:
+            self._in_use.add(conn)  # for close(), should this read never come back
         try:
-            if conn is None:
-                conn = self._conn = await self._connect()
-            return await _select_version(conn)
-        except psycopg.OperationalError:
-            self._drop(conn)
-            if not kept:
-                raise
+            done, _ = await asyncio.wait({task}, timeout=max(seconds, 0))
+            if not done:
+                raise TimeoutError(f"access_version was not read within {READ_TIMEOUT:g} s")
+            return task.result()
         except BaseException:
-            self._drop(conn)
+            if not task.done():
+                task.cancel()
+                self._abandoned.add(task)
+                task.add_done_callback(self._forget)
+            _finish(conn)
             raise
-        # The kept connection had died: once more, on a new one.
-        conn = self._conn = await self._connect()
-        try:
-            return await _select_version(conn)
-        except BaseException:
-            self._drop(conn)
-            raise
+        finally:
+            self._in_use.discard(conn)
+
+    def _forget(self, task: asyncio.Future[Any]) -> None:
+        """An abandoned piece of work has ended: retrieve its error, close what it opened."""
+        self._abandoned.discard(task)
+        if not task.cancelled() and task.exception() is None:
+            result = task.result()
+            if isinstance(result, psycopg.AsyncConnection):
+                _finish(result)
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         args, kwargs = self._connect_args
         return await psycopg.AsyncConnection.connect(*args, **kwargs, autocommit=True)
 
-    def _drop(self, conn: psycopg.AsyncConnection[Any] | None) -> None:
-        if conn is None:
-            return
-        if self._conn is conn:
-            self._conn = None
-        with contextlib.suppress(Exception):
-            conn.pgconn.finish()  # closes the socket now; nothing to wait for
-
     def close_connection(self) -> None:
-        self._drop(self._conn)
+        conn, self._conn = self._conn, None
+        _finish(conn)
+        for busy in self._in_use:
+            _finish(busy)
+        self._in_use.clear()
 
     def close(self) -> None:
         """Drop the connection and any read in flight (their callers are told)."""
@@ -270,6 +314,13 @@ class _SharedVersionRead:
                 self._next.set_exception(RuntimeError("the access_version reader was closed"))
                 self._next.exception()  # retrieved here: nobody may be waiting any more
         self._next = self._reading = None
+
+
+def _finish(conn: psycopg.AsyncConnection[Any] | None) -> None:
+    """Close a connection's socket now: nothing to wait for, whatever it was doing."""
+    if conn is not None:
+        with contextlib.suppress(Exception):
+            conn.pgconn.finish()
 
 
 async def _select_version(conn: psycopg.AsyncConnection[Any]) -> int:

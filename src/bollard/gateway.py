@@ -323,6 +323,7 @@ class Gateway:
             trace.action = self.catalog.by_tool(call.target.tool)
         if not isinstance(exc, BollardError):
             exc = BollardError(f"internal error while deciding: {type(exc).__name__}")
+        self.outcomes[call.door, exc.outcome] += 1
         return await self._refuse(trace, exc)
 
     async def _refuse(self, trace: _Trace, exc: BollardError) -> Result:

@@ -326,17 +326,23 @@ def test_with_redis_unreachable_one_warning_covers_the_outage_and_the_right_toke
         assert secret not in caplog.text
 
 
+def clocked_auth(redis_url: str) -> tuple[list[float], str, AdminAuth]:
+    """Sign-in checks counted in Redis under a prefix of their own, on a clock the test
+    moves by hand (`now[0]`)."""
+    now = [1000.0]
+    prefix = f"bt{secrets.token_hex(6)}"
+    throttle = RedisThrottle(AsyncRedis.from_url(redis_url), prefix, clock=lambda: now[0])
+    return now, prefix, AdminAuth("t" * 32, throttle=throttle)
+
+
 @pytest.mark.redis
 @pytest.mark.anyio
 async def test_after_redis_fails_the_count_stays_local_for_a_pause_then_redis_decides_again(
     redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="bollard.admin.throttle")
-    now = [1000.0]
-    prefix = f"bt{secrets.token_hex(6)}"
+    now, prefix, auth = clocked_auth(redis_url)
     key = f"{prefix}:signin:10.0.0.1"
-    throttle = RedisThrottle(AsyncRedis.from_url(redis_url), prefix, clock=lambda: now[0])
-    auth = AdminAuth("t" * 32, throttle=throttle)
     with Redis.from_url(redis_url) as redis:
         try:
             redis.hset(key, "not", "a count")  # every decision on this key errors
@@ -354,6 +360,34 @@ async def test_after_redis_fails_the_count_stays_local_for_a_pause_then_redis_de
             assert redis.get(f"{prefix}:signin:10.0.0.2") == b"1"
             assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.INFO]
             assert "answers again" in caplog.records[-1].getMessage()
+        finally:
+            await auth.aclose()
+            drop_keys(redis_url, prefix)
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_across_an_outage_and_back_one_process_allows_an_address_ten_tries(
+    redis_url: str,
+) -> None:
+    # Five wrong tokens counted in Redis, five more while it is down (Redis never saw
+    # them): once it answers again, the process's own ten still shut the address out.
+    now, prefix, auth = clocked_auth(redis_url)
+    key = f"{prefix}:signin:10.0.0.1"
+    with Redis.from_url(redis_url) as redis:
+        try:
+            for _ in range(5):
+                assert not await auth.token_matches(WRONG, "10.0.0.1")
+            counted = redis.get(key)
+            redis.delete(key)
+            redis.hset(key, "not", "a count")  # Redis fails on this key from now on
+            for _ in range(5):
+                assert not await auth.token_matches(WRONG, "10.0.0.1")
+            redis.delete(key)
+            redis.set(key, counted or b"0", px=int(FAILURE_WINDOW * 1000))  # back, at 5
+            now[0] += REDIS_PAUSE
+            with pytest.raises(SignInThrottled):
+                await auth.token_matches(WRONG, "10.0.0.1")
         finally:
             await auth.aclose()
             drop_keys(redis_url, prefix)

@@ -166,3 +166,4 @@ def test_a_key_that_cannot_be_checked_is_refused_and_the_tool_call_recorded(
         "deny",
     )
     assert (outcome["outcome"], outcome["status"]) == ("error", 500)
+    assert bollard.gateway.outcomes["mcp", "error"] == 1  # and counted for /metrics

@@ -163,6 +163,9 @@ class RedisThrottle:
         if now < self._local_until:
             await self.local.attempt(client, matched)
             return
+        # This process's own count first: whatever Redis saw or missed (an outage),
+        # no process lets one address try more than its allowance.
+        self.local.check(client)
         probe = self._down
         if probe:  # one attempt asks whether Redis is back; the others stay local meanwhile
             self._local_until = now + REDIS_PAUSE
