@@ -23,7 +23,6 @@ import sys
 from pathlib import Path
 
 from gateway import (
-    MASTER,
     SCOPED,
     bollard_env,
     closed_loop,
@@ -33,6 +32,7 @@ from gateway import (
     open_loop,
     pct,
     process,
+    sandbox_command,
 )
 
 
@@ -48,10 +48,7 @@ def main() -> None:
     py = sys.executable
     sp = free_port()
     sandbox_url = f"http://127.0.0.1:{sp}"
-    sandbox_cmd = [
-        *(py, "-m", "bollard.cli", "sandbox", "--port", str(sp), "--no-rate-limits"),
-        *("--master-key", MASTER, "--scoped-key", f"{SCOPED}=people.search"),
-    ]
+    sandbox_cmd = sandbox_command(sp)
     rows: dict[str, list[tuple[float, float, float, float]]] = {"direct": [], "A": [], "B": []}
     with contextlib.ExitStack() as stack:
         targets = {"direct": (sandbox_url, SCOPED, stack.enter_context(process(sandbox_cmd, sp)))}

@@ -246,6 +246,15 @@ def postgres_schema(url: str) -> Iterator[str]:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+def sandbox_command(port: int, scoped: str = "people.search") -> list[str]:
+    """`bollard sandbox` on `port`, without rate limits, taking the bench's two keys
+    (`scoped`: the actions, comma-separated, the scoped key covers)."""
+    return [
+        *(sys.executable, "-m", "bollard.cli", "sandbox", "--port", str(port)),
+        *("--no-rate-limits", "--master-key", MASTER, "--scoped-key", f"{SCOPED}={scoped}"),
+    ]
+
+
 def bollard_env(
     sandbox_url: str, name: str = "bench", database_url: str | None = None
 ) -> dict[str, str]:
@@ -304,20 +313,7 @@ def run(args: argparse.Namespace, database_url: str | None) -> None:
     sandbox_url = f"http://127.0.0.1:{sp}"
     env = bollard_env(sandbox_url, database_url=database_url)
     key = create_agent(env)
-    scoped = "people.search,people.enrich,organizations.search"
-    sandbox_cmd = [
-        py,
-        "-m",
-        "bollard.cli",
-        "sandbox",
-        "--port",
-        str(sp),
-        "--no-rate-limits",
-        "--master-key",
-        MASTER,
-        "--scoped-key",
-        f"{SCOPED}={scoped}",
-    ]
+    sandbox_cmd = sandbox_command(sp, "people.search,people.enrich,organizations.search")
     results: dict[str, dict[str, float]] = {}
     with (
         process(sandbox_cmd, sp) as sandbox_pid,

@@ -33,8 +33,9 @@ from typing import Any
 
 import aiohttp
 
+from gateway import MASTER, SCOPED, sandbox_command
+
 ROOT = Path(__file__).resolve().parents[1]
-MASTER, SCOPED = "bench-master-key", "bench-scoped-key"
 ARGS = {"person_titles": ["vp of sales"], "per_page": 10}
 TOOL = "apollo_mixed_people_api_search"
 ACCEPT = "application/json, text/event-stream"
@@ -171,8 +172,7 @@ def main() -> None:
         "BOLLARD_USAGE_SYNC_SECONDS": "0",
     }
     key = create_agent(env)
-    sandbox = [py, "-m", "bollard.cli", "sandbox", "--port", str(sp), "--no-rate-limits",
-               "--master-key", MASTER, "--scoped-key", f"{SCOPED}=people.search"]  # fmt: skip
+    sandbox = sandbox_command(sp)
     url = f"http://127.0.0.1:{bp}"
     results: dict[str, dict[str, float]] = {}
     with (

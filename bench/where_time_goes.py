@@ -22,7 +22,16 @@ import statistics
 import sys
 from pathlib import Path
 
-from gateway import MASTER, SCOPED, bollard_env, create_agent, free_port, open_loop, pct, process
+from gateway import (
+    SCOPED,
+    bollard_env,
+    create_agent,
+    free_port,
+    open_loop,
+    pct,
+    process,
+    sandbox_command,
+)
 
 VARIANTS = {
     "bare pass-through": None,
@@ -52,10 +61,7 @@ def main() -> None:
     py = sys.executable
     sp = free_port()
     sandbox_url = f"http://127.0.0.1:{sp}"
-    sandbox = [
-        *(py, "-m", "bollard.cli", "sandbox", "--port", str(sp), "--no-rate-limits"),
-        *("--master-key", MASTER, "--scoped-key", f"{SCOPED}=people.search"),
-    ]
+    sandbox = sandbox_command(sp)
     rows: dict[str, list[tuple[float, ...]]] = {name: [] for name in VARIANTS}
     with contextlib.ExitStack() as stack:
         stack.enter_context(process(sandbox, sp))

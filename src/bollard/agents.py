@@ -200,7 +200,7 @@ class _SharedVersionRead:
         self._next: asyncio.Future[int] | None = None  # the read not started yet
         self._reading: asyncio.Task[None] | None = None
         self._abandoned: set[asyncio.Future[Any]] = set()  # cut short, still ending
-        self._in_use: set[psycopg.AsyncConnection[Any] | None] = set()  # a read's, now
+        self._in_use: set[psycopg.AsyncConnection[Any]] = set()  # a read's, now
 
     async def read(self) -> int:
         loop = asyncio.get_running_loop()
@@ -282,7 +282,8 @@ class _SharedVersionRead:
             _finish(conn)
             raise
         finally:
-            self._in_use.discard(conn)
+            if conn is not None:
+                self._in_use.discard(conn)
 
     def _forget(self, task: asyncio.Future[Any]) -> None:
         """An abandoned piece of work has ended: retrieve its error, close what it opened."""

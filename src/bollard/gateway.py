@@ -169,8 +169,11 @@ class Gateway:
         self.outcomes[call.door, outcome] += 1
         return result
 
+    def _trace(self, call: Call) -> _Trace:
+        return _Trace(_request_id(), call.door, int(self._clock() * 1_000_000))
+
     async def _handle(self, call: Call) -> Result:
-        trace = _Trace(_request_id(), call.door, int(self._clock() * 1_000_000))
+        trace = self._trace(call)
         try:
             agent = call.agent or await self.authenticate(call.key)
             resolved = self._check(call, trace, agent)
@@ -183,9 +186,7 @@ class Gateway:
             return await self._refuse(trace, exc)
         except Exception as exc:  # an error while deciding is a deny, never an allow
             log.exception("error while deciding request %s", trace.request_id)
-            return await self._refuse(
-                trace, BollardError(f"internal error while deciding: {type(exc).__name__}")
-            )
+            return await self._refuse(trace, _while_deciding(exc))
         return await self._forward(call, trace, resolved, admission)
 
     def _check(self, call: Call, trace: _Trace, agent: Agent) -> _Resolved:
@@ -318,11 +319,11 @@ class Gateway:
     async def refuse(self, call: Call, exc: Exception) -> Result:
         """Record and render a call its door could not even hand over (an error while
         checking its key, say): denied, like any error while deciding."""
-        trace = _Trace(_request_id(), call.door, int(self._clock() * 1_000_000))
+        trace = self._trace(call)
         if isinstance(call.target, ToolTarget):
             trace.action = self.catalog.by_tool(call.target.tool)
         if not isinstance(exc, BollardError):
-            exc = BollardError(f"internal error while deciding: {type(exc).__name__}")
+            exc = _while_deciding(exc)
         self.outcomes[call.door, exc.outcome] += 1
         return await self._refuse(trace, exc)
 
@@ -409,6 +410,12 @@ def _outcome_not_recorded(request_id: str, exc: BaseException) -> None:
         request_id,
         exc,
     )
+
+
+def _while_deciding(exc: Exception) -> BollardError:
+    """An unforeseen error while deciding a call, as the refusal it becomes (its type,
+    not its message: that could quote the request)."""
+    return BollardError(f"internal error while deciding: {type(exc).__name__}")
 
 
 def _request_id() -> str:

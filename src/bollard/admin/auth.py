@@ -15,12 +15,8 @@ until the minute is over, right token or not, on the sign-in form, the console A
 /metrics and /reference alike. Clients that share an address (everyone on loopback,
 everyone behind one proxy not named in BOLLARD_FORWARDED_ALLOW_IPS) share its
 allowance; sessions already signed in are not affected. With BOLLARD_REDIS_URL the
-count is kept in Redis (under BOLLARD_REDIS_PREFIX), so every replica shares one
-allowance per address; without it, the count is this process's own. When Redis fails
-while deciding an attempt, that attempt is decided by this process's own count (which
-sees every wrong token sent to this process) and a warning is logged: a Redis outage
-neither locks admins out nor lifts the limit, though while it lasts each replica
-allows its own `MAX_FAILURES`. The token itself (32 random bytes, or at least 16
+count is shared by every replica through Redis (what happens when Redis fails is in
+that module's docstring). The token itself (32 random bytes, or at least 16
 characters of your own) is what makes guessing hopeless, the count what makes trying
 noisy.
 """
