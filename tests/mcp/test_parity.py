@@ -70,10 +70,11 @@ def comparable(
     out = []
     for record in (r for r in records if r["door"] == door and r["request_id"] not in skip):
         data = {k: v for k, v in json.loads(record["data"]).items() if k not in PER_CALL_DATA}
-        if isinstance(data.get("reason"), str):
-            # "resets in 28 s" and "in 27 s" a moment later: the same window (its end,
-            # given as a time right after, must match exactly).
-            data["reason"] = re.sub(r"resets in \d+ s", "resets in N s", data["reason"])
+        for text in ("reason", "error"):  # the request record's and the outcome's
+            if isinstance(data.get(text), str):
+                # "resets in 28 s" and "in 27 s" a moment later: the same window (its
+                # end, given as a time right after, must match exactly).
+                data[text] = re.sub(r"resets in \d+ s", "resets in N s", data[text])
         out.append({**{k: v for k, v in record.items() if k not in PER_CALL}, "data": data})
     return out
 
