@@ -275,7 +275,9 @@ class _SharedVersionRead:
                 raise TimeoutError(f"access_version was not read within {READ_TIMEOUT:g} s")
             return task.result()
         except BaseException:
-            if not task.done():
+            # On a closed loop (this coroutine closed by the garbage collector after its
+            # loop was) nothing can be cancelled or run: the work is left to be collected.
+            if not task.done() and not task.get_loop().is_closed():
                 task.cancel()
                 self._abandoned.add(task)
                 task.add_done_callback(self._forget)
