@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -149,3 +150,57 @@ def test_an_unforeseen_error_after_the_record_is_recorded_and_answered_in_apollo
     # The log says where it failed, never what the exception said (it held the key).
     assert "RuntimeError forwarding request" in caplog.text
     assert upstream_key not in caplog.text
+
+
+ENRICH = "/api/v1/organizations/enrich"
+
+
+def ledger_unwritable(engine: Engine) -> None:
+    """Every change to the credit ledger refused: a real error from the real database."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TRIGGER ledger_gone BEFORE UPDATE ON credit_ledger "
+                "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+            )
+        )
+
+
+def ledger_states(engine: Engine) -> list[tuple[str, int]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text("SELECT state, reserved FROM credit_ledger"))]
+
+
+def test_apollos_answer_reaches_the_agent_when_its_credits_cannot_be_settled(
+    start_bollard: StartBollard, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Apollo has acted and charged: a 500 now would invite a repeat. The reservation
+    # (the worst case) stays counted instead, which errs toward refusing.
+    bollard = start_bollard()
+    _, key = bollard.agents.create("a", ["organizations:read"])
+    ledger_unwritable(bollard.engine)
+    domain = bollard.sandbox.organizations.orgs[0].domain
+    with bollard.client(key) as client:
+        reply = client.get(ENRICH, params={"domain": domain})
+    outcome = bollard.records()[-1]
+    assert reply.status_code == 200
+    assert reply.json()["organization"]["primary_domain"] == domain
+    assert (outcome["kind"], outcome["outcome"], outcome["status"]) == ("outcome", "ok", 200)
+    assert json.loads(outcome["data"])["credits"] == 1  # what Apollo charged
+    assert ledger_states(bollard.engine) == [("reserved", 1)]
+    assert "could not settle ledger entry" in caplog.text
+
+
+def test_apollo_unreachable_is_still_reported_when_the_reservation_cannot_be_given_back(
+    start_bollard: StartBollard, caplog: pytest.LogCaptureFixture
+) -> None:
+    bollard = start_bollard(apollo_url="http://127.0.0.1:9")
+    _, key = bollard.agents.create("a", ["organizations:read"])
+    ledger_unwritable(bollard.engine)
+    with bollard.client(key) as client:
+        reply = client.get(ENRICH, params={"domain": "example.com"})
+    assert reply.status_code == 502
+    assert "unreachable" in reply.json()["error"]
+    assert bollard.records()[-1]["outcome"] == "upstream_error"
+    assert ledger_states(bollard.engine) == [("reserved", 1)]
+    assert "could not release ledger entry" in caplog.text

@@ -247,9 +247,22 @@ class Limiter:
             if action is not None
             else admission.reserved_credits
         )
-        await asyncio.to_thread(
-            ledger.settle, self.engine, admission.ledger_id, spent, self.clock()
-        )
+        try:
+            await asyncio.to_thread(
+                ledger.settle, self.engine, admission.ledger_id, spent, self.clock()
+            )
+        except SQLAlchemyError as exc:
+            # Apollo has acted: its answer still goes to the agent (an error would invite
+            # a repeat). The reservation, the worst case, stays counted: errs toward refusing.
+            log.warning(
+                "could not settle ledger entry %d (%s): its %d reserved credits stay counted "
+                "for %s instead of the %d spent",
+                admission.ledger_id,
+                type(exc).__name__,
+                admission.reserved_credits,
+                admission.agent,
+                spent,
+            )
         return spent
 
     async def _observe(self, admission: Admission, status: int, headers: Mapping[str, str]) -> None:
@@ -268,8 +281,19 @@ class Limiter:
     async def release(self, admission: Admission) -> None:
         """The call never reached Apollo: give back its window counters and reservation."""
         await self._give_back(admission.tokens)
-        if admission.ledger_id is not None:
+        if admission.ledger_id is None:
+            return
+        try:
             await asyncio.to_thread(ledger.release, self.engine, admission.ledger_id, self.clock())
+        except SQLAlchemyError as exc:  # the call's own error matters more: it still goes back
+            log.warning(
+                "could not release ledger entry %d (%s): its %d reserved credits stay counted "
+                "for %s",
+                admission.ledger_id,
+                type(exc).__name__,
+                admission.reserved_credits,
+                admission.agent,
+            )
 
     async def sync_usage(self, fetch: Fetch) -> tuple[UsageStat, ...]:
         """Refresh Apollo's windows from its usage-stats endpoint; returns what it reported."""
