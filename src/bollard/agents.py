@@ -275,9 +275,15 @@ class _SharedVersionRead:
                 raise TimeoutError(f"access_version was not read within {READ_TIMEOUT:g} s")
             return task.result()
         except BaseException:
-            # On a closed loop (this coroutine closed by the garbage collector after its
-            # loop was) nothing can be cancelled or run: the work is left to be collected.
-            if not task.done() and not task.get_loop().is_closed():
+            if task.done():
+                pass
+            elif task.get_loop().is_closed():
+                # This coroutine is being closed by the garbage collector, after its loop
+                # was: nothing can be cancelled or run. Closed, the work cannot warn later
+                # that it was never awaited.
+                with contextlib.suppress(Exception):
+                    work.close()
+            else:
                 task.cancel()
                 self._abandoned.add(task)
                 task.add_done_callback(self._forget)

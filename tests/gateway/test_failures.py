@@ -161,7 +161,7 @@ def ledger_unwritable(engine: Engine) -> None:
         conn.execute(
             text(
                 "CREATE TRIGGER ledger_gone BEFORE UPDATE ON credit_ledger "
-                "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+                "BEGIN SELECT RAISE(ABORT, 'the credit ledger refuses writes'); END"
             )
         )
 

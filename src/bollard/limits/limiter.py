@@ -253,7 +253,9 @@ class Limiter:
             )
         except SQLAlchemyError as exc:
             # Apollo has acted: its answer still goes to the agent (an error would invite
-            # a repeat). The reservation, the worst case, stays counted: errs toward refusing.
+            # a repeat). The reservation stays counted instead of what was spent: as the
+            # estimate is the worst case, that errs toward refusing, unless Apollo
+            # reported more than it (then the warning shows by how much).
             log.warning(
                 "could not settle ledger entry %d (%s): its %d reserved credits stay counted "
                 "for %s instead of the %d spent",
