@@ -329,6 +329,28 @@ def slow_reads(engine: Engine, seconds: float) -> None:
         conn.execute(text(SLOW_READS[1].format(seconds)))
 
 
+async def read_under_way(engine: Engine) -> None:
+    """Wait until a read of access_version is running in the database (a fixed sleep
+    would guess how long connecting takes, which a slow host can outlast)."""
+
+    def running() -> bool:
+        with engine.connect() as conn:  # a transaction of its own: fresh statistics
+            return bool(
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                        "AND datname = current_database() AND query = :read"
+                    ),
+                    {"read": "SELECT version FROM access_version WHERE id = 1"},
+                ).scalar_one()
+            )
+
+    deadline = time.monotonic() + 5
+    while not await asyncio.to_thread(running):
+        assert time.monotonic() < deadline, "no read of access_version began within 5 s"
+        await asyncio.sleep(0.01)
+
+
 def bump_rows(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("UPDATE access_version_rows SET version = version + 1"))
@@ -344,7 +366,7 @@ def test_a_call_never_shares_a_read_that_began_before_it(
 
     async def calls() -> tuple[int, int]:
         early = asyncio.ensure_future(repo.version())
-        await asyncio.sleep(0.1)  # its read has begun, and sleeps in the database
+        await read_under_way(engine)  # and sleeping in the database
         bump_rows(engine)
         late = await repo.version()
         return await early, late
@@ -357,11 +379,11 @@ def test_a_call_never_shares_a_read_that_began_before_it(
 def test_a_caller_that_gives_up_leaves_the_shared_read_to_the_others(
     slow_postgres: tuple[Engine, Agents],
 ) -> None:
-    _, repo = slow_postgres
+    engine, repo = slow_postgres
 
     async def calls() -> list[int | BaseException]:
         waiting = [asyncio.ensure_future(repo.version()) for _ in range(3)]
-        await asyncio.sleep(0.1)
+        await read_under_way(engine)
         waiting[0].cancel()  # its client went away
         return await asyncio.gather(*waiting, return_exceptions=True)
 
@@ -398,7 +420,7 @@ def test_a_read_left_in_flight_by_a_closed_loop_does_not_hold_up_the_next(
         for _ in range(steps):
             await asyncio.sleep(0)
         if not steps:
-            await asyncio.sleep(0.1)  # its read has begun, and sleeps in the database
+            await read_under_way(engine)  # and sleeping in the database
         return abandoned
 
     old.run_until_complete(walk_away())
