@@ -303,6 +303,7 @@ def test_an_unreadable_version_fails_every_call_waiting_for_it(
     assert all("access_version has no row" in str(f) for f in failures)
 
 
+VERSION_READ = "SELECT version FROM access_version WHERE id = 1"  # as Agents sends it
 SLOW_READS = (
     "ALTER TABLE access_version RENAME TO access_version_rows",
     "CREATE VIEW access_version AS SELECT id, version FROM access_version_rows, pg_sleep({})",
@@ -341,7 +342,7 @@ async def read_under_way(engine: Engine) -> None:
                         "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
                         "AND datname = current_database() AND query = :read"
                     ),
-                    {"read": "SELECT version FROM access_version WHERE id = 1"},
+                    {"read": VERSION_READ},
                 ).scalar_one()
             )
 
@@ -471,7 +472,7 @@ def test_a_dropped_connection_is_replaced_without_failing_the_calls(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE pid <> pg_backend_pid() AND datname = current_database() "
                 "AND state = 'idle' AND query = %s",
-                ("SELECT version FROM access_version WHERE id = 1",),
+                (VERSION_READ,),
             ).fetchall()
             assert cut == [(True,)]
         together = await asyncio.gather(

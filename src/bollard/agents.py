@@ -275,15 +275,13 @@ class _SharedVersionRead:
                 raise TimeoutError(f"access_version was not read within {READ_TIMEOUT:g} s")
             return task.result()
         except BaseException:
-            if task.done():
-                pass
-            elif task.get_loop().is_closed():
+            if task.get_loop().is_closed():
                 # This coroutine is being closed by the garbage collector, after its loop
                 # was: nothing can be cancelled or run. Closed, the work cannot warn later
-                # that it was never awaited.
+                # that it was never awaited (a no-op if it ended).
                 with contextlib.suppress(Exception):
                     work.close()
-            else:
+            elif not task.done():
                 task.cancel()
                 self._abandoned.add(task)
                 task.add_done_callback(self._forget)

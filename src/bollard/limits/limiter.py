@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from redis.exceptions import RedisError
@@ -247,24 +248,8 @@ class Limiter:
             if action is not None
             else admission.reserved_credits
         )
-        try:
-            await asyncio.to_thread(
-                ledger.settle, self.engine, admission.ledger_id, spent, self.clock()
-            )
-        except SQLAlchemyError as exc:
-            # Apollo has acted: its answer still goes to the agent (an error would invite
-            # a repeat). The reservation stays counted instead of what was spent: as the
-            # estimate is the worst case, that errs toward refusing, unless Apollo
-            # reported more than it (then the warning shows by how much).
-            log.warning(
-                "could not settle ledger entry %d (%s): its %d reserved credits stay counted "
-                "for %s instead of the %d spent",
-                admission.ledger_id,
-                type(exc).__name__,
-                admission.reserved_credits,
-                admission.agent,
-                spent,
-            )
+        settle = partial(ledger.settle, self.engine, admission.ledger_id, spent, self.clock())
+        await self._write_ledger(admission, "settle", settle, f" instead of the {spent} spent")
         return spent
 
     async def _observe(self, admission: Admission, status: int, headers: Mapping[str, str]) -> None:
@@ -283,18 +268,29 @@ class Limiter:
     async def release(self, admission: Admission) -> None:
         """The call never reached Apollo: give back its window counters and reservation."""
         await self._give_back(admission.tokens)
-        if admission.ledger_id is None:
-            return
+        if admission.ledger_id is not None:
+            release = partial(ledger.release, self.engine, admission.ledger_id, self.clock())
+            await self._write_ledger(admission, "release", release)
+
+    async def _write_ledger(
+        self, admission: Admission, verb: str, write: Callable[[], None], instead: str = ""
+    ) -> None:
+        """Settle or release a reservation, off the event loop. If the ledger cannot be
+        written, the call's own answer still goes back (after Apollo acted, an error would
+        invite a repeat): the reservation stays counted, and a warning says so. As the
+        estimate is the worst case, that errs toward refusing, unless Apollo reported
+        spending more than it (the warning shows both)."""
         try:
-            await asyncio.to_thread(ledger.release, self.engine, admission.ledger_id, self.clock())
-        except SQLAlchemyError as exc:  # the call's own error matters more: it still goes back
+            await asyncio.to_thread(write)
+        except SQLAlchemyError as exc:
             log.warning(
-                "could not release ledger entry %d (%s): its %d reserved credits stay counted "
-                "for %s",
+                "could not %s ledger entry %s (%s): its %d reserved credits stay counted for %s%s",
+                verb,
                 admission.ledger_id,
                 type(exc).__name__,
                 admission.reserved_credits,
                 admission.agent,
+                instead,
             )
 
     async def sync_usage(self, fetch: Fetch) -> tuple[UsageStat, ...]:
