@@ -59,8 +59,8 @@ def test_a_lone_surrogate_is_a_clear_400_and_the_log_keeps_working(bollard: Boll
     assert "unpaired surrogate" in refused.json()["error"]
     assert paired.status_code == 200  # a complete pair is a real character
     assert after.status_code == 200
-    assert denied.status_code == 400  # the body is unreadable before any grant is asked
+    assert denied.status_code == 403  # not granted: the body is not even looked at
     assert ready.status_code == 200
     assert len(bollard.sandbox.calls) == 2
     outcomes = [r["outcome"] for r in bollard.records() if r["kind"] == "outcome"]
-    assert outcomes == ["invalid", "ok", "ok", "invalid"]
+    assert outcomes == ["invalid", "ok", "ok", "denied"]

@@ -10,9 +10,9 @@ from sqlalchemy import Engine
 from bollard.catalog import Action, Catalog
 from bollard.errors import CreditBudgetExhausted, RateLimited
 from bollard.limits import Admission, Limiter
-from bollard.limits.checks import LimitRule
-from bollard.limits.config import set_rule
 from bollard.limits.refusals import ApolloWindowSpent
+from bollard.limits.rule_store import set_rule
+from bollard.limits.rules import LimitRule
 from tests.limits.conftest import Clock
 
 pytestmark = pytest.mark.anyio

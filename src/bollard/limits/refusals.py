@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from bollard.catalog import Action
 from bollard.errors import CreditBudgetExhausted, RateLimited
-from bollard.limits.checks import ALL_ACTIONS, Check
 from bollard.limits.cost import Estimate
 from bollard.limits.counters import Verdict
-from bollard.limits.ledger import Shortfall
+from bollard.limits.rules import ALL_ACTIONS, Check, Shortfall
 from bollard.limits.windows import (
     UPGRADE_URL,
     apollo_429_message,

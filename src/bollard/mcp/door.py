@@ -33,11 +33,11 @@ from starlette.types import Message, Receive, Scope, Send
 
 from bollard.agents import Agent
 from bollard.audit.keyfile import audit_key
+from bollard.doorway import ClientGone, agent_key, read_body, refusal_body
 from bollard.errors import Unauthenticated
-from bollard.gateway import Call, Gateway, ToolTarget
+from bollard.gateway import Call, Gateway, Refusal, ToolTarget
 from bollard.mcp import sessions
 from bollard.mcp.server import SCOPE_AGENT, SCOPE_KEY, create_server
-from bollard.rest import ClientGone, agent_key
 from bollard.settings import Settings
 
 SESSION_HEADER = "mcp-session-id"
@@ -155,9 +155,9 @@ class McpDoor:
         self, exc: Unauthenticated, key: str | None, message: dict[str, Any] | None
     ) -> Response:
         call = _tool_call(message)
-        if call is not None:
-            result = await self.gateway.handle(Call("mcp", key, call))
-            body = json.loads(result.body)
+        result = await self.gateway.handle(Call("mcp", key, call)) if call is not None else None
+        if isinstance(result, Refusal):  # a tool call: recorded, as the REST door's 401s are
+            body = refusal_body(result)
         else:
             body = {"error": exc.message, "error_code": exc.error_code}
         return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": CHALLENGE})
@@ -168,8 +168,8 @@ class McpDoor:
         call = _tool_call(message)
         if call is None:  # no action asked for: nothing to record
             return _error(503, "UNAVAILABLE", "Bollard could not check this key now: try again")
-        result = await self.gateway.refuse(Call("mcp", key, call), exc)
-        return JSONResponse(json.loads(result.body), status_code=result.status)
+        refusal = await self.gateway.refuse(Call("mcp", key, call), exc)
+        return JSONResponse(refusal_body(refusal), status_code=refusal.status)
 
 
 def _opens_session(headers: Headers, message: dict[str, Any] | None) -> bool:
@@ -207,20 +207,9 @@ def _message(body: bytes) -> dict[str, Any] | None:
 
 async def _buffer(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
     """The whole request body (None past `limit`) and a `receive` that replays it."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # http.disconnect: half a request
-            raise ClientGone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None, receive
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
+    body = await read_body(receive, limit)
+    if body is None:
+        return None, receive
     pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
 
     async def replay() -> Message:
