@@ -302,12 +302,14 @@ class Gateway:
             return
         committed.add_done_callback(partial(_outcome_committed, trace.request_id))
 
-    async def refuse(self, call: Call, exc: Exception) -> Refusal:
+    async def refuse(
+        self, door: str, exc: Exception, *, agent: Agent | None = None, tool: str | None = None
+    ) -> Refusal:
         """Record a call its door could not even hand over (an error while checking its
-        key, say): denied, like any error while deciding."""
-        trace = _Trace(_request_id(), call.door, self._now_us())
-        if isinstance(call.target, ToolTarget):
-            trace.action = self.catalog.by_tool(call.target.tool)
+        key, a message no parser should take): denied, like any error while deciding."""
+        trace = _Trace(_request_id(), door, self._now_us())
+        trace.agent = agent.name if agent is not None else None
+        trace.action = self.catalog.by_tool(tool) if tool is not None else None
         if not isinstance(exc, BollardError):
             exc = _while_deciding(exc)
         return await self._refuse(trace, exc)

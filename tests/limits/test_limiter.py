@@ -172,6 +172,19 @@ async def test_apollos_own_429_holds_the_endpoint_for_its_retry_after(
     assert refused.value.headers == {"Retry-After": "30"}
 
 
+async def test_apollos_own_429_holds_the_endpoint_for_every_agent_and_says_so(
+    limiter: Limiter, catalog: Catalog
+) -> None:
+    # Apollo's windows are the team's: one agent's 429 would be every agent's.
+    search = action(catalog, "people.search")
+    admission = await limiter.admit("research", search, SEARCH_ARGS)
+    await limiter.settle(admission, 429, {"Retry-After": "30"}, b'{"message": "slow down"}')
+    with pytest.raises(ApolloWindowSpent) as refused:
+        await limiter.admit("enrichment", search, SEARCH_ARGS)
+    assert "holds every agent's calls to it for 30 s more" in refused.value.message
+    assert "the whole team's" in refused.value.message
+
+
 async def test_share_of_apollo_caps_one_agent_while_the_others_keep_calling(
     limiter: Limiter, store: Engine, clock: Clock, catalog: Catalog
 ) -> None:
