@@ -39,6 +39,7 @@ from bollard.policy import Decision, decide
 from bollard.upstream import Reply, Upstream, UpstreamKeys
 
 log = logging.getLogger("bollard.gateway")
+_JSON = {"content-type": "application/json"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,7 @@ class _Resolved:
     body: bytes | None
     args: dict[str, Any]
     problem: BollardError | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)  # set by Bollard, sent up
 
 
 class Gateway:
@@ -206,9 +208,7 @@ class Gateway:
         started = time.perf_counter()
         try:
             # 7. forward
-            headers = dict(call.headers)
-            if isinstance(call.target, ToolTarget) and resolved.body is not None:
-                headers["content-type"] = "application/json"
+            headers = {**call.headers, **resolved.headers}
             try:
                 reply = await self.upstream.send(
                     resolved.action, resolved.path, resolved.query, resolved.body, headers, key
@@ -225,14 +225,7 @@ class Gateway:
             )
             return self._answered(trace, reply, started, credits)
         except Exception as exc:  # a failure nobody foresaw: still recorded, still refused
-            # Where it came from, not its message: that could quote the request's headers.
-            where = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("%s forwarding request %s\n%s", type(exc).__name__, trace.request_id, where)
-            failure = BollardError(
-                f"internal error while forwarding ({type(exc).__name__}); the call may have "
-                "reached Apollo: check before repeating a write"
-            )
-            return self._failed(trace, failure, started)
+            return self._failed(trace, _while_forwarding(exc, trace.request_id), started)
 
     def _resolve(self, target: RestTarget | ToolTarget) -> _Resolved:
         if isinstance(target, ToolTarget):
@@ -263,7 +256,8 @@ class Gateway:
         rest = {k: v for k, v in args.items() if k not in action.path_params}
         if action.method == "GET":
             return _Resolved(action, path, resolver.to_query(rest), None, args)
-        return _Resolved(action, path, (), json.dumps(rest).encode(), args)
+        body = json.dumps(rest).encode()
+        return _Resolved(action, path, (), body, args, headers=_JSON)
 
     def _answered(self, trace: _Trace, reply: Reply, started: float, credits: int) -> Answer:
         data = {
@@ -390,6 +384,17 @@ def _outcome_not_recorded(request_id: str, exc: BaseException) -> None:
         "as outcome_unknown",
         request_id,
         exc,
+    )
+
+
+def _while_forwarding(exc: Exception, request_id: str) -> BollardError:
+    """An unforeseen error once a call may have gone out, logged and as its refusal."""
+    # Where it came from, not its message: that could quote the request's headers.
+    where = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("%s forwarding request %s\n%s", type(exc).__name__, request_id, where)
+    return BollardError(
+        f"internal error while forwarding ({type(exc).__name__}); the call may have "
+        "reached Apollo: check before repeating a write"
     )
 
 
