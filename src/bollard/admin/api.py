@@ -25,7 +25,7 @@ from starlette.routing import Route
 from bollard.admin import log as audit_log
 from bollard.admin import usage
 from bollard.admin.auth import CSRF_HEADER, SAFE_METHODS, AdminAuth, Principal
-from bollard.admin.changes import Changes
+from bollard.admin.changes import Changes, actor_for
 from bollard.admin.grants import matrix
 from bollard.admin.openapi import openapi_document
 from bollard.admin.problems import (
@@ -155,42 +155,45 @@ async def list_agents(request: Request, principal: Principal) -> Response:
 
 async def create_agent(request: Request, principal: Principal) -> Response:
     body = await _body(request, NewAgent)
-    agent, key = await Changes(_gateway(request)).create(
-        body.name, body.grants, body.note, body.expires_in, by=principal.via
+    agent, key = await Changes.of(request).create(
+        body.name, body.grants, body.note, body.expires_in, by=actor_for(request, principal.via)
     )
     return JSONResponse({"agent": agent_json(agent, None), "key": key}, status_code=201)
 
 
 async def get_agent(request: Request, principal: Principal) -> Response:
-    gateway = _gateway(request)
-    agent = await Changes(gateway).agent(request.path_params["name"])
+    agent = await Changes.of(request).agent(request.path_params["name"])
     used = await run_in_threadpool(audit_log.last_use, _engine(request))
     return JSONResponse({"agent": agent_json(agent, used.get(agent.name))})
 
 
 async def revoke_agent(request: Request, principal: Principal) -> Response:
-    agent = await Changes(_gateway(request)).revoke(request.path_params["name"], principal.via)
-    return JSONResponse({"agent": agent_json(agent, None)})
+    done = await Changes.of(request).revoke(
+        request.path_params["name"], actor_for(request, principal.via)
+    )
+    return JSONResponse({"agent": agent_json(done.agent, None), "already_revoked": done.already})
 
 
 async def rotate_agent(request: Request, principal: Principal) -> Response:
     body = await _body(request, Rotation, empty_ok=True)
     name = request.path_params["name"]
-    key = await Changes(_gateway(request)).rotate(name, body.grace, principal.via)
-    return JSONResponse({"name": name, "key": key})
+    done = await Changes.of(request).rotate(name, body.grace, actor_for(request, principal.via))
+    return JSONResponse(
+        {"name": name, "key": done.key, "old_keys_until": _iso(done.old_keys_until)}
+    )
 
 
 async def get_grants(request: Request, principal: Principal) -> Response:
     gateway = _gateway(request)
-    agent = await Changes(gateway).agent(request.path_params["name"])
+    agent = await Changes.of(request).agent(request.path_params["name"])
     grid = matrix(gateway.catalog, agent.grants)
     return JSONResponse({"name": agent.name, "grants": list(agent.grants), **grid.to_json()})
 
 
 async def change_grants(request: Request, principal: Principal) -> Response:
     body = await _body(request, GrantChange)
-    agent = await Changes(_gateway(request)).regrant(
-        request.path_params["name"], body.add, body.remove, principal.via
+    agent = await Changes.of(request).regrant(
+        request.path_params["name"], body.add, body.remove, actor_for(request, principal.via)
     )
     return JSONResponse({"name": agent.name, "grants": list(agent.grants)})
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import PoolProxiedConnection
@@ -493,6 +493,17 @@ def ensure_head(engine: Engine) -> None:
             conn.execute(insert(audit_head).values(id=1, seq=0, hash=GENESIS))
 
 
+def append_within(conn: Connection, records: Sequence[Record]) -> None:
+    """Append records inside the caller's open transaction: they commit with it or not at all.
+
+    The head row is locked from here until that transaction ends (SQLite: it began
+    IMMEDIATE; PostgreSQL: FOR UPDATE), so a running server's writer waits for it.
+    """
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    ChainSQL.for_engine(conn.engine).append(dbapi, records, None, in_transaction=True)
+
+
 def append_records(
     engine: Engine,
     records: Sequence[Record],
@@ -575,18 +586,23 @@ class ChainSQL:
         *,
         force_checkpoint: bool = False,
         datas: Sequence[str] | None = None,
+        in_transaction: bool = False,
     ) -> Checkpoint | None:
         """One transaction on a DBAPI connection: the records, then a checkpoint if due.
 
         `datas`, if given, are the records' canonical data, already encoded by the caller.
+        `in_transaction`: the caller has begun the transaction (an admin change) and
+        commits or rolls it back; no checkpoint then, its file write must follow a commit.
 
         The checkpoint goes to the file only after the commit, so the file is never
         ahead of the database. On any error the transaction is rolled back and the
         error raised.
         """
+        if in_transaction and checkpointer is not None:
+            raise ValueError("no checkpoint inside the caller's transaction")
         cursor = conn.cursor()
         try:
-            if self.begin:
+            if self.begin and not in_transaction:
                 cursor.execute(self.begin)
             cursor.execute(self.head)
             head = cursor.fetchone()
@@ -617,16 +633,19 @@ class ChainSQL:
             made = None
             if checkpointer is not None and (force_checkpoint or checkpointer.due(start, seq)):
                 made = self._checkpoint(cursor, checkpointer, seq, prev)
-            if self.sqlite:
+            if in_transaction:
+                pass  # the caller commits: the change and its records together
+            elif self.sqlite:
                 cursor.execute("COMMIT")
             else:
                 conn.commit()
         except BaseException:
-            with contextlib.suppress(Exception):
-                if self.sqlite:
-                    cursor.execute("ROLLBACK")
-                else:
-                    conn.rollback()
+            if not in_transaction:  # else the caller rolls back its own transaction
+                with contextlib.suppress(Exception):
+                    if self.sqlite:
+                        cursor.execute("ROLLBACK")
+                    else:
+                        conn.rollback()
             raise
         finally:
             cursor.close()

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from bollard.agents import Agents
 from bollard.app import create_app
 from bollard.catalog import load_catalog
+from bollard.cli import options
 from bollard.errors import ConfigError
 from bollard.loopback import LoopbackServer
 from bollard.settings import Settings
@@ -25,10 +26,12 @@ DEMO_AGENT = "demo"
 
 @click.command()
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port to listen on (default 8787).")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port to listen on (default 8787)."
+)
 def serve(host: str | None, port: int | None) -> None:
     """Run the Bollard gateway."""
-    settings = Settings.from_env()
+    settings = options.settings(create=True)
     settings = settings.model_copy(
         update={"host": host or settings.host, "port": port or settings.port}
     )
