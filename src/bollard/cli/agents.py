@@ -230,7 +230,9 @@ def rotate_command(
                 "agent": name,
                 "key": done.key,
                 "key_shown_once": True,
-                "old_keys": "revoked" if period is None else "expire",
+                "old_keys": "revoked"
+                if period is None
+                else f"expire at {_stamp(done.old_keys_until)}",
                 "old_keys_until": _stamp(done.old_keys_until),
             }
         )

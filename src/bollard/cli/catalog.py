@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import shutil
+import sys
 import textwrap
 from collections.abc import Sequence
 from typing import Any
@@ -84,8 +86,7 @@ def catalog(
     if not rows:
         click.echo("No actions match these filters.")
         return
-    columns = shutil.get_terminal_size((WIDTH, 24)).columns
-    click.echo(_table(TABLE_COLUMNS, [_table_cells(r) for r in rows], columns))
+    click.echo(_table(TABLE_COLUMNS, [_table_cells(r) for r in rows], _columns()))
     click.echo(f"\n{len(rows)} of {len(cat.actions)} actions.  Details: bollard catalog show ID")
 
 
@@ -150,6 +151,13 @@ def _table_cells(row: dict[str, Any]) -> list[str]:
         row["credits"],
         row["summary"],
     ]
+
+
+def _columns() -> int:
+    """The terminal's width (or COLUMNS); piped into another program, no limit."""
+    if "COLUMNS" in os.environ or sys.stdout.isatty():
+        return shutil.get_terminal_size((WIDTH, 24)).columns
+    return 10_000
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], columns: int) -> str:

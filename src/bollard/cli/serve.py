@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from bollard.agents import Agents
 from bollard.app import create_app
 from bollard.catalog import load_catalog
+from bollard.changes import Actor, AdminChanges
 from bollard.cli import options
 from bollard.errors import ConfigError
 from bollard.loopback import LoopbackServer
@@ -110,8 +111,15 @@ def _ensure_demo_agent(settings: Settings, engine: Engine) -> None:
     agents = Agents(engine, load_catalog())
     if agents.list():
         return
+    changes = AdminChanges(engine, agents)
     try:
-        _, key = agents.create(DEMO_AGENT, ["*:read"], note="created at first start (sandbox)")
+        _, key = changes.create_agent(
+            Actor.from_os(),
+            DEMO_AGENT,
+            ["*:read"],
+            note="created at first start (sandbox)",
+            reason="bollard serve's first start, on the sandbox",
+        )
     except ConfigError:
         if agents.get(DEMO_AGENT) is None:
             raise
