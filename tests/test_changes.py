@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +191,43 @@ def test_a_cli_change_while_the_server_runs_is_in_force_and_in_the_one_chain(
     verified = cli("audit", "verify", "--json")
     assert verified.exit_code == 0, verified.output
     assert json.loads(verified.stdout)["records"] == 5
+
+
+def test_cli_changes_and_calls_the_server_records_at_the_same_time_share_one_chain(
+    start_bollard: StartBollard, database_url: str
+) -> None:
+    bollard = start_bollard(database_url)
+    cli = Cli(bollard.settings.database_url, bollard.settings.state_dir)
+    _, key = bollard.agents.create("research", ["people:read"])
+    cli.ok("agents", "create", "other")
+    flowing, stop = threading.Event(), threading.Event()
+    statuses: list[int] = []
+
+    def calls() -> None:
+        with bollard.client(key) as agent:
+            while not stop.is_set():
+                statuses.append(agent.post(SEARCH, json={"per_page": 1}).status_code)
+                flowing.set()
+
+    threads = [threading.Thread(target=calls) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert flowing.wait(20)
+        for turn in range(6):
+            cli.ok("grants", "remove" if turn % 2 else "add", "other", "people:read")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(20)
+    records = bollard.records()
+    verified = cli("audit", "verify", "--json")
+    assert set(statuses) == {200}
+    assert [r["kind"] for r in records].count("admin") == 7
+    assert [r["kind"] for r in records].count("request") == len(statuses)
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    changed = [r["seq"] for r in records if r["action"] == "grants.change"]
+    between = [r for r in records if r["kind"] == "request" and changed[0] < r["seq"] < changed[-1]]
+    assert between  # the server recorded calls while the CLI was changing grants
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.stdout)["records"] == len(records)

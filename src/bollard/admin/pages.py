@@ -422,7 +422,8 @@ def _entry_view(entry: audit_log.Entry) -> dict[str, Any]:
     data["when"] = _when_us(data["ts_us"])
     if entry.admin is not None:
         change = dict(entry.admin.data)
-        data["summary"] = f"{change.get('change', 'change')} by {change.get('by', 'admin')}"
+        via = f" ({change['via']})" if change.get("via") else ""
+        data["summary"] = f"{change.get('change', 'change')} by {change.get('by', 'admin')}{via}"
         data["reason"] = _admin_summary(change)
     return data
 
@@ -432,6 +433,9 @@ def _admin_summary(change: dict[str, Any]) -> str:
     for key in ("added", "removed"):
         if change.get(key):
             parts.append(f"{key} {', '.join(change[key])}")
-    if change.get("change") == "create":
-        parts.append("grants " + (", ".join(change.get("grants") or []) or "none"))
+    if change.get("change") in ("create", "agents.create"):
+        grants = change.get("grants") or (change.get("after") or {}).get("grants") or []
+        parts.append("grants " + (", ".join(grants) or "none"))
+    if change.get("reason"):
+        parts.append(f"reason: {change['reason']}")
     return "; ".join(parts)
