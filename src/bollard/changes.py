@@ -30,8 +30,8 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from bollard.agents import Agent, AgentNameTaken, Agents, utcnow
+from bollard.audit.appender import append_within, ensure_head
 from bollard.audit.chain import Record
-from bollard.audit.writer import append_within, ensure_head
 from bollard.errors import ConfigError
 from bollard.limits.checks import LimitRule
 from bollard.limits.config import delete_rules, merge_rule, rule_dict
