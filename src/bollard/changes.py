@@ -63,12 +63,16 @@ class Actor:
 
 @dataclass(frozen=True, slots=True)
 class Revocation:
+    """A revoked agent, and whether it already was."""
+
     agent: Agent
     already: bool  # it was revoked before: nothing changed, nothing recorded
 
 
 @dataclass(frozen=True, slots=True)
 class Rotation:
+    """An agent's new key (shown once) and when its previous keys stop."""
+
     agent: Agent
     key: str
     old_keys_until: datetime  # when the agent's previous keys stop (now, without grace)
@@ -112,7 +116,7 @@ class AdminChanges:
         self._engine = engine
         self._agents = agents
         self._now = now
-        ensure_head(engine)
+        self._head_ready = False
 
     def create_agent(
         self,
@@ -212,6 +216,9 @@ class AdminChanges:
         if reason is not None and (len(reason) > REASON_MAX or not reason.strip()):
             raise ConfigError(f"a reason must be 1 to {REASON_MAX} characters")
         reason = reason.strip() if reason else None
+        if not self._head_ready:  # a new database's chain (a running server made it already)
+            ensure_head(self._engine)
+            self._head_ready = True
         with self._engine.begin() as conn:
             change = _Change(conn, actor, agent, reason)
             yield change

@@ -76,7 +76,7 @@ def test_each_admin_api_change_is_recorded_with_the_token_and_before_after(
             api.post("/agents", json={"name": "sdr", "grants": ["people:read"]}),
             api.post("/agents/sdr/grants", json={"add": ["contacts:write"]}),
             api.post("/agents/sdr/rotate", json={"grace": "2h"}),
-            api.post("/agents/sdr/revoke"),
+            api.post("/agents/sdr/revoke", json={"reason": "left the team"}),
             api.post("/agents/sdr/revoke"),
         ]
     assert [a.status_code for a in answers] == [201, 200, 200, 200, 200]
@@ -96,6 +96,7 @@ def test_each_admin_api_change_is_recorded_with_the_token_and_before_after(
         {"grants": ["contacts:write", "people:read"]},
     )
     assert regrant["added"] == ["contacts:write"]
+    assert [r["data"].get("reason") for r in records] == [None, None, None, "left the team"]
 
 
 def test_the_api_refuses_an_unknown_agent_with_the_nearest_names(admin: Bollard) -> None:

@@ -56,32 +56,52 @@ class Changes:
         return await _apply(self._agents.require, name)
 
     async def create(
-        self, name: str, grants: Sequence[str], note: str, expires_in: str | None, by: Actor
+        self,
+        name: str,
+        grants: Sequence[str],
+        note: str,
+        expires_in: str | None,
+        by: Actor,
+        reason: str | None = None,
     ) -> tuple[Agent, str]:
         """A new agent and its key (shown once)."""
         self._writable()
         expires_at = utcnow() + _duration(expires_in) if expires_in is not None else None
         return await _apply(
-            self._core.create_agent, by, name, grants, expires_at=expires_at, note=note
+            self._core.create_agent,
+            by,
+            name,
+            grants,
+            expires_at=expires_at,
+            note=note,
+            reason=reason,
         )
 
-    async def revoke(self, name: str, by: Actor) -> Revocation:
+    async def revoke(self, name: str, by: Actor, reason: str | None = None) -> Revocation:
         """Revoke the agent and all its keys from the next call on."""
         self._writable()
-        return await _apply(self._core.revoke, by, name)
+        return await _apply(self._core.revoke, by, name, reason)
 
-    async def rotate(self, name: str, grace: str | None, by: Actor) -> Rotation:
+    async def rotate(
+        self, name: str, grace: str | None, by: Actor, reason: str | None = None
+    ) -> Rotation:
         """A new key for the agent; old keys stop now or after `grace`."""
         self._writable()
         period = _duration(grace) if grace is not None else None
-        return await _apply(self._core.rotate, by, name, period)
+        return await _apply(self._core.rotate, by, name, period, reason)
 
     async def regrant(
-        self, name: str, add: Sequence[str], remove: Sequence[str], by: Actor
+        self,
+        name: str,
+        add: Sequence[str],
+        remove: Sequence[str],
+        by: Actor,
+        reason: str | None = None,
     ) -> Agent:
         """Add and remove grants in one change; removing one it lacks is an error."""
         self._writable()
-        return await _apply(self._core.change_grants, by, name, add, [s.strip() for s in remove])
+        removing = [s.strip() for s in remove]
+        return await _apply(self._core.change_grants, by, name, add, removing, reason)
 
     async def set_limits(self, rule: LimitRule, by: Actor) -> LimitRule:
         """Merge these limits into the agent's; the rule as stored."""

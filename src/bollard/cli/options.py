@@ -16,6 +16,7 @@ from typing import IO, Any, ParamSpec, TypeVar
 
 import click
 
+from bollard.agents import AgentNameTaken, UnknownAgentName
 from bollard.changes import Actor
 from bollard.cli.database import locate
 from bollard.errors import ConfigError
@@ -56,10 +57,9 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def _code(exc: ConfigError) -> str:
-    name = type(exc).__name__
-    return {"UnknownAgentName": "AGENT_NOT_FOUND", "AgentNameTaken": "AGENT_EXISTS"}.get(
-        name, "INVALID_INPUT"
-    )
+    if isinstance(exc, UnknownAgentName):
+        return "AGENT_NOT_FOUND"
+    return "AGENT_EXISTS" if isinstance(exc, AgentNameTaken) else "INVALID_INPUT"
 
 
 def show_error(exc: click.ClickException, as_json: bool, file: IO[Any] | None = None) -> None:
