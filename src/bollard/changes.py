@@ -33,8 +33,8 @@ from bollard.agents import Agent, AgentNameTaken, Agents, utcnow
 from bollard.audit.appender import append_within, ensure_head
 from bollard.audit.chain import Record
 from bollard.errors import ConfigError
-from bollard.limits.checks import LimitRule
-from bollard.limits.config import delete_rules, merge_rule, rule_dict
+from bollard.limits.rule_store import delete_rules, merge_rule, rule_dict
+from bollard.limits.rules import LimitRule
 from bollard.store.tables import agent_keys
 
 ACTOR_MAX = 100

@@ -25,7 +25,7 @@ from bollard.agents import Agent, AgentNameTaken, UnknownAgentName, parse_durati
 from bollard.changes import Actor, AdminChanges, Revocation, Rotation
 from bollard.errors import ConfigError
 from bollard.gateway import Gateway
-from bollard.limits.checks import LimitRule
+from bollard.limits.rules import LimitRule
 
 P = ParamSpec("P")
 T = TypeVar("T")

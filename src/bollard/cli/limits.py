@@ -15,8 +15,8 @@ from bollard.changes import AdminChanges
 from bollard.cli import options
 from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
 from bollard.limits import Limiter, create_limiter
-from bollard.limits.checks import ALL_ACTIONS, LimitRule
-from bollard.limits.config import LIMIT_MAX, rule_dict
+from bollard.limits.rule_store import LIMIT_MAX, rule_dict
+from bollard.limits.rules import ALL_ACTIONS, LimitRule
 from bollard.limits.usage import usage_fetch, usage_report
 from bollard.settings import Settings
 from bollard.store import open_store
