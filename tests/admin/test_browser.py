@@ -150,7 +150,7 @@ def test_an_admin_grants_and_revokes_and_finds_the_denied_call_in_the_log(
     with admin.client(key) as agent:
         assert agent.post("/api/v1/contacts", json=contact).status_code == 401
     page.goto(admin.url + "/admin/audit?agent=sdr")
-    expect(page.locator("#log-rows")).to_contain_text("revoke by console")
+    expect(page.locator("#log-rows")).to_contain_text("agents.revoke by admin (console)")
     expect(page.locator("#log-rows")).to_contain_text("added contacts.create")
 
 

@@ -35,7 +35,7 @@ from bollard.admin.auth import (
     login_nonce,
     set_login_cookie,
 )
-from bollard.admin.changes import Changes
+from bollard.admin.changes import Changes, actor_for
 from bollard.admin.grants import difference, matrix
 from bollard.admin.problems import AdminError, CsrfRejected, SignInThrottled
 from bollard.agents import Agent, utcnow
@@ -166,12 +166,12 @@ class Pages:
         if page.form is not None:
             form = page.form
             try:
-                agent, key = await Changes(gateway).create(
+                agent, key = await Changes.of(request).create(
                     _text(form, "name").strip(),
                     _split(_text(form, "grants")),
                     _text(form, "note").strip(),
                     _text(form, "expires_in").strip() or None,
-                    by="console",
+                    by=actor_for(request, "console"),
                 )
                 created = _key_panel(request, agent, key)
                 status = 201
@@ -199,7 +199,7 @@ class Pages:
         gateway = _gateway(request)
         status = int(extra.pop("status", 200))
         try:
-            agent = await Changes(gateway).agent(request.path_params["name"])
+            agent = await Changes.of(request).agent(request.path_params["name"])
         except AdminError as exc:
             return self.render(request, "error.html", page.csrf, error=exc, status=exc.status)
         used = await run_in_threadpool(audit_log.last_use, request.app.state.engine)
@@ -217,12 +217,12 @@ class Pages:
 
     async def grants(self, request: Request, page: Page) -> Response:
         assert page.form is not None
-        changes = Changes(_gateway(request))
+        changes = Changes.of(request)
         try:
             agent = await changes.agent(request.path_params["name"])
             wanted = set(page.form.getlist("grant")) | set(_split(_text(page.form, "extra")))
             add, remove = difference(agent.grants, {str(w) for w in wanted})
-            await changes.regrant(agent.name, add, remove, by="console")
+            await changes.regrant(agent.name, add, remove, by=actor_for(request, "console"))
         except AdminError as exc:
             return await self.agent(request, page, error=exc.message, status=exc.status)
         message = _change_message(add, remove)
@@ -230,22 +230,25 @@ class Pages:
 
     async def revoke(self, request: Request, page: Page) -> Response:
         try:
-            await Changes(_gateway(request)).revoke(request.path_params["name"], by="console")
+            done = await Changes.of(request).revoke(
+                request.path_params["name"], by=actor_for(request, "console")
+            )
         except AdminError as exc:
             return await self.agent(request, page, error=exc.message, status=exc.status)
+        if done.already:
+            return await self.agent(request, page, notice="It was already revoked: no change.")
         return await self.agent(request, page, notice="Revoked: its keys stop working now.")
 
     async def rotate(self, request: Request, page: Page) -> Response:
         assert page.form is not None
-        changes = Changes(_gateway(request))
+        changes = Changes.of(request)
         name = request.path_params["name"]
         try:
             grace = _text(page.form, "grace").strip() or None
-            key = await changes.rotate(name, grace, by="console")
-            agent = await changes.agent(name)
+            done = await changes.rotate(name, grace, by=actor_for(request, "console"))
         except AdminError as exc:
             return await self.agent(request, page, error=exc.message, status=exc.status)
-        return await self.agent(request, page, created=_key_panel(request, agent, key))
+        return await self.agent(request, page, created=_key_panel(request, done.agent, done.key))
 
     # Audit log ---------------------------------------------------------------
 
@@ -419,7 +422,8 @@ def _entry_view(entry: audit_log.Entry) -> dict[str, Any]:
     data["when"] = _when_us(data["ts_us"])
     if entry.admin is not None:
         change = dict(entry.admin.data)
-        data["summary"] = f"{change.get('change', 'change')} by {change.get('by', 'admin')}"
+        via = f" ({change['via']})" if change.get("via") else ""
+        data["summary"] = f"{change.get('change', 'change')} by {change.get('by', 'admin')}{via}"
         data["reason"] = _admin_summary(change)
     return data
 
@@ -429,6 +433,9 @@ def _admin_summary(change: dict[str, Any]) -> str:
     for key in ("added", "removed"):
         if change.get(key):
             parts.append(f"{key} {', '.join(change[key])}")
-    if change.get("change") == "create":
-        parts.append("grants " + (", ".join(change.get("grants") or []) or "none"))
+    if change.get("change") in ("create", "agents.create"):
+        grants = change.get("grants") or (change.get("after") or {}).get("grants") or []
+        parts.append("grants " + (", ".join(grants) or "none"))
+    if change.get("reason"):
+        parts.append(f"reason: {change['reason']}")
     return "; ".join(parts)

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
+import shutil
+import sys
 import textwrap
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +32,8 @@ from bollard.catalog.rows import (
 )
 
 WIDTH = 88
+SUMMARY_MIN = 24  # below this the summary is left out rather than cut to nothing
+DROPPED_FIRST = ("credits", "master key", "path", "summary")
 TABLE_COLUMNS = ("method", "path", "id", "access", "master key", "credits", "summary")
 
 
@@ -81,7 +86,7 @@ def catalog(
     if not rows:
         click.echo("No actions match these filters.")
         return
-    click.echo(_table(TABLE_COLUMNS, [_table_cells(r) for r in rows]))
+    click.echo(_table(TABLE_COLUMNS, [_table_cells(r) for r in rows], _columns()))
     click.echo(f"\n{len(rows)} of {len(cat.actions)} actions.  Details: bollard catalog show ID")
 
 
@@ -148,8 +153,40 @@ def _table_cells(row: dict[str, Any]) -> list[str]:
     ]
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    # The last column (summary) is left unpadded so long lines wrap naturally.
+def _columns() -> int:
+    """The terminal's width (or COLUMNS); piped into another program, no limit."""
+    if "COLUMNS" in os.environ or sys.stdout.isatty():
+        return shutil.get_terminal_size((WIDTH, 24)).columns
+    return 10_000
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], columns: int) -> str:
+    """The table in `columns` characters: the summary cut short with `…`, and while even
+    that leaves it too little room, the least needed columns left out."""
+    keep = list(range(len(headers)))
+    for dropped in DROPPED_FIRST:
+        if _fixed_width(headers, rows, keep) + SUMMARY_MIN <= columns:
+            break
+        keep.remove(headers.index(dropped))
+    headers = [headers[i] for i in keep]
+    rows = [[row[i] for i in keep] for row in rows]
+    room = max(columns - _fixed_width(headers, rows, range(len(headers))), 1)
+    rows = [[*row[:-1], _cut(row[-1], room)] for row in rows]
+    return _aligned(headers, rows)
+
+
+def _fixed_width(headers: Sequence[str], rows: Sequence[Sequence[str]], keep: Any) -> int:
+    """The width of every kept column but the last, with the two spaces after each."""
+    kept = list(keep)[:-1]
+    return sum(max(len(r[i]) for r in [headers, *rows]) + 2 for i in kept)
+
+
+def _cut(text: str, room: int) -> str:
+    return text if len(text) <= room else text[: max(room - 1, 0)] + "…"
+
+
+def _aligned(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    # The last column is left unpadded.
     widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers) - 1)]
 
     def line(cells: Sequence[str]) -> str:

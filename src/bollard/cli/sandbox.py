@@ -38,7 +38,13 @@ def generated_keys() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
 
 @click.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8788, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8788,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
 @click.option("--master-key", "master_keys", multiple=True, help="A master key (repeatable).")
 @click.option(
     "--scoped-key",

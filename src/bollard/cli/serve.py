@@ -15,6 +15,8 @@ from sqlalchemy import Engine
 from bollard.agents import Agents
 from bollard.app import create_app
 from bollard.catalog import load_catalog
+from bollard.changes import Actor, AdminChanges
+from bollard.cli import options
 from bollard.errors import ConfigError
 from bollard.loopback import LoopbackServer
 from bollard.settings import Settings
@@ -25,10 +27,12 @@ DEMO_AGENT = "demo"
 
 @click.command()
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port to listen on (default 8787).")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port to listen on (default 8787)."
+)
 def serve(host: str | None, port: int | None) -> None:
     """Run the Bollard gateway."""
-    settings = Settings.from_env()
+    settings = options.settings(create=True)
     settings = settings.model_copy(
         update={"host": host or settings.host, "port": port or settings.port}
     )
@@ -107,8 +111,15 @@ def _ensure_demo_agent(settings: Settings, engine: Engine) -> None:
     agents = Agents(engine, load_catalog())
     if agents.list():
         return
+    changes = AdminChanges(engine, agents)
     try:
-        _, key = agents.create(DEMO_AGENT, ["*:read"], note="created at first start (sandbox)")
+        _, key = changes.create_agent(
+            Actor.from_os(),
+            DEMO_AGENT,
+            ["*:read"],
+            note="created at first start (sandbox)",
+            reason="bollard serve's first start, on the sandbox",
+        )
     except ConfigError:
         if agents.get(DEMO_AGENT) is None:
             raise
