@@ -120,6 +120,14 @@ class AdminChanges:
         self._now = now
         self._head_ready = False
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def agents(self) -> Agents:
+        return self._agents
+
     def create_agent(
         self,
         actor: Actor,
@@ -225,8 +233,8 @@ class AdminChanges:
             found = next((r for r in rules if r.id == rule_id and r.agent == agent), None)
             if found is None:
                 ids = ", ".join(f"#{r.id}" for r in rules if r.agent == agent) or "none"
-                whose = f"agent {agent!r}" if agent else "the team-wide rules"
-                raise ConfigError(f"{whose} has no rule #{rule_id}; its rules: {ids}")
+                whose = f"agent {agent!r} has no rule" if agent else "there is no team-wide rule"
+                raise ConfigError(f"{whose} #{rule_id}; the rules there are: {ids}")
             delete_rule(change.conn, rule_id)
             change.record("rules.remove", found.as_dict(), None)
         return found

@@ -121,6 +121,7 @@ policy_rules = Table(
     Column("reason", Text, nullable=False, default=""),
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "agent_id"),
+    sqlite_autoincrement=True,  # a removed rule's id is never reused (records name ids)
 )
 
 # One row (id 1) whose version the database bumps (triggers, migration 0004) on

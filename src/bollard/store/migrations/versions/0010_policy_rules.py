@@ -41,6 +41,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_rules")),
+        sqlite_autoincrement=True,  # a removed rule's id is never reused (records name ids)
     )
     op.create_index(op.f("ix_policy_rules_agent_id"), "policy_rules", ["agent_id"])
     if op.get_bind().dialect.name == "postgresql":
