@@ -32,7 +32,6 @@ from bollard.errors import (
     RateLimited,
     RouteNotFound,
     Unauthenticated,
-    UpstreamTimeout,
 )
 from bollard.policy import Decision, decide
 from bollard.upstream import Reply, Upstream, UpstreamKeys
@@ -264,9 +263,10 @@ class Gateway:
                 resolved.action, resolved.path, resolved.query, resolved.body, headers, key
             )
         except BollardError as exc:
-            # A timed-out call may have reached Apollo and spent credits: it keeps
-            # its reservation. A call that never got through gives it back.
-            if self.limiter and admission is not None and not isinstance(exc, UpstreamTimeout):
+            # A call that may have reached Apollo (timed out, cut off, redirected, too
+            # large) may have spent credits: it keeps its reservation. A call that
+            # never got through gives it back.
+            if self.limiter and admission is not None and not exc.may_have_reached_apollo:
                 await self.limiter.release(admission)
             return self._outcome_of_failure(trace, exc, started)
         credits = 0
