@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import uvicorn
 from starlette.types import ASGIApp
 
+from bollard.protocol import SERVER_OPTIONS
+
 T = TypeVar("T")
 
 
@@ -32,6 +34,7 @@ class LoopbackServer:
             lifespan="auto",
             access_log=False,
             proxy_headers=False,  # as `bollard serve`: the app decides whom to believe
+            **SERVER_OPTIONS,  # and the same HTTP protocol, guarded
         )
         self._server = _Server(config)
         self._thread = threading.Thread(target=self._server.run, name="loopback", daemon=True)
