@@ -16,7 +16,7 @@ from bollard.catalog import PATH_PARAM_VALUE, Action, Catalog
 from bollard.errors import InvalidRequest, MethodNotAllowed, RouteNotFound
 
 PREFIX = b"/api/v1/"
-_SAFE_PATH = re.compile(rb"^[A-Za-z0-9_\-/]+$")
+_SAFE_PATH = re.compile(rb"[A-Za-z0-9_\-/]+")
 
 
 def split(raw_path: bytes) -> list[str]:
@@ -24,7 +24,7 @@ def split(raw_path: bytes) -> list[str]:
     if not raw_path.startswith(PREFIX):
         raise RouteNotFound(_not_found(raw_path))
     rest = raw_path[len(PREFIX) :]
-    if not rest or not _SAFE_PATH.match(rest):
+    if not rest or not _SAFE_PATH.fullmatch(rest):
         raise RouteNotFound(_not_found(raw_path))
     segments = rest.decode("ascii").split("/")
     if any(s in ("", ".", "..") for s in segments):
@@ -60,7 +60,7 @@ def tool_path_params(action: Action, args: Mapping[str, Any]) -> dict[str, str]:
     values: dict[str, str] = {}
     for name in action.path_params:
         value = args.get(name)
-        if not isinstance(value, str) or not PATH_PARAM_VALUE.match(value):
+        if not isinstance(value, str) or not PATH_PARAM_VALUE.fullmatch(value):
             raise InvalidRequest(
                 f"{name} is required and must be an Apollo id (letters, digits, '_' or '-'), "
                 f"got {value!r}"

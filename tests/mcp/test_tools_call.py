@@ -102,3 +102,14 @@ async def test_unknown_tool_is_named_as_unknown(bollard: Bollard) -> None:
     assert result.is_error
     assert result.structured_content is not None
     assert result.structured_content["error_code"] == "NOT_FOUND"
+
+
+async def test_a_path_parameter_with_a_trailing_newline_is_refused(bollard: Bollard) -> None:
+    _, key = bollard.agents.create("writer", ["contacts:write"])
+    async with mcp_session(bollard.url, key) as session:
+        result = await session.call_tool(
+            "apollo_contacts_update", {"contact_id": "abc123\n", "title": "CEO"}
+        )
+    assert result.is_error
+    assert "contact_id" in text(result)
+    assert bollard.sandbox.calls == []

@@ -368,7 +368,7 @@ def _split(text: str) -> list[str]:
 
 
 def _int(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() and len(text) < 19 else None
+    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def _safe_next(target: str) -> str:
