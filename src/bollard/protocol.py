@@ -12,6 +12,10 @@ request reaches the app (and so before authentication):
   closed the way nginx does it (a "lingering close"): our side is shut, and what the
   client still sends is read and dropped for a while, so that its kernel does not
   answer the rest with a reset that would destroy the 431 before it is read.
+- Nothing bounded how long a client could take over a request head (uvicorn's
+  keep-alive timeout covers only the wait between requests): one byte a minute held a
+  connection for ever. Here a head must arrive whole within `HEAD_SECONDS` of its
+  first byte (or of the connection, for the first request), else 408 and close.
 - Trailers of a chunked request were appended to the request's headers (uvicorn
   hands the app the very list the parser keeps appending to), so a key or a
   Content-Type sent after the body replaced the real one for anyone reading the
@@ -37,6 +41,9 @@ HEAD_MAX_BYTES = 16 * 1024
 # how long, before the connection is closed outright.
 LINGER_MAX_BYTES = 64 * 1024 * 1024
 LINGER_SECONDS = 5.0
+# How long a request line and headers may take to arrive (nginx's
+# client_header_timeout is 60 s; an agent sends its head in one write).
+HEAD_SECONDS = 30.0
 
 
 class _HeadTooLarge(Exception):
@@ -44,7 +51,9 @@ class _HeadTooLarge(Exception):
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a capped head and no trailers as headers."""
+    """uvicorn's httptools protocol with a capped, timed head and no trailers as headers."""
+
+    head_seconds = HEAD_SECONDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -55,6 +64,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._too_large = False
         self._dropped = 0  # bytes read and dropped after a 431
         self._linger: asyncio.TimerHandle | None = None
+        self._head_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_head_clock()
 
     def data_received(self, data: bytes) -> None:
         if self._too_large:
@@ -81,6 +95,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head, self._raw_head, self._head = True, 0, 0
+        self._start_head_clock()
 
     def on_url(self, url: bytes) -> None:
         self._count(len(url))
@@ -94,6 +109,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head, self._unparsed = False, 0
+        self._stop_head_clock()
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
@@ -145,7 +161,36 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._linger is not None:
             self._linger.cancel()
+        self._stop_head_clock()
         super().connection_lost(exc)
+
+    def _start_head_clock(self) -> None:
+        self._stop_head_clock()
+        self._head_deadline = self.loop.call_later(self.head_seconds, self._head_too_slow)
+
+    def _stop_head_clock(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_too_slow(self) -> None:
+        self._head_deadline = None
+        if not self._in_head or self._too_large or self.transport.is_closing():
+            return
+        self._too_large = True  # nothing more of this connection is parsed
+        body = json.dumps(
+            {
+                "error": f"the request line and headers did not arrive within "
+                f"{self.head_seconds:g} s: send the request head in one go",
+                "error_code": "REQUEST_HEAD_TIMEOUT",
+            }
+        ).encode()
+        head = (
+            b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body)
+        )
+        self.transport.write(head + body)
+        self.transport.close()
 
 
 SERVER_OPTIONS: dict[str, Any] = {"http": GuardedHttpToolsProtocol}

@@ -8,8 +8,13 @@ import socket
 from urllib.parse import urlsplit
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from bollard.protocol import HEAD_MAX_BYTES
+from bollard.loopback import LoopbackServer
+from bollard.protocol import HEAD_MAX_BYTES, GuardedHttpToolsProtocol
 from tests.gateway.conftest import Bollard, StartBollard
 from tests.hostile_upstreams import catcher
 
@@ -131,3 +136,22 @@ def test_trailers_past_the_cap_are_refused_too(bollard: Bollard) -> None:
     status, _, body = exchange(bollard.url, raw[:-4])  # the trailer never ends
     assert status == 431
     assert json.loads(body)["error_code"] == "HEADERS_TOO_LARGE"
+
+
+class _Hasty(GuardedHttpToolsProtocol):
+    head_seconds = 0.3
+
+
+@pytest.mark.parametrize("sent", [b"", b"POST /api/v1/mixed_people/api_search HTTP/1.1\r\nHo"])
+def test_a_request_head_that_does_not_arrive_in_time_is_answered_408(sent: bytes) -> None:
+    # uvicorn's keep-alive timeout covers only the wait between requests.
+    app = Starlette(routes=[Route("/{path:path}", _ok, methods=["GET", "POST"])])
+    with LoopbackServer(app, options={"http": _Hasty}) as server:
+        status, headers, body = exchange(server.url, sent)
+    assert status == 408
+    assert headers["connection"] == "close"
+    assert json.loads(body)["error_code"] == "REQUEST_HEAD_TIMEOUT"
+
+
+async def _ok(request: Request) -> Response:
+    return Response("ok")
