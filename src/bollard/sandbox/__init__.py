@@ -37,6 +37,7 @@ from bollard.sandbox.credits import Charge, CreditLedger
 from bollard.sandbox.enrichment import Enricher
 from bollard.sandbox.exchange import SandboxCall
 from bollard.sandbox.team import Team
+from bollard.sandbox.titles import TitleIndex
 from bollard.sandbox.webhooks import Delivery, Webhooks
 from bollard.sandbox.windows import RateWindows, default_limits
 
@@ -96,8 +97,11 @@ class Sandbox:
         rng = random.Random(config.seed)
         org_rows = organizations.generate(rng, config.organizations)
         self.organizations = organizations.OrganizationIndex(org_rows)
+        title_index = TitleIndex()
         self.people = people.PeopleIndex(
-            people.generate(rng, config.people, org_rows), self.organizations
+            people.generate(rng, config.people, org_rows, title_index),
+            self.organizations,
+            title_index,
         )
         self.team = Team(config.seed, config.clock)
         self.webhooks = Webhooks(config.webhook_delay, config.webhook_hosts)

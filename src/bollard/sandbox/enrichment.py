@@ -12,7 +12,7 @@ from bollard.sandbox.args import as_bool, as_text
 from bollard.sandbox.clock import iso
 from bollard.sandbox.exchange import Invocation, Reply, error, ok
 from bollard.sandbox.people import PeopleIndex, Person
-from bollard.sandbox.vocabulary import GDPR_COUNTRIES
+from bollard.sandbox.places import GDPR_COUNTRIES
 from bollard.sandbox.webhooks import Webhooks
 
 BULK_MAX = 10
@@ -97,9 +97,9 @@ class Enricher:
             "organization": organizations.full(org),
             "is_likely_to_engage": p.email_status == "likely to engage",
             "show_intent": False,
-            "departments": [f"master_{p.department}"],
-            "subdepartments": [p.department],
-            "functions": [p.department],
+            "departments": [f"master_{d}" for d in p.departments],
+            "subdepartments": list(p.departments),
+            "functions": list(p.departments),
             "seniority": p.seniority,
         }
 
