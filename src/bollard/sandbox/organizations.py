@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bollard.sandbox import places, titles
+from bollard.sandbox import breadcrumbs, places, titles
 from bollard.sandbox import vocabulary as v
 from bollard.sandbox.args import as_float, as_strs, as_text
 from bollard.sandbox.exchange import Invocation, Reply, error, ok, page_of
@@ -333,6 +333,23 @@ def _printed(amount: int) -> str:
 
 # Handlers.
 
+ORG_CRUMBS = (
+    "q_organization_name",
+    "organization_ids",
+    "q_organization_domains_list",
+    "organization_num_employees_ranges",
+    "organization_locations",
+    "organization_not_locations",
+    "q_organization_keyword_tags",
+    "revenue_range",
+    "currently_using_any_of_technology_uids",
+    "currently_using_all_of_technology_uids",
+    "currently_not_using_any_of_technology_uids",
+    "total_funding_range",
+    "latest_funding_amount_range",
+    "latest_funding_date_range",
+)
+
 
 def search(index: OrganizationIndex, call: Invocation) -> Reply:
     """POST /mixed_companies/search: 1 credit for each page that returns results."""
@@ -343,7 +360,7 @@ def search(index: OrganizationIndex, call: Invocation) -> Reply:
         call.charge(1, "page")
     return ok(
         {
-            "breadcrumbs": [],
+            "breadcrumbs": breadcrumbs.of(call.args, ORG_CRUMBS),
             "partial_results_only": False,
             "has_join": False,
             "disable_eu_prospecting": False,
