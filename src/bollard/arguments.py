@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bollard.catalog import Action, Param
-from bollard.errors import InvalidRequest, MalformedBody, MissingWebhook, RecordLimitExceeded
+from bollard.errors import IncompleteRequest, InvalidRequest, MalformedBody, RecordLimitExceeded
 
 _MAX_DEPTH = 8
 
@@ -96,11 +96,18 @@ def merge(query: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
 
 def check(action: Action, args: Mapping[str, Any]) -> None:
     """Raise `InvalidRequest` (or a subclass) naming the first bad argument and the fix."""
+    # Paging first: its messages say how Apollo itself treats out-of-range pages.
+    _check_paging(action, args)
     for param in action.params:
         if param.location == "path":
             continue
         value = args.get(param.name)
         if value is None:
+            if param.required and param.name == "details":  # Apollo's 400 and text
+                raise IncompleteRequest(
+                    f"invalid request, missing details: details is required for "
+                    f"{action.id}: {param.description}"
+                )
             if param.required:
                 raise InvalidRequest(
                     f"{param.name} is required for {action.id}: {param.description}"
@@ -108,7 +115,6 @@ def check(action: Action, args: Mapping[str, Any]) -> None:
             continue
         _check_value(action, param, value)
     _check_rules(action, args)
-    _check_paging(action, args)
 
 
 def _check_value(action: Action, param: Param, value: Any) -> None:
@@ -126,7 +132,7 @@ def _check_value(action: Action, param: Param, value: Any) -> None:
         if param.name == "details":  # Apollo's own 400 text, then the count
             raise RecordLimitExceeded(
                 f"cannot enrich more than {param.max_items} in a single request: details "
-                f"has {len(coerced)} items; split the call"
+                f"has {len(coerced)} items, at most {param.max_items} per call; split the call"
             )
         raise InvalidRequest(
             f"{param.name} has {len(coerced)} items; {action.id} takes at most "
@@ -201,7 +207,7 @@ def _check_rules(action: Action, args: Mapping[str, Any]) -> None:
         triggered = rule.kind == "requires" and rule.when and _present(args, rule.when)
         if triggered and not all(_present(args, f) for f in rule.fields):
             # Apollo answers a reveal or waterfall without a webhook with 400, not 422.
-            error = MissingWebhook if "webhook_url" in rule.fields else InvalidRequest
+            error = IncompleteRequest if "webhook_url" in rule.fields else InvalidRequest
             raise error(rule.message)
 
 
@@ -213,17 +219,17 @@ def _check_paging(action: Action, args: Mapping[str, Any]) -> None:
     per_page = _int_or_none(args.get("per_page"))
     # Stricter than Apollo, which cuts per_page to the maximum and answers pages past
     # the cap with no records: an agent would take either for the end of the results.
-    if per_page is not None and not 1 <= per_page <= paging.per_page_max:
+    if per_page is not None and per_page > paging.per_page_max:
         raise InvalidRequest(
-            f"per_page must be between 1 and {paging.per_page_max}, got {per_page} "
-            f"(Bollard refuses what Apollo would silently cut to {paging.per_page_max}, "
-            "so fewer records than asked are never mistaken for the last page)"
+            f"per_page must be at most {paging.per_page_max}, got {per_page} (Bollard "
+            f"refuses what Apollo would silently cut to {paging.per_page_max}, so fewer "
+            "records than asked are never mistaken for the last page)"
         )
-    if page is not None and not 1 <= page <= paging.page_max:
+    if page is not None and page > paging.page_max:
         raise InvalidRequest(
-            f"page must be between 1 and {paging.page_max} (Apollo shows at most "
+            f"page must be at most {paging.page_max}, got {page} (Apollo shows at most "
             f"{paging.records_max:,} records and answers later pages with none, which "
-            f"Bollard refuses rather than pass off as the end), got {page}"
+            "Bollard refuses rather than pass off as the end of the results)"
         )
     if per_page is not None and page is not None and page * per_page > paging.records_max:
         raise InvalidRequest(

@@ -9,7 +9,7 @@ exceptions: they are results, passed back to the agent and audited.
     │   ├── MalformedBody (400 MALFORMED_BODY)
     │   ├── BodyTooLarge (413 BODY_TOO_LARGE)
     │   ├── RecordLimitExceeded (400 RECORD_LIMIT_EXCEEDED)
-    │   ├── MissingWebhook (400 INVALID_REQUEST)
+    │   ├── IncompleteRequest (400 INVALID_REQUEST)
     │   └── EndpointDeprecated (422 ENDPOINT_DEPRECATED)
     ├── Unauthenticated (401 INVALID_API_KEY)
     ├── NotGranted (403 NOT_GRANTED)
@@ -66,8 +66,9 @@ class RecordLimitExceeded(InvalidRequest):
     error_code = "RECORD_LIMIT_EXCEEDED"
 
 
-class MissingWebhook(InvalidRequest):
-    """A reveal or waterfall without webhook_url: Apollo answers 400, so Bollard does."""
+class IncompleteRequest(InvalidRequest):
+    """What Apollo refuses with 400, not 422 (a bulk call without details, a reveal or
+    waterfall without webhook_url): Bollard answers as Apollo does."""
 
     status = 400
 
