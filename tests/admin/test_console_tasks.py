@@ -10,11 +10,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.admin.conftest import Bollard
-from tests.admin.test_browser import ARGS, CHROMIUM, browser, shot, sign_in
+from tests.admin.test_browser import browser, shot, sign_in
 
 pytestmark = pytest.mark.browser
 __all__ = ["browser"]
@@ -59,7 +58,9 @@ def test_a_new_key_comes_with_a_curl_for_an_action_the_agent_was_granted(
     curl = screen.locator("#curl-example").text_content()
     key = screen.locator("#new-key").text_content().strip()
     assert "/api/v1/contacts/search" in curl
-    expect(screen.get_by_text("Calls contacts.search, which this agent was granted")).to_be_visible()
+    expect(
+        screen.get_by_text("Calls contacts.search, which this agent was granted")
+    ).to_be_visible()
     named(screen, "key-panel")
     fits(screen)
     with admin.client(key) as agent:
@@ -97,7 +98,9 @@ def test_a_failed_grants_save_keeps_what_the_admin_ticked_and_typed(
     assert screen.url.endswith("/admin/agents/sdr")
     screen.reload()
     expect(screen.get_by_role("status")).to_have_count(0)
-    assert admin.agents.get("sdr").grants == ("contacts.create", "people:read")
+    saved = admin.agents.get("sdr")
+    assert saved is not None
+    assert saved.grants == ("contacts.create", "people:read")
 
     for form in ("grants", "revoke", "rotate", "limits"):
         screen.goto(f"{admin.url}/admin/agents/sdr/{form}")
@@ -112,7 +115,9 @@ def test_a_revoked_agents_page_offers_no_grant_editing(admin: Bollard, screen: A
     admin.agents.create("old", ["people:read"])
     admin.agents.revoke("old")
     sign_in(screen, admin, "/admin/agents/old")
-    expect(screen.get_by_text("This agent is revoked: its grants are shown as they were")).to_be_visible()
+    expect(
+        screen.get_by_text("This agent is revoked: its grants are shown as they were")
+    ).to_be_visible()
     expect(screen.get_by_role("button", name="Save grants")).to_have_count(0)
     expect(screen.get_by_role("checkbox", name="people:read")).to_be_disabled()
     named(screen, "revoked-agent")
@@ -125,7 +130,9 @@ def test_limits_and_budgets_are_set_and_cleared_from_the_console_and_recorded(
 
     admin.agents.create("enricher", ["people:read"])
     sign_in(screen, admin, "/admin/agents/enricher")
-    expect(screen.get_by_text("No limits: enricher is held only by Apollo's own windows")).to_be_visible()
+    expect(
+        screen.get_by_text("No limits: enricher is held only by Apollo's own windows")
+    ).to_be_visible()
     screen.get_by_text("Set or clear limits for enricher").click()
     screen.get_by_label("Requests per minute").fill("-3")
     screen.get_by_role("button", name="Save limits").click()
@@ -150,7 +157,9 @@ def test_limits_and_budgets_are_set_and_cleared_from_the_console_and_recorded(
     card = screen.get_by_role("region", name="enricher", exact=True)
     card.get_by_text("Set or clear limits for enricher").click()
     card.get_by_role("button", name="Clear limits for this action").click()
-    expect(screen.get_by_role("status")).to_have_text("Cleared 1 limit rule(s) for enricher (every action).")
+    expect(screen.get_by_role("status")).to_have_text(
+        "Cleared 1 limit rule(s) for enricher (every action)."
+    )
     assert "/admin/usage" in screen.url
     screen.goto(admin.url + "/admin/audit?agent=enricher")
     rows = screen.locator("#log-rows")
