@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -165,3 +166,109 @@ def test_limits_and_budgets_are_set_and_cleared_from_the_console_and_recorded(
     rows = screen.locator("#log-rows")
     expect(rows).to_contain_text("limits by console")
     expect(rows).to_contain_text("limits cleared by console")
+
+
+def test_usage_reads_at_a_glance(admin: Bollard, screen: Any) -> None:
+    from playwright.sync_api import expect
+
+    from bollard.limits.checks import LimitRule
+    from bollard.limits.config import set_rule
+
+    _, key = admin.agents.create("prospector", ["organizations:read", "people:read"])
+    set_rule(admin.engine, LimitRule("prospector", credits_per_day=20, per_minute=100), 0)
+    with admin.client(key) as agent:
+        for _ in range(3):
+            assert agent.post("/api/v1/mixed_companies/search", json={"per_page": 1}).is_success
+        assert agent.post("/api/v1/contacts", json={"first_name": "Ada"}).status_code == 403
+    today = datetime.now(UTC).strftime("%b %d")
+
+    sign_in(screen, admin, "/admin/usage")
+    periods = screen.get_by_role("navigation", name="Period")
+    expect(periods.get_by_role("link", name=re.compile("Last 7 days, by day"))).to_contain_text(
+        today
+    )
+    expect(screen.locator("#period-dates")).to_contain_text(f"– {today}")
+    card = screen.get_by_role("region", name="prospector", exact=True)
+    expect(card).to_contain_text("4 calls, 1 denied, 3 credits (budget 20 a day)")
+    credits = card.get_by_role("img", name=re.compile("^Credits spent by prospector"))
+    expect(credits).to_contain_text("day (UTC)")
+    expect(credits).to_contain_text("budget 20 a day")
+    bar = credits.get_by_label(f"{today}: 3 credits")
+    expect(bar.locator(".value")).to_be_hidden()
+    bar.hover()
+    expect(bar.locator(".value")).to_be_visible()
+    expect(card.get_by_role("table")).to_contain_text("3 / 100")
+    expect(card.get_by_role("table")).to_contain_text("3 / 20")
+    named(screen, "usage-week")
+    fits(screen)
+
+    periods.get_by_role("link", name=re.compile("Last 24 hours")).click()
+    hourly = screen.get_by_role("img", name=re.compile("^Calls by prospector"))
+    expect(hourly).to_contain_text("hour (UTC)")
+    expect(hourly.get_by_label(re.compile(r"^\d\d:00: 4 calls$"))).to_have_count(1)
+    named(screen, "usage-day")
+
+
+def test_the_audit_log_filters_by_everything_the_api_does_with_counts_and_a_shareable_url(
+    admin: Bollard, screen: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    _, key = admin.agents.create("sdr", ["people:read"])
+    with admin.client(key) as agent:
+        assert agent.post("/api/v1/mixed_people/api_search", json={"per_page": 1}).is_success
+        assert agent.post("/api/v1/contacts", json={"first_name": "Ada"}).status_code == 403
+        assert agent.post("/api/v1/contacts/search", json={}).status_code == 403
+    admin.settle()
+
+    sign_in(screen, admin, "/admin/audit")
+    facets = screen.get_by_role("region", name="Counts")
+    expect(facets.get_by_role("listitem").filter(has_text="deny")).to_have_text("deny 2")
+    expect(facets.get_by_role("listitem").filter(has_text="rest")).to_have_text("rest 6")
+    for label in ("Kind", "Door", "Decision", "Outcome", "Since (UTC)", "Until (UTC)"):
+        expect(screen.get_by_label(label)).to_be_visible()
+    screen.get_by_label("Door").select_option("rest")
+    screen.get_by_label("Kind").select_option("request")
+    screen.get_by_role("button", name="Filter").click()
+    expect(screen.locator("#log-rows tr")).to_have_count(3)
+    facets.get_by_role("link", name="deny").click()
+    expect(screen.locator("#log-rows tr")).to_have_count(2)
+    shared = screen.url
+    assert "door=rest" in shared
+    assert "decision=deny" in shared
+    named(screen, "audit-filtered")
+    fits(screen)
+
+    screen.goto(admin.url + "/admin/agents")
+    screen.goto(shared)  # the URL alone brings the same search back
+    expect(screen.get_by_label("Decision")).to_have_value("deny")
+    expect(screen.locator("#log-rows tr")).to_have_count(2)
+    expect(screen.locator("#log-rows")).to_contain_text("not granted")
+    screen.get_by_role("link", name="last 24 hours").click()
+    expect(screen.locator("#log-rows tr")).to_have_count(2)
+    assert "since=" in screen.url
+
+
+def test_the_chain_status_says_how_much_of_the_log_it_covers(admin: Bollard, screen: Any) -> None:
+    from playwright.sync_api import expect
+
+    from bollard.audit import Record
+    from bollard.audit.writer import append_records
+
+    now_us = int(datetime.now(UTC).timestamp() * 1e6)
+    calls = [
+        Record(f"{i:024x}", "request", now_us + i, "rest", "bulk", "people.search", "allow")
+        for i in range(1001)
+    ]
+    admin.settle()
+    append_records(admin.engine, calls)
+
+    sign_in(screen, admin, "/admin/audit")
+    status = screen.locator("#chain-status")
+    expect(status).to_contain_text(
+        "Hash chain verified for the newest 1,000 of 1,001 records only (records 2–1,001)"
+    )
+    expect(status).to_contain_text("older records and the signed checkpoints are checked by")
+    named(screen, "audit-chain-partial")
+    status.get_by_role("link", name="Verify the whole chain").click()
+    expect(status).to_contain_text("Hash chain verified: all 1,001 records (full verification")

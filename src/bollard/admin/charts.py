@@ -70,13 +70,12 @@ class Chart:
 
 
 def nice_top(value: float) -> int:
-    """The smallest 1, 2, 2.5 or 5 × 10ⁿ at or above `value` (at least 4): round ticks."""
-    value = max(4.0, value)
-    power = int(10 ** math.floor(math.log10(value)))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * power >= value:
-            return math.ceil(step * power)
-    return 10 * power  # pragma: no cover - the loop always returns
+    """The axis top: four equal whole steps of 1, 2 or 5 × 10ⁿ reaching `value` (round ticks)."""
+    step = max(1.0, value / 4)
+    power = 10 ** math.floor(math.log10(step))
+    steps = (1, 2, 2.5, 5, 10) if power >= 10 else (1, 2, 5, 10)  # 2.5 only when whole
+    nice = next(m * power for m in steps if m * power >= step)
+    return int(4 * nice)
 
 
 def bar_chart(

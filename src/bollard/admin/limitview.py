@@ -91,7 +91,7 @@ def apollo_headers(rate: Mapping[str, str]) -> list[dict[str, str]]:
         if limit is None and used is None:
             continue
         shown = f"{used or '?'} / {limit}" if limit else f"{used} (no limit)"
-        out.append({"what": f"every endpoint, {per}", "used": shown, "resets": f"{left} left"})
+        out.append({"what": f"that endpoint, {per}", "used": shown, "resets": f"{left} left then"})
     return out
 
 

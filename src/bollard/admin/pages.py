@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -363,6 +363,7 @@ class Pages:
         skip = ("before", "verify")
         params = {k: v for k, v in request.query_params.items() if v and k not in skip}
         older = f"?{urlencode({**params, 'before': cursor})}" if cursor else ""
+        counts = {} if error else await run_in_threadpool(audit_log.facets, engine, filters)
         return self.render(
             request,
             "audit.html",
@@ -375,6 +376,9 @@ class Pages:
             older=older,
             newest=max((e.seq for e in entries), default=0),
             actions=[a.id for a in _gateway(request).catalog.actions],
+            facets=_facet_links(counts, params),
+            choices=AUDIT_CHOICES,
+            ranges=_time_ranges(params),
         )
 
     async def audit_rows(self, request: Request, page: Page) -> Response:
@@ -569,6 +573,60 @@ def _is_selector(text: str, catalog: Catalog) -> bool:
 
 def _back(target: str, default: str) -> str:
     return target if target.startswith(("/admin/usage", "/admin/agents/")) else default
+
+
+AUDIT_CHOICES = {
+    "kind": ("request", "outcome", "admin"),
+    "door": ("rest", "mcp", "admin"),
+    "decision": ("allow", "deny"),
+    "outcome": (
+        "ok",
+        "denied",
+        "invalid",
+        "unauthenticated",
+        "limited",
+        "upstream_error",
+        "timeout",
+        "error",
+    ),
+}
+FACET_TITLES = {
+    "kind": "Kind",
+    "door": "Door",
+    "decision": "Decision",
+    "outcome": "Outcome",
+    "action": "Action",
+    "agent": "Agent",
+}
+
+
+def _facet_links(
+    counts: dict[str, list[tuple[str, int]]], params: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Datasette-style facets: each value's count, linking to the log with it (un)selected."""
+    out = []
+    for name, values in counts.items():
+        links = []
+        for value, n in values:
+            chosen = params.get(name) == value
+            wanted = {k: v for k, v in params.items() if k != name}
+            if not chosen:
+                wanted[name] = value
+            href = "/admin/audit" + (f"?{urlencode(wanted)}" if wanted else "")
+            links.append({"value": value, "count": n, "href": href, "chosen": chosen})
+        out.append({"name": name, "title": FACET_TITLES[name], "values": links})
+    return out
+
+
+def _time_ranges(params: dict[str, str]) -> list[dict[str, str]]:
+    """Links to the last hour, day and week (UTC), keeping the other filters."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    rest = {k: v for k, v in params.items() if k not in ("since", "until")}
+    out = []
+    for text, hours in (("last hour", 1), ("last 24 hours", 24), ("last 7 days", 168)):
+        since = (now - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")
+        out.append({"text": text, "href": "/admin/audit?" + urlencode({**rest, "since": since})})
+    return out
 
 
 def _period_text(days: int) -> str:

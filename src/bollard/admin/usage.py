@@ -118,7 +118,7 @@ def apollo_windows(engine: Engine) -> tuple[str, list[dict[str, Any]]]:
     if stored:
         return "usage stats synced by the limiter", stored
     stmt = (
-        select(audit_records.c.data, audit_records.c.ts_us)
+        select(audit_records.c.data, audit_records.c.ts_us, audit_records.c.action)
         .where(audit_records.c.kind == "outcome", audit_records.c.data.like('%"x-rate%'))
         .order_by(audit_records.c.seq.desc())
         .limit(1)
@@ -131,13 +131,14 @@ def apollo_windows(engine: Engine) -> tuple[str, list[dict[str, Any]]]:
     rate = json.loads(found.data).get("rate") or {}
     when = datetime.fromtimestamp(found.ts_us / 1e6, UTC).isoformat(timespec="seconds")
     headers = [{"header": k, "value": v} for k, v in sorted(rate.items())]
-    return f"headers of Apollo's last answer ({when})", headers
+    return f"headers of Apollo's last answer, to {found.action} ({when})", headers
 
 
 def windows_in_words(engine: Engine, now: float) -> tuple[str, list[dict[str, str]]]:
     """Apollo's windows for the usage page: where they come from, and each as words."""
     source, rows = apollo_windows(engine)
     if rows and "header" in rows[0]:
+        # Apollo's headers say what is left, not when a window resets.
         return source, limitview.apollo_headers({r["header"]: r["value"] for r in rows})
     return source, limitview.apollo_snapshot(rows, now)
 
