@@ -272,3 +272,56 @@ def test_the_chain_status_says_how_much_of_the_log_it_covers(admin: Bollard, scr
     named(screen, "audit-chain-partial")
     status.get_by_role("link", name="Verify the whole chain").click()
     expect(status).to_contain_text("Hash chain verified: all 1,001 records (full verification")
+
+
+def test_the_reference_reads_parameter_types_and_finds_tools_and_words(
+    admin: Bollard, screen: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    screen.goto(admin.url + "/reference")
+    screen.get_by_label("Search").fill("phone")
+    screen.get_by_label("Search").press("Enter")
+    expect(screen.locator("#shown-count")).to_have_text("7 of 20 endpoints")
+    row = screen.locator("details#people\\.enrich")
+    row.locator("summary").click()
+    params = row.get_by_role("table")
+    expect(params.get_by_role("row", name=re.compile("^reveal_phone_number"))).to_contain_text(
+        "boolean"
+    )
+    expect(screen.locator("body")).not_to_contain_text("built-in method")
+    named(screen, "reference-phone-search")
+    fits(screen)
+
+    screen.get_by_label("Search").fill("apollo_mixed_companies_search")
+    screen.get_by_label("Search").press("Enter")
+    expect(screen.locator("#shown-count")).to_have_text("1 of 20 endpoints")
+    search = screen.locator("details#people\\.search")
+    screen.get_by_label("Search").fill("people.search")
+    screen.get_by_label("Search").press("Enter")
+    search.locator("summary").click()
+    titles = search.get_by_role("row", name=re.compile("^person_titles"))
+    expect(titles.get_by_role("cell").nth(2)).to_have_text("array of string")
+
+
+def test_the_grants_matrix_on_a_phone_scrolls_inside_its_box_with_a_cue(
+    admin: Bollard, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context.set_default_timeout(10_000)
+    phone = context.new_page()
+    phone.screen_name = "phone"
+    try:
+        admin.agents.create("writer", ["contacts:write"])
+        sign_in(phone, admin, "/admin/agents/writer")
+        expect(phone.get_by_text("Scroll sideways to see the write column →")).to_be_visible()
+        matrix = phone.get_by_role("region", name="Grants matrix")
+        wider = matrix.evaluate("box => box.scrollWidth > box.clientWidth")
+        assert wider
+        fits(phone)
+        phone.get_by_role("checkbox", name="contacts.create").scroll_into_view_if_needed()
+        named(phone, "grants-scrolled")
+    finally:
+        context.close()

@@ -12,8 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 16, 34
+WIDTH, HEIGHT = 640, 232
+LEFT, RIGHT, TOP, BOTTOM = 52, 12, 16, 46
 MAX_X_LABELS = 8
 
 

@@ -430,8 +430,7 @@ class Pages:
         rules = await run_in_threadpool(usage.limit_rules, engine)
         names = sorted({a.name for a in listed if a.revoked_at is None} | set(series))
         cards = [
-            await self._usage_card(gateway, name, series.get(name), window, rules, now_us / 1e6)
-            for name in names
+            await self._usage_card(gateway, name, series.get(name), window, rules) for name in names
         ]
         source, windows = await run_in_threadpool(usage.windows_in_words, engine, now_us / 1e6)
         said = flash.take(self.auth, request, page.session) if page.form is None else {}
@@ -466,7 +465,6 @@ class Pages:
         series: Series | None,
         window: Window,
         rules: list[dict[str, Any]],
-        now: float,
     ) -> dict[str, Any]:
         labels = window.labels()
         s = series or Series([0] * window.n, [0] * window.n, [0] * window.n)
