@@ -195,7 +195,7 @@ def test_usage_reads_at_a_glance(admin: Bollard, screen: Any) -> None:
     expect(credits).to_contain_text("budget 20 a day")
     bar = credits.get_by_label(f"{today}: 3 credits")
     expect(bar.locator(".value")).to_be_hidden()
-    bar.hover()
+    bar.locator("rect.hit").hover()
     expect(bar.locator(".value")).to_be_visible()
     expect(card.get_by_role("table")).to_contain_text("3 / 100")
     expect(card.get_by_role("table")).to_contain_text("3 / 20")
