@@ -171,8 +171,8 @@ def test_limits_and_budgets_are_set_and_cleared_from_the_console_and_recorded(
 def test_usage_reads_at_a_glance(admin: Bollard, screen: Any) -> None:
     from playwright.sync_api import expect
 
-    from bollard.limits.checks import LimitRule
-    from bollard.limits.config import set_rule
+    from bollard.limits.rule_store import set_rule
+    from bollard.limits.rules import LimitRule
 
     _, key = admin.agents.create("prospector", ["organizations:read", "people:read"])
     set_rule(admin.engine, LimitRule("prospector", credits_per_day=20, per_minute=100), 0)
@@ -253,7 +253,7 @@ def test_the_chain_status_says_how_much_of_the_log_it_covers(admin: Bollard, scr
     from playwright.sync_api import expect
 
     from bollard.audit import Record
-    from bollard.audit.writer import append_records
+    from bollard.audit.appender import append_records
 
     now_us = int(datetime.now(UTC).timestamp() * 1e6)
     calls = [

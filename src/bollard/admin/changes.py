@@ -24,8 +24,8 @@ from bollard.agents import Agent, parse_duration, utcnow
 from bollard.audit import Record
 from bollard.errors import AuditUnavailable, ConfigError
 from bollard.gateway import Gateway
-from bollard.limits.checks import ALL_ACTIONS, LimitRule
-from bollard.limits.config import clear_rules, rule_dict, set_rule
+from bollard.limits.rule_store import clear_rules, rule_dict, set_rule
+from bollard.limits.rules import ALL_ACTIONS, LimitRule
 from bollard.policy import parse_selector
 
 P = ParamSpec("P")

@@ -15,8 +15,8 @@ from typing import Any
 from bollard.admin.problems import InvalidInput
 from bollard.catalog import Catalog
 from bollard.errors import ConfigError
-from bollard.limits.checks import ALL_ACTIONS, LimitRule
-from bollard.limits.config import check_rule
+from bollard.limits.rule_store import check_rule
+from bollard.limits.rules import ALL_ACTIONS, LimitRule
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bollard.limits.checks import ALL_ACTIONS
+from bollard.limits.rules import ALL_ACTIONS
 from bollard.limits.windows import WINDOW_SECONDS
 
 _PER = {"minute": "per minute", "hour": "per hour", "day": "per day", "month": "per month"}

@@ -44,9 +44,8 @@ from bollard.agents import Agent, utcnow
 from bollard.catalog import Catalog
 from bollard.errors import ConfigError
 from bollard.gateway import Gateway
-from bollard.limits import Limiter
-from bollard.limits.checks import ALL_ACTIONS
-from bollard.limits.config import rule_dict
+from bollard.limits.rule_store import rule_dict
+from bollard.limits.rules import ALL_ACTIONS
 from bollard.policy import parse_selector
 
 
@@ -499,10 +498,7 @@ class Pages:
 
 async def _windows_of(gateway: Gateway, name: str) -> list[dict[str, str]]:
     """The agent's windows and budgets now, from this process's limiter."""
-    limiter = gateway.limiter
-    if not isinstance(limiter, Limiter):
-        return []
-    return await usage.agent_limits(limiter, name, time.time())
+    return await usage.agent_limits(gateway.limiter, name, time.time())
 
 
 def _gateway(request: Request) -> Gateway:

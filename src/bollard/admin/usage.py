@@ -17,10 +17,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bollard.admin import limitview
-from bollard.audit.filters import AuditFilters
-from bollard.audit.query import AuditRow, follow
+from bollard.audit.search import AuditFilters, AuditRow, follow
 from bollard.limits import Limiter, ledger
-from bollard.limits.limiter import budgets_of
+from bollard.limits.rules import budgets_of
 from bollard.store.tables import audit_records
 
 HOUR_US = 3600 * 1_000_000
@@ -110,7 +109,7 @@ def apollo_windows(engine: Engine) -> tuple[str, list[dict[str, Any]]]:
     """Apollo's team-wide windows: from the limits module's snapshots if there are
     any, else the x-rate-limit headers of the newest outcome that carried them."""
     try:
-        from bollard.limits.config import load_windows
+        from bollard.limits.rule_store import load_windows
 
         stored = load_windows(engine)
     except (ImportError, SQLAlchemyError):
@@ -165,7 +164,7 @@ async def agent_limits(limiter: Limiter, name: str, now: float) -> list[dict[str
 def limit_rules(engine: Engine) -> list[dict[str, Any]]:
     """Bollard's own per-agent limits (rate and credit budgets), if the limits module is there."""
     try:
-        from bollard.limits.config import load_rules, rule_dict
+        from bollard.limits.rule_store import load_rules, rule_dict
 
         rules = load_rules(engine)
     except (ImportError, SQLAlchemyError):
