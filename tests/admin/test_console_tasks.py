@@ -165,6 +165,7 @@ def test_limits_and_budgets_are_set_and_cleared_from_the_console_and_recorded(
     screen.goto(admin.url + "/admin/audit?agent=enricher")
     rows = screen.locator("#log-rows")
     expect(rows).to_contain_text("limits by console")
+    expect(rows).to_contain_text("60 requests per minute, 500 credits per UTC day")
     expect(rows).to_contain_text("limits cleared by console")
 
 

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from bollard.admin import charts, flash, limitform, usage
+from bollard.admin import charts, flash, limitform, logview, usage
 from bollard.admin import log as audit_log
 from bollard.admin.api import audit_filters
 from bollard.admin.auth import (
@@ -193,7 +193,7 @@ class Pages:
         used = await run_in_threadpool(audit_log.last_use, request.app.state.engine)
         now = utcnow()
         rows = [
-            {"agent": a, "status": a.status(now), "last_used": _when_us(used.get(a.name))}
+            {"agent": a, "status": a.status(now), "last_used": logview.when_us(used.get(a.name))}
             for a in listed
         ]
         return self.render(
@@ -226,7 +226,7 @@ class Pages:
             status=status,
             agent=agent,
             state=agent.status(utcnow()),
-            last_used=_when_us(used.get(agent.name)),
+            last_used=logview.when_us(used.get(agent.name)),
             matrix=shown,
             notice=said.get("notice", ""),
             created=_panel(request, agent, key) if isinstance(key, str) else None,
@@ -368,16 +368,16 @@ class Pages:
             "audit.html",
             page.csrf,
             status=422 if error else 200,
-            entries=[_entry_view(e) for e in entries],
+            entries=[logview.entry_view(e) for e in entries],
             params=params,
             error=error,
             chain=chain,
             older=older,
             newest=max((e.seq for e in entries), default=0),
             actions=[a.id for a in _gateway(request).catalog.actions],
-            facets=_facet_links(counts, params),
-            choices=AUDIT_CHOICES,
-            ranges=_time_ranges(params),
+            facets=logview.facet_links(counts, params),
+            choices=logview.AUDIT_CHOICES,
+            ranges=logview.time_ranges(params),
         )
 
     async def audit_rows(self, request: Request, page: Page) -> Response:
@@ -389,7 +389,7 @@ class Pages:
         after = _int(request.query_params.get("after")) or 0
         entries = await run_in_threadpool(audit_log.newer, engine, filters, after)
         return self.render(
-            request, "audit_rows.html", page.csrf, entries=[_entry_view(e) for e in entries]
+            request, "audit_rows.html", page.csrf, entries=[logview.entry_view(e) for e in entries]
         )
 
     async def record(self, request: Request, page: Page) -> Response:
@@ -409,7 +409,7 @@ class Pages:
             request,
             "record.html",
             page.csrf,
-            entry=_entry_view(entry),
+            entry=logview.entry_view(entry),
             records=[(r, json.dumps(dict(r.data), indent=2, sort_keys=True)) for r in rows],
         )
 
@@ -525,12 +525,6 @@ def _safe_next(target: str) -> str:
     return target if ok else "/admin/agents"
 
 
-def _when_us(ts_us: int | None) -> str:
-    if ts_us is None:
-        return ""
-    return datetime.fromtimestamp(ts_us / 1e6, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def _change_message(add: list[str], remove: list[str]) -> str:
     if not add and not remove:
         return "No change."
@@ -569,83 +563,9 @@ def _back(target: str, default: str) -> str:
     return target if target.startswith(("/admin/usage", "/admin/agents/")) else default
 
 
-AUDIT_CHOICES = {
-    "kind": ("request", "outcome", "admin"),
-    "door": ("rest", "mcp", "admin"),
-    "decision": ("allow", "deny"),
-    "outcome": (
-        "ok",
-        "denied",
-        "invalid",
-        "unauthenticated",
-        "limited",
-        "upstream_error",
-        "timeout",
-        "error",
-    ),
-}
-FACET_TITLES = {
-    "kind": "Kind",
-    "door": "Door",
-    "decision": "Decision",
-    "outcome": "Outcome",
-    "action": "Action",
-    "agent": "Agent",
-}
-
-
-def _facet_links(
-    counts: dict[str, list[tuple[str, int]]], params: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Datasette-style facets: each value's count, linking to the log with it (un)selected."""
-    out = []
-    for name, values in counts.items():
-        links = []
-        for value, n in values:
-            chosen = params.get(name) == value
-            wanted = {k: v for k, v in params.items() if k != name}
-            if not chosen:
-                wanted[name] = value
-            href = "/admin/audit" + (f"?{urlencode(wanted)}" if wanted else "")
-            links.append({"value": value, "count": n, "href": href, "chosen": chosen})
-        out.append({"name": name, "title": FACET_TITLES[name], "values": links})
-    return out
-
-
-def _time_ranges(params: dict[str, str]) -> list[dict[str, str]]:
-    """Links to the last hour, day and week (UTC), keeping the other filters."""
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    rest = {k: v for k, v in params.items() if k not in ("since", "until")}
-    out = []
-    for text, hours in (("last hour", 1), ("last 24 hours", 24), ("last 7 days", 168)):
-        since = (now - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")
-        out.append({"text": text, "href": "/admin/audit?" + urlencode({**rest, "since": since})})
-    return out
-
-
 def _period_text(days: int) -> str:
     return "Last 24 hours, by hour" if days == 1 else f"Last {days} days, by day"
 
 
 def _scope_words(action: str) -> str:
     return "every action" if action == ALL_ACTIONS else action
-
-
-def _entry_view(entry: audit_log.Entry) -> dict[str, Any]:
-    data = entry.to_json()
-    data["when"] = _when_us(data["ts_us"])
-    if entry.admin is not None:
-        change = dict(entry.admin.data)
-        data["summary"] = f"{change.get('change', 'change')} by {change.get('by', 'admin')}"
-        data["reason"] = _admin_summary(change)
-    return data
-
-
-def _admin_summary(change: dict[str, Any]) -> str:
-    parts = []
-    for key in ("added", "removed"):
-        if change.get(key):
-            parts.append(f"{key} {', '.join(change[key])}")
-    if change.get("change") == "create":
-        parts.append("grants " + (", ".join(change.get("grants") or []) or "none"))
-    return "; ".join(parts)
