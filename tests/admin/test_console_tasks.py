@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.admin.conftest import Bollard
-from tests.admin.test_browser import browser, shot, sign_in
+from tests.admin.test_browser import SHOTS, browser, shot, sign_in
 
 pytestmark = pytest.mark.browser
 __all__ = ["browser"]
@@ -292,6 +292,7 @@ def test_the_reference_reads_parameter_types_and_finds_tools_and_words(
     )
     expect(screen.locator("body")).not_to_contain_text("built-in method")
     named(screen, "reference-phone-search")
+    row.screenshot(path=str(SHOTS / f"console-reference-row-{screen.screen_name}.png"))
     fits(screen)
 
     screen.get_by_label("Search").fill("apollo_mixed_companies_search")
