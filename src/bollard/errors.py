@@ -8,7 +8,9 @@ exceptions: they are results, passed back to the agent and audited.
     ├── InvalidRequest (422 INVALID_REQUEST)
     │   ├── MalformedBody (400 MALFORMED_BODY)
     │   ├── BodyTooLarge (413 BODY_TOO_LARGE)
-    │   └── RecordLimitExceeded (400 RECORD_LIMIT_EXCEEDED)
+    │   ├── RecordLimitExceeded (400 RECORD_LIMIT_EXCEEDED)
+    │   ├── IncompleteRequest (400 INVALID_REQUEST)
+    │   └── EndpointDeprecated (422 ENDPOINT_DEPRECATED)
     ├── Unauthenticated (401 INVALID_API_KEY)
     ├── NotGranted (403 NOT_GRANTED)
     ├── MasterKeyRequired (403 MASTER_KEY_REQUIRED)
@@ -62,6 +64,19 @@ class BodyTooLarge(InvalidRequest):
 class RecordLimitExceeded(InvalidRequest):
     status = 400
     error_code = "RECORD_LIMIT_EXCEEDED"
+
+
+class IncompleteRequest(InvalidRequest):
+    """What Apollo refuses with 400, not 422 (a bulk call without details, a reveal or
+    waterfall without webhook_url): Bollard answers as Apollo does."""
+
+    status = 400
+
+
+class EndpointDeprecated(InvalidRequest):
+    """An endpoint Apollo retired: Apollo's 422 and text, naming Bollard's replacement."""
+
+    error_code = "ENDPOINT_DEPRECATED"
 
 
 class Unauthenticated(BollardError):

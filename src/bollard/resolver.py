@@ -13,9 +13,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from bollard.catalog import PATH_PARAM_VALUE, Action, Catalog
-from bollard.errors import InvalidRequest, MethodNotAllowed, RouteNotFound
+from bollard.errors import EndpointDeprecated, InvalidRequest, MethodNotAllowed, RouteNotFound
 
 PREFIX = b"/api/v1/"
+# Endpoints Apollo retired: (method, path after /api/v1/) -> (Apollo's answer, Bollard's action).
+DEPRECATED = {
+    ("POST", "mixed_people/search"): (
+        "This endpoint is deprecated for API callers. Please use the new mixed_people/api_search "
+        "endpoint: https://docs.apollo.io/reference/people-api-search.",
+        "people.search",
+    ),
+}
 _SAFE_PATH = re.compile(rb"^[A-Za-z0-9_\-/]+$")
 
 
@@ -38,6 +46,12 @@ def resolve(catalog: Catalog, method: str, raw_path: bytes) -> tuple[Action, dic
     found = catalog.match(method.upper(), segments)
     if found is not None:
         return found
+    retired = DEPRECATED.get((method.upper(), "/".join(segments)))
+    if retired is not None:
+        apollo, replacement = retired
+        action = catalog.get(replacement)
+        where = f" ({action.method} {action.full_path})" if action else ""
+        raise EndpointDeprecated(f"{apollo} Bollard's action for it is {replacement}{where}.")
     allowed = catalog.methods_for(segments)
     if allowed:
         raise MethodNotAllowed(

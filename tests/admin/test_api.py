@@ -32,6 +32,17 @@ def test_admin_api_refuses_callers_without_a_session_or_the_admin_token(admin: B
     assert admin.agents.get("sneaky") is None
 
 
+def test_a_body_nested_too_deep_or_with_a_huge_integer_is_a_clear_422(admin: Bollard) -> None:
+    deep = b'{"name": "deep", "note": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+    long = b'{"name": "long", "note": ' + b"7" * 5_000 + b"}"
+    with api(admin) as client:
+        replies = [client.post("/agents", content=body) for body in (deep, long)]
+    assert [r.status_code for r in replies] == [422, 422]
+    assert "recursion" in replies[0].json()["error"]
+    assert "4300 digits" in replies[1].json()["error"]
+    assert admin.agents.list() == []
+
+
 def test_console_pages_send_a_visitor_without_a_session_to_sign_in(admin: Bollard) -> None:
     with httpx.Client(base_url=admin.url, timeout=10) as client:
         page = client.get("/admin/agents/reader?x=1")
