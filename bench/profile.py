@@ -17,6 +17,7 @@ import argparse
 import collections
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -60,7 +61,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--postgres", metavar="URL")
-    ap.add_argument("--out", type=Path, default=Path("/tmp/bollard-profile"))
+    ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "bollard-profile")
     args = ap.parse_args()
     wrk_command()
     args.out.mkdir(parents=True, exist_ok=True)
