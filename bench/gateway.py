@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -316,22 +316,29 @@ def wrk_command() -> str:
     return found
 
 
-def wrk(target: Target, seconds: float, concurrency: int) -> dict[str, float]:
+def wrk(
+    target: Target,
+    seconds: float,
+    concurrency: int,
+    processes: Callable[[int], list[int]] = lambda pid: [pid],
+) -> dict[str, float]:
     """One closed-loop wrk run (1 thread, `concurrency` connections) against `target`.
 
     Returns req/s, p50/p99 (ms), the target process's CPU per request (ms) and wrk's
-    own (ms), so a reader can see the generator is not the bottleneck.
+    own (ms), so a reader can see the generator is not the bottleneck. `processes` names
+    the processes whose CPU counts (default: the target's own).
     """
     cmd = [
         *(wrk_command(), "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "10s"),
         *("-s", str(ROOT / "bench" / "people_search.lua"), "-H", f"X-Api-Key: {target.key}"),
         target.url,
     ]
-    cpu = cpu_seconds(target.pid)
+    pids = processes(target.pid)
+    cpu = sum(cpu_seconds(p) for p in pids)
     mine = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server_cpu = cpu_seconds(target.pid) - cpu
+    server_cpu = sum(cpu_seconds(p) for p in pids) - cpu
     found = json.loads(out.strip().splitlines()[-1])
     n = found["requests"]
     failed = sum(found[k] for k in ("connect", "read", "write", "timeout", "non2xx"))
