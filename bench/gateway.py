@@ -1,21 +1,21 @@
-"""People search three ways, in one run on loopback: direct, bare pass-through, Bollard.
+"""People search, in one run on loopback: direct, bare pass-through, Bollard on SQLite
+and on PostgreSQL.
 
-Each server runs in its own process; the load generator (aiohttp) in this one.
-Prints requests/s and p50/p99 latency at a fixed concurrency, then p99 at a
-fixed 500 requests/s, then Bollard's resident memory, and the ratios.
+Each server runs in its own process. The closed loop is driven by wrk (Debian's
+package; a compiled generator that is not the bottleneck, see bench/README.md) with
+bench/people_search.lua at each `--concurrency`, every target in turn, `--rounds`
+times: per target it prints req/s, p50, p99, the server's CPU per request (its whole
+process tree) and wrk's own, then Bollard/bare for throughput and CPU per call (the
+medians of the rounds' ratios). Then p99 at a fixed `--rate` with the Python client
+(Debian has no wrk2), resident memory, and audit records per fsync.
 
-Both phases run the targets in turn, `--rounds` times, and report medians: on a
-shared machine a slow stretch then hits one round of each rather than all of one
-target. The fixed-rate phase reports each round's added p99 (and what the bare
-pass-through adds: the floor for any proxy on this machine). Each phase prints the
-share of the machine's time the hypervisor took ("steal"): figures from a run with
-much steal describe the host, not Bollard.
+    uv run python bench/gateway.py [--seconds 3] [--rounds 3] [--concurrency 16 64]
+        [--rate 500] [--postgres URL] [--workers N]
 
-    uv run python bench/gateway.py [--seconds 8] [--concurrency 32] [--rate 500] [--rounds 3]
-        [--postgres postgresql://USER@HOST/DB]
-
-Bollard keeps its store in SQLite (the embedded default) unless `--postgres` names a
-database: then in a schema of its own there, dropped at the end.
+Bollard on PostgreSQL runs when `--postgres` (default `$BOLLARD_TEST_POSTGRES_URL`)
+names a database, in a schema of its own there, dropped at the end; `--workers N`
+serves it with `bollard serve --workers N` (limits in `$BOLLARD_TEST_REDIS_URL`).
+The helpers below (process, open_loop, wrk, ...) serve the other bench scripts too.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -305,6 +305,18 @@ class Target:
     pid: int
 
 
+def process_tree(pid: int) -> list[int]:
+    """pid and every process below it (the workers of `serve --workers`, granian's)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        with suppress(OSError):
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
 def wrk_command() -> str:
     """wrk's path, or exit saying how to install it (Debian's package)."""
     found = shutil.which("wrk")
@@ -385,8 +397,10 @@ def start_bollard(
     key = create_agent(env)
     port = free_port()
     cmd = [sys.executable, "-m", "bollard.cli", "serve", "--port", str(port)]
-    if workers > 1:
+    if workers > 1:  # workers count rate limits together in Redis (serve refuses without)
         cmd += ["--workers", str(workers)]
+        env["BOLLARD_REDIS_URL"] = os.environ.get("BOLLARD_TEST_REDIS_URL", "redis://127.0.0.1")
+        env["BOLLARD_REDIS_PREFIX"] = f"bench{os.urandom(4).hex()}"
     pid = stack.enter_context(process(cmd, port, env))
     return Target(name, f"http://127.0.0.1:{port}", key, pid)
 
@@ -419,25 +433,24 @@ def run(args: argparse.Namespace, database_url: str | None, stack: ExitStack) ->
         for c in args.concurrency:
             for t in targets:
                 with steal_meter() as steal:
-                    row = wrk(t, args.seconds, c)
+                    row = wrk(t, args.seconds, c, process_tree)
                 runs[c][t.name].append({**row, "steal": steal[0]})
+    report_closed(args, runs, database_url is not None)
     fixed: dict[str, list[float]] = {t.name: [] for t in targets}
     for _ in range(args.rounds):
         for t in targets:
-            fixed[t.name] += asyncio.run(open_loop(t.url, t.key, args.rate_seconds, args.rate))
-    rss = {t.name: rss_mb(t.pid) for t in targets[2:]}
+            try:
+                fixed[t.name] += asyncio.run(open_loop(t.url, t.key, args.rate_seconds, args.rate))
+            except AssertionError as exc:  # a non-200: say so, and keep the other figures
+                print(f"  at {args.rate} req/s, {t.name} answered {exc} (an overloaded host?)")
+    rss = {t.name: sum(rss_mb(p) for p in process_tree(t.pid)) for t in targets[2:]}
     commits = asyncio.run(records_per_commit(targets[2].url))
-    report(args, runs, fixed, rss, commits, database_url is not None)
+    report_fixed(args, fixed, rss, commits)
     print(f"load after: {os.getloadavg()[0]:.2f}")
 
 
-def report(
-    args: argparse.Namespace,
-    runs: dict[int, dict[str, list[dict[str, float]]]],
-    fixed: dict[str, list[float]],
-    rss: dict[str, float],
-    commits: float,
-    postgres: bool,
+def report_closed(
+    args: argparse.Namespace, runs: dict[int, dict[str, list[dict[str, float]]]], postgres: bool
 ) -> None:
     print(
         f"people search, wrk -t1, {args.rounds} rounds of {args.seconds:g}s per target and "
@@ -459,20 +472,27 @@ def report(
             pairs = list(zip(by_target[name], by_target["bare"], strict=True))
             tput = [b["rps"] / p["rps"] for b, p in pairs]
             cpu = [b["cpu_ms"] / p["cpu_ms"] for b, p in pairs]
-            workers = (
-                f" ({args.workers} workers)" if name == "postgres" and args.workers > 1 else ""
-            )
+            workers = ""
+            if name == "postgres" and args.workers > 1:
+                per = statistics.median(tput) / args.workers
+                workers = f" ({args.workers} workers; throughput per worker {per:.2f})"
             print(
                 f"    {name}/bare{workers}: throughput {statistics.median(tput):.2f} "
                 f"(rounds {' '.join(f'{x:.2f}' for x in tput)}), CPU per call "
                 f"{statistics.median(cpu):.2f} (rounds {' '.join(f'{x:.2f}' for x in cpu)})"
             )
+
+
+def report_fixed(
+    args: argparse.Namespace, fixed: dict[str, list[float]], rss: dict[str, float], commits: float
+) -> None:
     direct99 = pct(fixed["direct"], 99)
     print(
         f"  at {args.rate} req/s for {args.rate_seconds:g}s x {args.rounds} (Python client): "
         + ", ".join(
             f"{name} p99 {pct(lat, 99):.2f} ms (+{pct(lat, 99) - direct99:.2f})"
             for name, lat in fixed.items()
+            if lat
         )
     )
     print("  resident memory: " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in rss.items()))

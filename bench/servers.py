@@ -15,7 +15,6 @@ import argparse
 import statistics
 import sys
 from contextlib import ExitStack
-from pathlib import Path
 
 from gateway import (
     SCOPED,
@@ -24,6 +23,7 @@ from gateway import (
     create_agent,
     free_port,
     process,
+    process_tree,
     sandbox_command,
     wrk,
     wrk_command,
@@ -44,17 +44,6 @@ def command(server: str, app: str, port: int) -> list[str]:
     else:
         args += ["--log-level", "warning", "--working-dir", "bench"]
     return [*args, app]
-
-
-def tree_cpu_of(pid: int) -> list[int]:
-    """pid and every process below it."""
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        for task in Path(f"/proc/{p}/task").iterdir():
-            todo += [int(c) for c in (task / "children").read_text().split()]
-    return found
 
 
 def main() -> None:
@@ -82,10 +71,10 @@ def main() -> None:
                 pid = stack.enter_context(process(command(server, spec, port), port, env))
                 target = Target(f"{server}/{app}", f"http://127.0.0.1:{port}", key, pid)
                 targets.append((server, app, target))
-                wrk(target, 1, 16, tree_cpu_of)  # warm up
+                wrk(target, 1, 16, process_tree)  # warm up
         for _ in range(args.rounds):
             for server, app, target in targets:
-                row = wrk(target, args.seconds, args.concurrency, tree_cpu_of)
+                row = wrk(target, args.seconds, args.concurrency, process_tree)
                 rows.setdefault((server, app), []).append(row)
     print(f"wrk -t1 -c{args.concurrency}, {args.rounds} rounds of {args.seconds:g}s, medians")
     for server in args.servers:
