@@ -6,7 +6,7 @@ drives each in turn with wrk at `--concurrency` while py-spy samples its process
 under each step of a call, then the functions with the most samples of their own.
 The collapsed stacks stay in `--out` for a flame graph or a closer read.
 
-    uv run python bench/profile.py [--seconds 10] [--concurrency 64] [--postgres URL]
+    uv run python bench/hot_spots.py [--seconds 10] [--concurrency 64] [--postgres URL]
 
 py-spy comes from PyPI through `uvx py-spy` (it needs ptrace: run as root, or allow it).
 """
