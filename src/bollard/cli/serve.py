@@ -21,6 +21,7 @@ from bollard.audit.keyfile import audit_key, signing_key
 from bollard.catalog import load_catalog
 from bollard.errors import ConfigError
 from bollard.loopback import LoopbackServer
+from bollard.protocol import SERVER_OPTIONS
 from bollard.settings import Settings
 from bollard.store import open_store
 
@@ -76,6 +77,9 @@ def _run(app: Starlette | str, settings: Settings, workers: int | None = None) -
         # uvicorn kills a worker that has not answered its ping within this many seconds
         # (default 5): on a busy host, importing and building the app can take longer.
         timeout_worker_healthcheck=30,
+        # A capped request head, trailers never headers: in every worker too (uvicorn
+        # hands each worker this configuration).
+        **SERVER_OPTIONS,
     )
 
 
