@@ -271,6 +271,7 @@ async def audit_verify(request: Request, principal: Principal) -> Response:
 
 DECISIONS = ("allow", "deny")
 KINDS = ("request", "outcome", "admin")
+DOORS = ("rest", "mcp", "admin")
 
 
 def audit_filters(request: Request) -> AuditFilters:
@@ -282,12 +283,16 @@ def audit_filters(request: Request) -> AuditFilters:
         raise InvalidInput(f"decision must be allow or deny, not {decision!r}")
     if kind is not None and kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    door = q.get("door") or None
+    if door is not None and door not in DOORS:
+        raise InvalidInput(f"door must be one of {', '.join(DOORS)}, not {door!r}")
     return AuditFilters(
         agent=q.get("agent") or None,
         action=q.get("action") or None,
         decision=decision,
         outcome=q.get("outcome") or None,
         kind=kind,
+        door=door,
         since_us=_time_param(request, "since"),
         until_us=_time_param(request, "until"),
     )

@@ -212,6 +212,10 @@ class AdminAuth:
             secure=request.url.scheme == "https",
         )
 
+    def derived_key(self, purpose: str) -> bytes:
+        """A 32-byte key for one purpose, derived from the admin token's secret."""
+        return hmac.new(self._key, f"key\n{purpose}".encode(), "sha256").digest()
+
     def _sign(self, purpose: str, payload: str) -> str:
         message = f"{purpose}\n{payload}".encode()
         return hmac.new(self._key, message, "sha256").hexdigest()

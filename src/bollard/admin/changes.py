@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from bollard.admin.problems import AgentExists, ChangeNotRecorded, InvalidInput, UnknownAgent
@@ -23,6 +24,8 @@ from bollard.agents import Agent, parse_duration, utcnow
 from bollard.audit import Record
 from bollard.errors import AuditUnavailable, ConfigError
 from bollard.gateway import Gateway
+from bollard.limits.rule_store import clear_rules, rule_dict, set_rule
+from bollard.limits.rules import ALL_ACTIONS, LimitRule
 from bollard.policy import parse_selector
 
 P = ParamSpec("P")
@@ -30,7 +33,7 @@ T = TypeVar("T")
 
 
 class Changes:
-    """Create, revoke, rotate and re-grant agents, each change recorded."""
+    """Create, revoke, rotate and re-grant agents and set their limits, each change recorded."""
 
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
@@ -100,6 +103,22 @@ class Changes:
             name, "grants", by, added=adding, removed=removing, grants=list(agent.grants)
         )
         return agent
+
+    async def set_limits(self, engine: Engine, rule: LimitRule, by: str) -> LimitRule:
+        """Merge `rule`'s given limits into the agent's stored rule (as `bollard limits set`)."""
+        self._writable()
+        await self.agent(rule.agent)
+        stored = await _apply(set_rule, engine, rule, time.time())
+        await self._record(rule.agent, "limits", by, limits=rule_dict(stored))
+        return stored
+
+    async def clear_limits(self, engine: Engine, name: str, action: str | None, by: str) -> int:
+        """Remove the agent's limits, all or one action's (as `bollard limits clear`)."""
+        self._writable()
+        await self.agent(name)
+        gone = await _apply(clear_rules, engine, name, action)
+        await self._record(name, "limits cleared", by, action=action or ALL_ACTIONS, rules=gone)
+        return gone
 
     def _selectors(self, texts: Sequence[str]) -> list[str]:
         try:

@@ -141,6 +141,7 @@ class ChainStatus:
     first_seq: int | None
     last_seq: int | None
     problem: str = ""
+    total: int = 0  # records in the log; `checked` of them were re-walked
 
     def to_json(self) -> dict[str, Any]:
         """The status as JSON-able data."""
@@ -151,6 +152,8 @@ class ChainStatus:
             "last_seq": self.last_seq,
             "problem": self.problem,
             "method": f"re-walk of the newest {self.checked} records",
+            "total": self.total,
+            "partial": self.checked < self.total,
         }
 
 
@@ -160,13 +163,37 @@ def verify_tail(engine: Engine, n: int = 1000) -> ChainStatus:
     stmt = select(*columns).order_by(t.seq.desc()).limit(n)
     with engine.connect() as conn:
         rows = [tuple(r) for r in conn.execute(stmt)][::-1]
+        total = int(conn.execute(select(func.count()).select_from(audit_records)).scalar() or 0)
     if not rows:
-        return ChainStatus(True, 0, None, None)
+        return ChainStatus(True, 0, None, None, total=total)
     walk = ChainWalk()
     walk.feed(rows)
     report = walk.finish()
     fatal = [p.message for p in report.problems if p.fatal]
-    return ChainStatus(not fatal, len(rows), rows[0][0], rows[-1][0], "; ".join(fatal))
+    return ChainStatus(not fatal, len(rows), rows[0][0], rows[-1][0], "; ".join(fatal), total)
+
+
+FACETS = ("kind", "door", "decision", "outcome", "action", "agent")
+
+
+def facets(
+    engine: Engine, filters: AuditFilters, top: int = 12
+) -> dict[str, list[tuple[str, int]]]:
+    """Per facet column, its commonest values among the records the filters match, with counts."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    with engine.connect() as conn:
+        for name in FACETS:
+            column = t[name]
+            count = func.count().label("n")
+            stmt = (
+                select(column, count)
+                .where(*filters.conditions(), column.is_not(None))
+                .group_by(column)
+                .order_by(count.desc(), column)
+                .limit(top)
+            )
+            out[name] = [(str(value), int(n)) for value, n in conn.execute(stmt)]
+    return out
 
 
 def verify_all(engine: Engine, state_dir: Path) -> dict[str, Any]:

@@ -109,6 +109,7 @@ class Action:
     webhook: str
     source: str
     destructive: bool = False
+    result: str = ""  # the key of Apollo's answer holding what the action returns
     paging: Paging | None = None
     bulk_max: int | None = None
     segments: tuple[str, ...] = field(default=(), repr=False)

@@ -160,6 +160,7 @@ def _action(index: int, raw: Any) -> Action:
         webhook=_str(entry, raw, "webhook"),
         source=_source(entry, raw),
         destructive=_bool(entry, raw, "destructive", False),
+        result=_result(entry, raw),
         paging=_paging(entry, raw.get("paging")),
         bulk_max=_opt_int(entry, raw, "bulk_max", minimum=1),
         segments=segments,
@@ -171,6 +172,13 @@ def _mcp_tool(entry: str, raw: Mapping[str, Any]) -> str:
     if not tool.startswith("apollo_") or not _NAME.fullmatch(tool):
         raise CatalogError(entry, "mcp_tool", "must be 'apollo_' then lowercase words")
     return tool
+
+
+def _result(entry: str, raw: Mapping[str, Any]) -> str:
+    result = _str(entry, raw, "result", "")
+    if result and not _NAME.match(result):
+        raise CatalogError(entry, "result", "must be the name of a key in Apollo's answer")
+    return result
 
 
 def _source(entry: str, raw: Mapping[str, Any]) -> str:
