@@ -114,6 +114,9 @@ class Blackhole:
                         await sink.drain()
             except (ConnectionError, OSError):
                 _abort(sink)
+                return
+            if not flag["silent"]:  # one side closed: so does the other, as TCP would
+                sink.close()
 
         await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
 

@@ -22,15 +22,11 @@ import asyncio
 import collections
 import contextlib
 import logging
-import os
 import queue
-import select
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Engine
 
@@ -41,6 +37,7 @@ from bollard.audit.checkpoint import Checkpoint
 from bollard.audit.checkpoint_store import rollback_problem
 from bollard.audit.checkpointer import Checkpointer, checkpointer_for
 from bollard.audit.durations import Durations
+from bollard.audit.link import Link, pragma
 from bollard.audit.outage import (
     COMMIT_TIMEOUT,
     HELD_AT_MOST,
@@ -84,15 +81,6 @@ WAL_EVERY = 0.2
 WAL_AT_MOST = 1.0
 # Records handed to `defer` wait at most this long for a commit to ride with.
 DEFER_AT_MOST = 0.05
-# PostgreSQL: a connection that cannot be made within this is an outage, and the
-# kernel finds a dead peer (libpq's keepalive settings) without waiting for a write.
-CONNECT_ARGS = {
-    "connect_timeout": 3,
-    "keepalives": 1,
-    "keepalives_idle": 10,
-    "keepalives_interval": 5,
-    "keepalives_count": 3,
-}
 
 
 class AuditWriter:
@@ -119,7 +107,7 @@ class AuditWriter:
         self._wake_loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._sql = ChainSQL.for_engine(engine)
-        self._conn: Any = None  # the thread's own DBAPI connection
+        self._link = Link(engine)  # the thread's own connection
         self._sqlite = engine.dialect.name == "sqlite"
         self._wal_at = time.monotonic()  # SQLite: when the WAL was last checkpointed
         self._wal_pending = False  # and whether commits came since
@@ -130,6 +118,8 @@ class AuditWriter:
         self._held: list[_Pending] = []  # deferred records held through an outage
         self._trusted: Head | None = None  # the head this writer last wrote or vouched for
         self._writable = threading.Event()  # set while no outage (or fatal failure) holds
+        self._busy_since: float | None = None  # when the thread's database work began
+        self._watching = threading.Event()  # set: the watch ends
         self._writable.set()
         self.batches = 0
         self.records_written = 0
@@ -161,11 +151,14 @@ class AuditWriter:
             self._guarded(self._recover)
         self._thread = threading.Thread(target=self._run, name="bollard-audit", daemon=True)
         self._thread.start()
+        self._watching.clear()
+        threading.Thread(target=self._watch, name="bollard-audit-watch", daemon=True).start()
 
     def close(self) -> None:
         """Stop the thread after what is queued, and anchor the tail with a last checkpoint."""
         if self._thread is not None:
             self._queue.put(_STOP)
+            self._watching.set()
             self._thread.join(timeout=10)
             stuck = self._thread.is_alive()
             self._thread = None
@@ -176,7 +169,7 @@ class AuditWriter:
             # failure, their callers told), the thread being gone.
             if self._deferred:
                 self._commit(self._take_deferred())
-                self._close_connection()
+                self._link.close()
             self._drop_held()
             if self._checkpointer is not None and self.failure is None:
                 self._guarded(lambda: self.checkpoint_now())
@@ -191,7 +184,7 @@ class AuditWriter:
             # commit fails (and an outage begins) instead of holding every call.
             log.error("an audit commit took over %g s; closing its connection", COMMIT_TIMEOUT)
             self._writable.clear()  # until a commit succeeds again
-            self._cut()
+            self._link.cut()
             raise unavailable() from None
 
     async def flush(self) -> None:
@@ -317,7 +310,7 @@ class AuditWriter:
                 continue
             if item is _STOP:
                 self._commit(self._take_deferred())
-                self._close_connection()
+                self._link.close()
                 return
             batch = [item]
             if busy:
@@ -375,7 +368,7 @@ class AuditWriter:
         started = self._wal_at = time.monotonic()
         self._wal_pending = False
         try:
-            _pragma(self._connection(), "wal_checkpoint(PASSIVE)")
+            pragma(self._link.get(), "wal_checkpoint(PASSIVE)")
             self.wal_checkpoint_seconds.observe(time.monotonic() - started)
         except Exception as exc:
             log.warning("WAL checkpoint failed (%s); will retry", exc)
@@ -389,7 +382,11 @@ class AuditWriter:
         if self.failure is None and (records or (idle and self._checkpointer)):
             try:
                 started = time.monotonic()
-                made = self._append(records, datas, idle)
+                self._busy_since = time.monotonic()
+                try:
+                    made = self._append(records, datas, idle)
+                finally:
+                    self._busy_since = None
                 self.commit_seconds.observe(time.monotonic() - started)
                 self.batches += bool(batch)
                 self.records_written += len(records)
@@ -431,7 +428,7 @@ class AuditWriter:
         self._settle(waiting, self.failure or "failed")
 
     def _failed(self, exc: Exception) -> None:
-        self._close_connection()
+        self._link.close()
         self._writable.clear()
         self.failure = _describe(exc)
         if isinstance(exc, Untrusted):
@@ -454,8 +451,9 @@ class AuditWriter:
         assert outage is not None
         if time.monotonic() < outage.next_try:
             return False
+        self._busy_since = time.monotonic()
         try:
-            conn = self._connection()
+            conn = self._link.get()
             cursor = conn.cursor()
             try:
                 kinds = self._sql.kinds_of(cursor, outage.request_ids())
@@ -468,6 +466,8 @@ class AuditWriter:
         except Exception as exc:
             self._failed(exc)
             return False
+        finally:
+            self._busy_since = None
         self._trusted = appended.head
         took = time.monotonic() - outage.since
         log.warning(
@@ -486,8 +486,8 @@ class AuditWriter:
         self._settle(held, self.failure or "stopped")
 
     def _append(self, records: list[Record], datas: list[str], idle: bool) -> Checkpoint | None:
-        kept = self._conn is not None
-        conn = self._connection()
+        kept = self._link.conn is not None
+        conn = self._link.get()
         try:
             appended = self._sql.append(
                 conn, records, self._checkpointer, force_checkpoint=idle, datas=datas,
@@ -499,61 +499,24 @@ class AuditWriter:
             # PostgreSQL ended the kept connection between batches (a restart,
             # pg_terminate_backend) and said so too late to be seen idle: once more,
             # on a new one. Safe: the failed transaction wrote nothing.
-            self._close_connection()
+            self._link.close()
             appended = self._sql.append(
-                self._connection(), records, self._checkpointer, force_checkpoint=idle,
+                self._link.get(), records, self._checkpointer, force_checkpoint=idle,
                 datas=datas, trusted=self._trusted,
             )  # fmt: skip
         self._trusted = appended.head
         return appended.checkpoint
 
-    def _connection(self) -> Any:
-        """The thread's own DBAPI connection, opened on first use (and after a failure)."""
-        if self._conn is not None and not self._sqlite and _has_spoken(self._conn):
-            # Idle, yet the server sent something: it ended this connection (a restart,
-            # pg_terminate_backend) or the network reset it. A new one, before writing.
-            self._close_connection()
-        if self._conn is None:
-            if self._sqlite:
-                conn = self._engine.raw_connection()
-                conn.detach()  # this thread's alone, for as long as it runs
-                _pragma(conn, "wal_autocheckpoint = 0")  # `_checkpoint_wal` does it
-            else:
-                # Straight from the driver, not the pool: a pooled connection is pinged
-                # on checkout, and a ping into a partition would never answer.
-                args, kwargs = self._engine.dialect.create_connect_args(self._engine.url)
-                connect = self._engine.dialect.loaded_dbapi.connect
-                conn = connect(*args, **{**kwargs, **CONNECT_ARGS})
-            self._conn = conn
-        return self._conn
-
-    def _cut(self) -> None:
-        """Shut the socket of the connection in use (from any thread): a write stuck in
-        a silent network fails at once instead of waiting for TCP to give up."""
-        conn = self._conn
-        if conn is None or self._sqlite:
-            return
-        with contextlib.suppress(Exception):
-            sock = socket.socket(fileno=os.dup(conn.fileno()))
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            finally:
-                sock.close()
-
-    def _close_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
-
-
-def _pragma(conn: Any, pragma: str) -> None:
-    cursor = conn.cursor()
-    try:
-        cursor.execute(f"PRAGMA {pragma}")
-        cursor.fetchall()
-    finally:
-        cursor.close()
+    def _watch(self) -> None:
+        """Cut the connection of database work that has not answered in COMMIT_TIMEOUT,
+        whoever waits for it (a checkpoint, outcomes nobody waits for, a lock held by a
+        replica stuck in a partition)."""
+        while not self._watching.wait(1.0):
+            since = self._busy_since
+            if since is not None and time.monotonic() - since > COMMIT_TIMEOUT:
+                log.error("audit database work stuck for over %g s; cutting", COMMIT_TIMEOUT)
+                self._writable.clear()
+                self._link.cut()
 
 
 def _settle(futures: list[asyncio.Future[None]], failure: str | None) -> None:
@@ -564,15 +527,6 @@ def _settle(futures: list[asyncio.Future[None]], failure: str | None) -> None:
             future.set_result(None)
         else:
             future.set_exception(unavailable())
-
-
-def _has_spoken(conn: Any) -> bool:
-    """An idle PostgreSQL connection with bytes (or an EOF) to read has been ended."""
-    try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    except Exception:  # closed already (each driver says so its own way)
-        return True
-    return bool(readable)
 
 
 def _describe(exc: Exception) -> str:
