@@ -45,8 +45,8 @@ from bollard.audit.checkpoint_store import CheckpointFile
 from bollard.audit.keyfile import signing_key
 from bollard.audit.verify import verify
 from bollard.catalog import load_catalog
-from bollard.limits.checks import LimitRule
-from bollard.limits.config import set_rule
+from bollard.limits.rule_store import set_rule
+from bollard.limits.rules import LimitRule
 from bollard.loopback import LoopbackServer
 from bollard.sandbox import SandboxConfig, create_sandbox
 from bollard.settings import Settings

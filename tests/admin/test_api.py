@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import update
 
-from bollard.limits.checks import LimitRule
-from bollard.limits.config import set_rule
+from bollard.limits.rule_store import set_rule
+from bollard.limits.rules import LimitRule
 from bollard.store.tables import audit_records
 from tests.admin.conftest import ADMIN_TOKEN, Bollard, Console
 

@@ -23,8 +23,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from bollard.limits.checks import LimitRule
-from bollard.limits.config import set_rule
+from bollard.limits.rule_store import set_rule
+from bollard.limits.rules import LimitRule
 from bollard.loopback import LoopbackServer
 from tests.audit.test_seal import full_verify
 from tests.blackhole import Blackhole
