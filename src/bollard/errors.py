@@ -19,6 +19,7 @@ exceptions: they are results, passed back to the agent and audited.
     ├── RateLimited (429 RATE_LIMITED)
     │   └── CreditBudgetExhausted (429 CREDIT_BUDGET_EXHAUSTED)
     ├── AuditUnavailable (503 AUDIT_UNAVAILABLE)
+    ├── StoreUnavailable (503 STORE_UNAVAILABLE)
     ├── UpstreamUnavailable (502 UPSTREAM_UNAVAILABLE)
     │   ├── UpstreamFailedMidCall (502 UPSTREAM_UNAVAILABLE)
     │   ├── UpstreamRedirected (502 UPSTREAM_REDIRECTED)
@@ -128,6 +129,14 @@ class CreditBudgetExhausted(RateLimited):
 class AuditUnavailable(BollardError):
     status = 503
     error_code = "AUDIT_UNAVAILABLE"
+    outcome = "error"
+
+
+class StoreUnavailable(BollardError):
+    """The database could not be read while deciding a call (an outage): retry shortly."""
+
+    status = 503
+    error_code = "STORE_UNAVAILABLE"
     outcome = "error"
 
 
