@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 from sqlalchemy import update
 
 from bollard.limits.rule_store import set_rule
@@ -32,6 +33,17 @@ def test_admin_api_refuses_callers_without_a_session_or_the_admin_token(admin: B
         assert response.json()["error_code"] == "ADMIN_UNAUTHENTICATED"
     assert anonymous.headers["www-authenticate"] == "Bearer"
     assert admin.agents.get("sneaky") is None
+
+
+def test_a_body_nested_too_deep_or_with_a_huge_integer_is_a_clear_422(admin: Bollard) -> None:
+    deep = b'{"name": "deep", "note": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+    long = b'{"name": "long", "note": ' + b"7" * 5_000 + b"}"
+    with api(admin) as client:
+        replies = [client.post("/agents", content=body) for body in (deep, long)]
+    assert [r.status_code for r in replies] == [422, 422]
+    assert "recursion" in replies[0].json()["error"]
+    assert "4300 digits" in replies[1].json()["error"]
+    assert admin.agents.list() == []
 
 
 def test_console_pages_send_a_visitor_without_a_session_to_sign_in(admin: Bollard) -> None:
@@ -231,3 +243,25 @@ def test_openapi_document_describes_every_admin_route(admin: Bollard) -> None:
         "/admin/api/usage",
     }
     assert "NewAgent" in doc["components"]["schemas"]
+
+
+@pytest.mark.parametrize("name", ["alice\n", "alice\r\n", "\nalice"])
+def test_a_name_with_a_newline_is_refused_not_a_second_alice(admin: Bollard, name: str) -> None:
+    # `^...$` lets "alice\n" through: `$` also matches before a final newline.
+    with api(admin) as client:
+        client.post("/agents", json={"name": "alice"})
+        refused = client.post("/agents", json={"name": name})
+        names = [a["name"] for a in client.get("/agents").json()["agents"]]
+    assert refused.status_code == 422, refused.text
+    assert "is not allowed" in refused.json()["error"]
+    assert names == ["alice"]
+
+
+def test_a_record_number_in_other_digits_is_refused_cleanly(admin: Bollard) -> None:
+    # str.isdigit() is true of '²', which int() cannot read.
+    with api(admin) as client:
+        record = client.get("/audit/\u00b2")
+        limit = client.get("/audit", params={"limit": "\u00b2"})
+    assert (record.status_code, limit.status_code) == (422, 422)
+    assert "whole number" in record.json()["error"]
+    assert "whole number" in limit.json()["error"]
