@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from bollard.agents import Agent, AgentNameTaken, Agents, utcnow
 from bollard.audit.appender import append_within, ensure_head
 from bollard.audit.chain import Record
+from bollard.audit.checkpointer import Checkpointer
 from bollard.errors import ConfigError
 from bollard.limits.rule_store import delete_rules, merge_rule, rule_dict
 from bollard.limits.rules import LimitRule
@@ -113,10 +114,15 @@ class AdminChanges:
     """Every admin change, applied and recorded in one transaction."""
 
     def __init__(
-        self, engine: Engine, agents: Agents, now: Callable[[], datetime] = utcnow
+        self,
+        engine: Engine,
+        agents: Agents,
+        checkpointer: Checkpointer | None,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self._engine = engine
         self._agents = agents
+        self._checkpointer = checkpointer  # its key seals each record (audit/seal)
         self._now = now
         self._head_ready = False
 
@@ -263,7 +269,7 @@ class AdminChanges:
             yield change
             # Last, so the chain's head stays locked only for the append and commit.
             if change.records:
-                append_within(conn, change.records)
+                append_within(conn, change.records, self._checkpointer)
 
 
 def agent_state(agent: Agent) -> dict[str, Any]:

@@ -24,6 +24,9 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import psycopg
+from sqlalchemy.exc import DBAPIError
+
 from bollard import arguments, resolver
 from bollard.agents import Agent, Agents
 from bollard.audit import AuditWriter, Record, redact
@@ -34,8 +37,8 @@ from bollard.errors import (
     NotGranted,
     PolicyDenied,
     RouteNotFound,
+    StoreUnavailable,
     Unauthenticated,
-    UpstreamTimeout,
 )
 from bollard.limits import Limiter
 from bollard.policy import Decision, Verdict, decide, evaluate
@@ -227,9 +230,10 @@ class Gateway:
                     resolved.action, resolved.path, resolved.query, resolved.body, headers, key
                 )
             except BollardError as exc:
-                # A timed-out call may have reached Apollo and spent credits: it keeps
-                # its reservation. A call that never got through gives it back.
-                if not isinstance(exc, UpstreamTimeout):
+                # A call that may have reached Apollo (timed out, cut off, redirected,
+                # too large) may have spent credits: it keeps its reservation. A call
+                # that never got through gives it back.
+                if not exc.may_have_reached_apollo:
                     await self.limiter.release(admission)
                 return self._failed(trace, exc, started)
             # 8. record outcome
@@ -434,7 +438,14 @@ def _while_forwarding(exc: Exception, request_id: str) -> BollardError:
 
 def _while_deciding(exc: Exception) -> BollardError:
     """An unforeseen error while deciding a call, as the refusal it becomes (its type,
-    not its message: that could quote the request)."""
+    not its message: that could quote the request). The database away (an outage,
+    not a fault) is a 503 to retry, naming no host, port or driver."""
+    if isinstance(exc, (DBAPIError, psycopg.Error, TimeoutError, ConnectionError)):
+        return StoreUnavailable(
+            "Bollard cannot check calls right now (its database cannot be reached), so "
+            "this call was not sent to Apollo. Retry in a few seconds.",
+            headers={"Retry-After": "2"},
+        )
     return BollardError(f"internal error while deciding: {type(exc).__name__}")
 
 

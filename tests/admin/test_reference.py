@@ -92,3 +92,21 @@ def test_a_generated_admin_token_is_kept_private_in_the_state_dir(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert token.startswith("bat_")
     assert answer.status_code == 200
+
+
+def test_reference_parameter_types_read_as_words(admin: Bollard) -> None:
+    with httpx.Client(base_url=admin.url, timeout=10) as client:
+        page = client.get("/reference", params={"q": "people.search"}).text
+    assert "built-in method" not in page
+    assert "<td>array of string</td>" in page
+    assert "<td>integer</td>" in page
+
+
+def test_reference_search_finds_tool_names_and_words_in_descriptions(admin: Bollard) -> None:
+    with httpx.Client(base_url=admin.url, timeout=10) as client:
+        tool = client.get("/reference", params={"q": "apollo_mixed_companies_search"})
+        phone = client.get("/reference", params={"q": "phone"})
+    assert ROW.findall(tool.text) == ["organizations.search"]
+    assert "people.enrich" in ROW.findall(phone.text)
+    assert "contacts.create" in ROW.findall(phone.text)
+    assert "deals.list" not in ROW.findall(phone.text)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,14 +23,49 @@ def blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
 
 
-def readme_commands() -> list[list[str]]:
-    commands = []
+def readme_lines() -> list[str]:
+    """Every command line of the README's shell blocks, without its comment."""
+    lines = []
     for block in blocks("sh"):
         for line in block.replace("\\\n", " ").splitlines():
-            code = line.split("  #")[0].strip()
-            if code.startswith("bollard ") and "serve" not in code:
-                commands.append(shlex.split(code)[1:])
-    return commands
+            lines.append(line.split("  #")[0].strip())
+    return [line for line in lines if line]
+
+
+def readme_commands() -> list[list[str]]:
+    """The `uv run bollard ...` commands, as arguments after `bollard`."""
+    return [
+        shlex.split(code)[3:]
+        for code in readme_lines()
+        if code.startswith("uv run bollard ") and "serve" not in code
+    ]
+
+
+def test_every_bollard_command_in_the_readme_works_as_typed_on_a_fresh_clone() -> None:
+    # A fresh clone has no `bollard` on the PATH: only `uv run bollard` works there.
+    bare = [code for code in readme_lines() if code.startswith("bollard ")]
+    assert bare == []
+    assert "`uv tool install .`" in README.read_text()
+
+
+def test_the_first_readme_command_runs_through_uv_run(tmp_path: Path) -> None:
+    uv = shutil.which("uv")
+    if uv is None:
+        if os.environ.get("CI"):
+            pytest.fail("uv is missing, and CI runs the README's commands with it")
+        pytest.skip("uv is not installed")
+    first = next(c for c in readme_lines() if c.startswith("uv run bollard agents create"))
+    env = {
+        **os.environ,
+        "BOLLARD_DATABASE_URL": f"sqlite:///{tmp_path / 'bollard.db'}",
+        "BOLLARD_STATE_DIR": str(tmp_path / "state"),
+    }
+    argv = [uv, *shlex.split(first)[1:]]
+    done = subprocess.run(
+        argv, cwd=README.parent, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "research" in done.stdout
 
 
 def test_every_bollard_command_in_the_readme_runs(tmp_path: Path) -> None:

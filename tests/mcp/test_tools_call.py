@@ -105,6 +105,22 @@ async def test_unknown_tool_is_named_as_unknown(bollard: Bollard) -> None:
     assert result.structured_content["error_code"] == "NOT_FOUND"
 
 
+async def test_summary_counts_the_result_the_catalog_names_for_the_action(
+    bollard: Bollard,
+) -> None:
+    _, key = bollard.agents.create("research", ["organizations:read", "accounts:read"])
+    async with mcp_session(bollard.url, key) as session:
+        companies = await session.call_tool("apollo_mixed_companies_search", {"per_page": 2})
+        accounts = await session.call_tool("apollo_accounts_search", {})
+    assert isinstance(companies.structured_content, dict)
+    assert len(companies.structured_content["organizations"]) == 2
+    assert companies.structured_content["breadcrumbs"] == []
+    said = text(companies)
+    assert said.startswith("organizations.search: 2 organizations (page 1 of ")
+    assert "breadcrumbs" not in said
+    assert text(accounts).startswith("accounts.search: no accounts (0 in total)")
+
+
 async def test_arguments_nested_too_deep_are_a_tool_error_only_once_the_tool_is_granted(
     bollard: Bollard,
 ) -> None:
@@ -125,4 +141,15 @@ async def test_arguments_nested_too_deep_are_a_tool_error_only_once_the_tool_is_
     ]
     assert codes == ["MALFORMED_BODY", "NOT_GRANTED", "NOT_GRANTED"]
     assert "nests deeper than 8 levels" in text(granted)
+    assert bollard.sandbox.calls == []
+
+
+async def test_a_path_parameter_with_a_trailing_newline_is_refused(bollard: Bollard) -> None:
+    _, key = bollard.agents.create("writer", ["contacts:write"])
+    async with mcp_session(bollard.url, key) as session:
+        result = await session.call_tool(
+            "apollo_contacts_update", {"contact_id": "abc123\n", "title": "CEO"}
+        )
+    assert result.is_error
+    assert "contact_id" in text(result)
     assert bollard.sandbox.calls == []

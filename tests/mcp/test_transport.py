@@ -40,7 +40,12 @@ def test_request_without_a_valid_key_is_401_with_a_bearer_challenge(bollard: Bol
         wrong = client.post("/mcp", json=LIST, headers={"Authorization": "Bearer bol_nope"})
     for reply in (missing, wrong):
         assert reply.status_code == 401
-        assert reply.headers["www-authenticate"] == 'Bearer realm="bollard"'
+        challenge = reply.headers["www-authenticate"]
+        assert challenge.startswith('Bearer realm="bollard", error="invalid_token"')
+        assert "error_description=\"send the agent's Bollard key as 'Authorization: Bearer" in (
+            challenge
+        )
+        assert "no OAuth sign-in" in challenge
         assert reply.json()["error_code"] == "INVALID_API_KEY"
         assert "tools" not in reply.text
 

@@ -280,7 +280,7 @@ async def audit_search(request: Request, principal: Principal) -> Response:
 
 async def audit_record(request: Request, principal: Principal) -> Response:
     text = request.path_params["seq"]
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise InvalidInput(f"record number {text!r} is not a positive whole number")
     engine = await audit_log.settled(request)
     rows = await run_in_threadpool(audit_log.detail, engine, int(text))
@@ -304,6 +304,7 @@ async def audit_verify(request: Request, principal: Principal) -> Response:
 
 DECISIONS = ("allow", "deny")
 KINDS = ("request", "outcome", "admin")
+DOORS = ("rest", "mcp", "admin")
 
 
 def audit_filters(request: Request) -> AuditFilters:
@@ -315,12 +316,16 @@ def audit_filters(request: Request) -> AuditFilters:
         raise InvalidInput(f"decision must be allow or deny, not {decision!r}")
     if kind is not None and kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    door = q.get("door") or None
+    if door is not None and door not in DOORS:
+        raise InvalidInput(f"door must be one of {', '.join(DOORS)}, not {door!r}")
     return AuditFilters(
         agent=q.get("agent") or None,
         action=q.get("action") or None,
         decision=decision,
         outcome=q.get("outcome") or None,
         kind=kind,
+        door=door,
         since_us=_time_param(request, "since"),
         until_us=_time_param(request, "until"),
     )
@@ -346,7 +351,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     text = request.query_params.get(name)
     if text is None or text == "":
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise InvalidInput(f"{name} must be a whole number from {low} to {high}, not {text!r}")
     return int(text)
 

@@ -44,7 +44,7 @@ class Changes:
     def __init__(self, gateway: Gateway, engine: Engine) -> None:
         self._gateway = gateway
         self._agents = gateway.agents
-        self._core = AdminChanges(engine, gateway.agents)
+        self._core = AdminChanges(engine, gateway.agents, gateway.audit.checkpointer)
 
     @classmethod
     def of(cls, request: Request) -> Changes:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from starlette.requests import Request
 
+from bollard.audit import seal
 from bollard.audit.chain import COLUMNS
 from bollard.audit.checkpoint_store import CheckpointFile
 from bollard.audit.keyfile import signing_key
@@ -141,6 +142,7 @@ class ChainStatus:
     first_seq: int | None
     last_seq: int | None
     problem: str = ""
+    total: int = 0  # records in the log; `checked` of them were re-walked
 
     def to_json(self) -> dict[str, Any]:
         """The status as JSON-able data."""
@@ -151,6 +153,8 @@ class ChainStatus:
             "last_seq": self.last_seq,
             "problem": self.problem,
             "method": f"re-walk of the newest {self.checked} records",
+            "total": self.total,
+            "partial": self.checked < self.total,
         }
 
 
@@ -160,19 +164,47 @@ def verify_tail(engine: Engine, n: int = 1000) -> ChainStatus:
     stmt = select(*columns).order_by(t.seq.desc()).limit(n)
     with engine.connect() as conn:
         rows = [tuple(r) for r in conn.execute(stmt)][::-1]
+        total = int(conn.execute(select(func.count()).select_from(audit_records)).scalar() or 0)
     if not rows:
-        return ChainStatus(True, 0, None, None)
+        return ChainStatus(True, 0, None, None, total=total)
     walk = ChainWalk()
     walk.feed(rows)
     report = walk.finish()
     fatal = [p.message for p in report.problems if p.fatal]
-    return ChainStatus(not fatal, len(rows), rows[0][0], rows[-1][0], "; ".join(fatal))
+    return ChainStatus(not fatal, len(rows), rows[0][0], rows[-1][0], "; ".join(fatal), total)
+
+
+FACETS = ("kind", "door", "decision", "outcome", "action", "agent")
+
+
+def facets(
+    engine: Engine, filters: AuditFilters, top: int = 12
+) -> dict[str, list[tuple[str, int]]]:
+    """Per facet column, its commonest values among the records the filters match, with counts."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    with engine.connect() as conn:
+        for name in FACETS:
+            column = t[name]
+            count = func.count().label("n")
+            stmt = (
+                select(column, count)
+                .where(*filters.conditions(), column.is_not(None))
+                .group_by(column)
+                .order_by(count.desc(), column)
+                .limit(top)
+            )
+            out[name] = [(str(value), int(n)) for value, n in conn.execute(stmt)]
+    return out
 
 
 def verify_all(engine: Engine, state_dir: Path) -> dict[str, Any]:
     """`bollard audit verify`: every record and signed checkpoint, as JSON-able data."""
+    key = signing_key(state_dir)
     report = verify(
-        engine, signing_key(state_dir).public_key(), CheckpointFile.in_state_dir(state_dir)
+        engine,
+        key.public_key(),
+        CheckpointFile.in_state_dir(state_dir),
+        mac_key=seal.mac_key(key),
     )
     problems = [
         {"kind": p.kind, "seq": p.seq, "fatal": p.fatal, "message": p.message}
@@ -185,6 +217,7 @@ def verify_all(engine: Engine, state_dir: Path) -> dict[str, Any]:
         "last_seq": report.last_seq,
         "checkpoints": report.checkpoints,
         "anchored_through": report.anchored_through,
+        "coverage": report.coverage(),
         "problem": "; ".join(p.message for p in report.problems if p.fatal),
         "problems": problems,
         "method": "full verification of every record and signed checkpoint",

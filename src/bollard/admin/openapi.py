@@ -30,6 +30,7 @@ AUDIT_PARAMS = [
     _param("decision", "request records with this decision", {"enum": ["allow", "deny"]}),
     _param("outcome", "outcome records with this outcome, e.g. ok, denied", {"type": "string"}),
     _param("kind", "one kind of record", {"enum": ["request", "outcome", "admin"]}),
+    _param("door", "records from this door", {"enum": ["rest", "mcp", "admin"]}),
     _param(
         "since",
         "ISO 8601 time, inclusive (UTC if no zone)",

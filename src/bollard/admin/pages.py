@@ -9,7 +9,7 @@ with the message beside the form, with the refusal's HTTP status.
 from __future__ import annotations
 
 import json
-import shlex
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,8 +23,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from bollard.admin import charts, flash, limitform, logview, usage
 from bollard.admin import log as audit_log
-from bollard.admin import usage
 from bollard.admin.api import audit_filters
 from bollard.admin.auth import (
     CSRF_FIELD,
@@ -37,15 +37,23 @@ from bollard.admin.auth import (
 )
 from bollard.admin.changes import Changes, actor_for
 from bollard.admin.grants import difference, matrix
-from bollard.admin.problems import AdminError, CsrfRejected, SignInThrottled
+from bollard.admin.keypanel import key_panel
+from bollard.admin.problems import AdminError, CsrfRejected, InvalidInput, SignInThrottled
+from bollard.admin.usage import Series, Window
 from bollard.agents import Agent, utcnow
+from bollard.catalog import Catalog
+from bollard.errors import ConfigError
 from bollard.gateway import Gateway
+from bollard.limits.rule_store import rule_dict
+from bollard.limits.rules import ALL_ACTIONS
+from bollard.policy import parse_selector
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """What a page handler gets: the session's CSRF token and the posted form."""
+    """What a page handler gets: the session, its CSRF token and the posted form."""
 
+    session: str
     csrf: str
     form: FormData | None
 
@@ -63,12 +71,17 @@ def page_routes(auth: AdminAuth, templates: Jinja2Templates) -> list[Route]:
         ("/agents/{name}/grants", pages.grants, ["POST"]),
         ("/agents/{name}/revoke", pages.revoke, ["POST"]),
         ("/agents/{name}/rotate", pages.rotate, ["POST"]),
+        ("/agents/{name}/limits", pages.limits, ["POST"]),
         ("/audit", pages.audit, ["GET"]),
         ("/audit/rows", pages.audit_rows, ["GET"]),
         ("/audit/{seq:int}", pages.record, ["GET"]),
         ("/usage", pages.usage, ["GET"]),
         ("/logout", pages.logout, ["POST"]),
     ]
+    # A form's URL opened directly answers with the page the form is on, not a bare 405.
+    for form_url in ("grants", "revoke", "rotate", "limits"):
+        guarded.append((f"/agents/{{name}}/{form_url}", pages.to_agent, ["GET"]))
+    guarded.append(("/logout", pages.home, ["GET"]))
     routes = [Route("/login", pages.login, methods=["GET", "POST"])]
     routes += [Route(p, pages.guard(h), methods=m) for p, h, m in guarded]
     return routes
@@ -83,7 +96,7 @@ class Pages:
         """Require a session; check the CSRF token of every POST."""
 
         async def endpoint(request: Request) -> Response:
-            session_id = self.auth.session_id(request.cookies.get(SESSION_COOKIE))
+            session_id = await self.auth.session_id(request.cookies.get(SESSION_COOKIE))
             if session_id is None:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/admin/login?next={quote(target)}", status_code=303)
@@ -102,7 +115,7 @@ class Pages:
                         ),
                         status=403,
                     )
-            return await handler(request, Page(csrf, form))
+            return await handler(request, Page(session_id, csrf, form))
 
         return endpoint
 
@@ -127,7 +140,7 @@ class Pages:
             elif (refused := await self._token_refusal(request, _text(form, "token"))) is not None:
                 error, status, retry_after = refused
             else:
-                _, cookie = self.auth.new_session()
+                _, cookie = await self.auth.new_session()
                 redirect = RedirectResponse(target, status_code=303)
                 self.auth.set_session_cookie(redirect, request, cookie)
                 redirect.delete_cookie(LOGIN_COOKIE, path="/admin")
@@ -149,6 +162,7 @@ class Pages:
         return "That is not the admin token.", 401, 0
 
     async def logout(self, request: Request, page: Page) -> Response:
+        await self.auth.end_session(request.cookies.get(SESSION_COOKIE))
         response = RedirectResponse("/admin/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -160,9 +174,7 @@ class Pages:
 
     async def agents(self, request: Request, page: Page) -> Response:
         gateway = _gateway(request)
-        created: dict[str, Any] | None = None
-        error = ""
-        status = 200
+        error, status = "", 200
         if page.form is not None:
             form = page.form
             try:
@@ -173,15 +185,16 @@ class Pages:
                     _text(form, "expires_in").strip() or None,
                     by=actor_for(request, "console"),
                 )
-                created = _key_panel(request, agent, key)
-                status = 201
             except AdminError as exc:
                 error, status = exc.message, exc.status
+            else:
+                notice = f"Created {agent.name}."
+                return self.redirect(request, page, _agent_path(agent.name), notice=notice, key=key)
         listed = await run_in_threadpool(gateway.agents.list)
         used = await run_in_threadpool(audit_log.last_use, request.app.state.engine)
         now = utcnow()
         rows = [
-            {"agent": a, "status": a.status(now), "last_used": _when_us(used.get(a.name))}
+            {"agent": a, "status": a.status(now), "last_used": logview.when_us(used.get(a.name))}
             for a in listed
         ]
         return self.render(
@@ -190,7 +203,6 @@ class Pages:
             page.csrf,
             status=status,
             rows=rows,
-            created=created,
             error=error,
             form=dict(page.form or {}) if error else {},
         )
@@ -202,53 +214,138 @@ class Pages:
             agent = await Changes.of(request).agent(request.path_params["name"])
         except AdminError as exc:
             return self.render(request, "error.html", page.csrf, error=exc, status=exc.status)
-        used = await run_in_threadpool(audit_log.last_use, request.app.state.engine)
-        return self.render(
+        said = flash.take(self.auth, request, page.session) if page.form is None else {}
+        engine = request.app.state.engine
+        used = await run_in_threadpool(audit_log.last_use, engine)
+        ticked = extra.pop("ticked", None)
+        shown = matrix(gateway.catalog, agent.grants if ticked is None else ticked)
+        key = said.get("key")
+        response = self.render(
             request,
             "agent.html",
             page.csrf,
             status=status,
             agent=agent,
             state=agent.status(utcnow()),
-            last_used=_when_us(used.get(agent.name)),
-            matrix=matrix(gateway.catalog, agent.grants),
+            last_used=logview.when_us(used.get(agent.name)),
+            matrix=shown,
+            notice=said.get("notice", ""),
+            created=_panel(request, agent, key) if isinstance(key, str) else None,
+            who=agent.name,
+            back=_agent_path(agent.name),
+            rules=await self._limits_of(request, agent.name),
+            limits=await _windows_of(gateway, agent.name),
+            actions=[a.id for a in gateway.catalog.actions],
+            fields=limitform.FIELDS,
             **extra,
         )
+        if said:
+            flash.forget(response)
+        return response
 
     async def grants(self, request: Request, page: Page) -> Response:
         assert page.form is not None
         changes = Changes.of(request)
+        ticked = [str(g) for g in page.form.getlist("grant")]
+        typed = _text(page.form, "extra")
         try:
             agent = await changes.agent(request.path_params["name"])
-            wanted = set(page.form.getlist("grant")) | set(_split(_text(page.form, "extra")))
-            add, remove = difference(agent.grants, {str(w) for w in wanted})
+            if agent.revoked_at is not None:
+                raise InvalidInput(
+                    f"agent {agent.name!r} is revoked: its grants can no longer change"
+                )
+            add, remove = difference(agent.grants, set(ticked) | set(_split(typed)))
             await changes.regrant(agent.name, add, remove, by=actor_for(request, "console"))
         except AdminError as exc:
-            return await self.agent(request, page, error=exc.message, status=exc.status)
-        message = _change_message(add, remove)
-        return await self.agent(request, page, notice=message)
+            # Keep what the admin ticked and typed, so fixing one selector loses nothing.
+            return await self.agent(
+                request,
+                page,
+                error=exc.message,
+                status=exc.status,
+                ticked=_known(ticked, request),
+                extra=typed,
+            )
+        return self.redirect(
+            request, page, _agent_path(agent.name), notice=_change_message(add, remove)
+        )
 
     async def revoke(self, request: Request, page: Page) -> Response:
+        name = request.path_params["name"]
         try:
-            done = await Changes.of(request).revoke(
-                request.path_params["name"], by=actor_for(request, "console")
-            )
+            done = await Changes.of(request).revoke(name, by=actor_for(request, "console"))
         except AdminError as exc:
             return await self.agent(request, page, error=exc.message, status=exc.status)
-        if done.already:
-            return await self.agent(request, page, notice="It was already revoked: no change.")
-        return await self.agent(request, page, notice="Revoked: its keys stop working now.")
+        said = "It was already revoked: no change." if done.already else None
+        return self.redirect(
+            request, page, _agent_path(name), notice=said or "Revoked: its keys stop working now."
+        )
 
     async def rotate(self, request: Request, page: Page) -> Response:
         assert page.form is not None
         changes = Changes.of(request)
         name = request.path_params["name"]
+        grace = _text(page.form, "grace").strip() or None
         try:
-            grace = _text(page.form, "grace").strip() or None
             done = await changes.rotate(name, grace, by=actor_for(request, "console"))
         except AdminError as exc:
-            return await self.agent(request, page, error=exc.message, status=exc.status)
-        return await self.agent(request, page, created=_key_panel(request, done.agent, done.key))
+            return await self.agent(
+                request, page, error=exc.message, status=exc.status, grace=grace
+            )
+        old = f"The old key keeps working for {grace}." if grace else "The old key stopped working."
+        return self.redirect(
+            request, page, _agent_path(name), notice=f"New key made. {old}", key=done.key
+        )
+
+    async def limits(self, request: Request, page: Page) -> Response:
+        """Set (or, with `clear`, remove) an agent's limits; from its page or the usage page."""
+        assert page.form is not None
+        gateway = _gateway(request)
+        name = request.path_params["name"]
+        back = _back(_text(page.form, "back"), _agent_path(name))
+        form = {k: v for k, v in page.form.items() if isinstance(v, str)}
+        try:
+            if "clear" in form:
+                action = limitform.action_of(form.get("action", ""), gateway.catalog)
+                scope = None if action == ALL_ACTIONS else action
+                cleared = await Changes.of(request).clear_limits(
+                    name, scope, by=actor_for(request, "console")
+                )
+                notice = (
+                    f"Cleared {len(cleared)} limit rule(s) for {name} ({_scope_words(action)})."
+                )
+            else:
+                rule = limitform.rule_from_form(name, form, gateway.catalog)
+                stored = await Changes.of(request).set_limits(
+                    rule, by=actor_for(request, "console")
+                )
+                said = limitform.describe(rule_dict(stored))
+                notice = f"Limits for {name} ({_scope_words(stored.action)}): {said}."
+        except AdminError as exc:
+            if back.startswith("/admin/usage"):
+                return await self.usage(
+                    request, page, error=exc.message, status=exc.status, form=form
+                )
+            return await self.agent(
+                request, page, error=exc.message, status=exc.status, limit_form=form
+            )
+        return self.redirect(request, page, back, notice=notice)
+
+    async def _limits_of(self, request: Request, name: str) -> list[dict[str, Any]]:
+        rules = await run_in_threadpool(usage.limit_rules, request.app.state.engine)
+        return [
+            {**r, "scope": _scope_words(r["action"]), "words": limitform.describe(r)}
+            for r in rules
+            if r["agent"] == name
+        ]
+
+    def redirect(self, request: Request, page: Page, target: str, **said: Any) -> Response:
+        """POST, redirect, GET: the page after a change is a GET a reload cannot repeat."""
+        return flash.redirect_with(self.auth, request, page.session, target, **said)
+
+    async def to_agent(self, request: Request, page: Page) -> Response:
+        """A form's URL opened directly (a bookmark, a reload after sign-in): its page."""
+        return RedirectResponse(_agent_path(request.path_params["name"]), status_code=303)
 
     # Audit log ---------------------------------------------------------------
 
@@ -272,18 +369,22 @@ class Pages:
         skip = ("before", "verify")
         params = {k: v for k, v in request.query_params.items() if v and k not in skip}
         older = f"?{urlencode({**params, 'before': cursor})}" if cursor else ""
+        counts = {} if error else await run_in_threadpool(audit_log.facets, engine, filters)
         return self.render(
             request,
             "audit.html",
             page.csrf,
             status=422 if error else 200,
-            entries=[_entry_view(e) for e in entries],
+            entries=[logview.entry_view(e) for e in entries],
             params=params,
             error=error,
             chain=chain,
             older=older,
             newest=max((e.seq for e in entries), default=0),
             actions=[a.id for a in _gateway(request).catalog.actions],
+            facets=logview.facet_links(counts, params),
+            choices=logview.AUDIT_CHOICES,
+            ranges=logview.time_ranges(params),
         )
 
     async def audit_rows(self, request: Request, page: Page) -> Response:
@@ -295,7 +396,7 @@ class Pages:
         after = _int(request.query_params.get("after")) or 0
         entries = await run_in_threadpool(audit_log.newer, engine, filters, after)
         return self.render(
-            request, "audit_rows.html", page.csrf, entries=[_entry_view(e) for e in entries]
+            request, "audit_rows.html", page.csrf, entries=[logview.entry_view(e) for e in entries]
         )
 
     async def record(self, request: Request, page: Page) -> Response:
@@ -315,45 +416,96 @@ class Pages:
             request,
             "record.html",
             page.csrf,
-            entry=_entry_view(entry),
+            entry=logview.entry_view(entry),
             records=[(r, json.dumps(dict(r.data), indent=2, sort_keys=True)) for r in rows],
         )
 
     # Usage -------------------------------------------------------------------
 
-    async def usage(self, request: Request, page: Page) -> Response:
+    async def usage(self, request: Request, page: Page, **extra: Any) -> Response:
         days = _int(request.query_params.get("days")) or 7
         days = days if days in usage.PERIODS else 7
         engine = await audit_log.settled(request)
-        window = usage.Window.ending(int(datetime.now(UTC).timestamp() * 1e6), days)
+        gateway = _gateway(request)
+        now_us = int(datetime.now(UTC).timestamp() * 1e6)
+        window = usage.Window.ending(now_us, days)
         series = await run_in_threadpool(
             lambda: usage.tally(usage.usage_rows(engine, window), window)
         )
-        labels = window.labels()
-        charts = [
-            {
-                "agent": name,
-                "series": s,
-                "calls": usage.bar_chart(s.calls, labels, f"Calls by {name}"),
-                "credits": usage.bar_chart(s.credits, labels, f"Credits spent by {name}"),
-            }
-            for name, s in series.items()
-        ]
-        source, windows = await run_in_threadpool(usage.apollo_windows, engine)
+        listed = await run_in_threadpool(gateway.agents.list)
         rules = await run_in_threadpool(usage.limit_rules, engine)
-        return self.render(
+        names = sorted({a.name for a in listed if a.revoked_at is None} | set(series))
+        cards = [
+            await self._usage_card(gateway, name, series.get(name), window, rules) for name in names
+        ]
+        source, windows = await run_in_threadpool(usage.windows_in_words, engine, now_us / 1e6)
+        said = flash.take(self.auth, request, page.session) if page.form is None else {}
+        periods = [
+            {"days": d, "text": _period_text(d), "dates": usage.Window.ending(now_us, d).dates()}
+            for d in usage.PERIODS
+        ]
+        response = self.render(
             request,
             "usage.html",
             page.csrf,
+            status=int(extra.pop("status", 200)),
             days=days,
-            periods=list(usage.PERIODS),
-            charts=charts,
-            first=labels[0],
-            last=labels[-1],
+            periods=periods,
+            dates=window.dates(),
+            cards=cards,
             windows=windows,
             windows_source=source,
-            rules=rules,
+            notice=said.get("notice", ""),
+            actions=[a.id for a in gateway.catalog.actions],
+            fields=limitform.FIELDS,
+            **extra,
         )
+        if said:
+            flash.forget(response)
+        return response
+
+    async def _usage_card(
+        self,
+        gateway: Gateway,
+        name: str,
+        series: Series | None,
+        window: Window,
+        rules: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        labels = window.labels()
+        s = series or Series([0] * window.n, [0] * window.n, [0] * window.n)
+        own = [r for r in rules if r["agent"] == name]
+        daily = next((r.get("credits_per_day") for r in own if r["action"] == ALL_ACTIONS), None)
+        x_title = "hour (UTC)" if window.hourly else "day (UTC)"
+        budget = None if window.hourly else daily
+        limits = await _windows_of(gateway, name)
+        return {
+            "agent": name,
+            "series": s,
+            "calls": charts.bar_chart(
+                s.calls, labels, title=f"Calls by {name}", unit="calls", x_title=x_title
+            ),
+            "credits": charts.bar_chart(
+                s.credits,
+                labels,
+                title=f"Credits spent by {name}",
+                unit="credits",
+                x_title=x_title,
+                budget=budget,
+                budget_text=f"budget {daily:,} a day" if budget is not None else "",
+            ),
+            "daily_budget": daily,
+            "rules": [
+                {**r, "scope": _scope_words(r["action"]), "words": limitform.describe(r)}
+                for r in own
+            ],
+            "limits": limits,
+        }
+
+
+async def _windows_of(gateway: Gateway, name: str) -> list[dict[str, str]]:
+    """The agent's windows and budgets now, from this process's limiter."""
+    return await usage.agent_limits(gateway.limiter, name, time.time())
 
 
 def _gateway(request: Request) -> Gateway:
@@ -371,19 +523,13 @@ def _split(text: str) -> list[str]:
 
 
 def _int(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() and len(text) < 19 else None
+    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def _safe_next(target: str) -> str:
     """Only same-site paths under /admin or /reference: never an open redirect."""
     ok = target.startswith(("/admin", "/reference")) and "//" not in target and "\\" not in target
     return target if ok else "/admin/agents"
-
-
-def _when_us(ts_us: int | None) -> str:
-    if ts_us is None:
-        return ""
-    return datetime.fromtimestamp(ts_us / 1e6, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _change_message(add: list[str], remove: list[str]) -> str:
@@ -397,45 +543,36 @@ def _change_message(add: list[str], remove: list[str]) -> str:
     return "Saved: " + "; ".join(parts) + ". In force from the agent's next call."
 
 
-def _key_panel(request: Request, agent: Agent, key: str) -> dict[str, Any]:
+def _panel(request: Request, agent: Agent, key: str) -> dict[str, Any]:
     base = str(request.base_url).rstrip("/")
-    body = '{"q_keywords": "vp of sales", "per_page": 5}'
-    curl = (
-        f"curl -s {base}/api/v1/mixed_people/api_search \\\n"
-        f"  -H {shlex.quote('X-Api-Key: ' + key)} \\\n"
-        f"  -H 'Content-Type: application/json' \\\n  -d {shlex.quote(body)}"
-    )
-    mcp = {
-        "mcpServers": {
-            f"bollard-{agent.name}": {
-                "type": "http",
-                "url": f"{base}/mcp",
-                "headers": {"Authorization": f"Bearer {key}"},
-            }
-        }
-    }
-    return {"agent": agent, "key": key, "curl": curl, "mcp": json.dumps(mcp, indent=2)}
+    return key_panel(base, agent, key, _gateway(request).visible_actions(agent))
 
 
-def _entry_view(entry: audit_log.Entry) -> dict[str, Any]:
-    data = entry.to_json()
-    data["when"] = _when_us(data["ts_us"])
-    if entry.admin is not None:
-        change = dict(entry.admin.data)
-        via = f" ({change['via']})" if change.get("via") else ""
-        data["summary"] = f"{change.get('change', 'change')} by {change.get('by', 'admin')}{via}"
-        data["reason"] = _admin_summary(change)
-    return data
+def _agent_path(name: str) -> str:
+    return f"/admin/agents/{quote(name, safe='')}"
 
 
-def _admin_summary(change: dict[str, Any]) -> str:
-    parts = []
-    for key in ("added", "removed"):
-        if change.get(key):
-            parts.append(f"{key} {', '.join(change[key])}")
-    if change.get("change") in ("create", "agents.create"):
-        grants = change.get("grants") or (change.get("after") or {}).get("grants") or []
-        parts.append("grants " + (", ".join(grants) or "none"))
-    if change.get("reason"):
-        parts.append(f"reason: {change['reason']}")
-    return "; ".join(parts)
+def _known(ticked: list[str], request: Request) -> list[str]:
+    """The ticked boxes that name a selector (a forged value would break the matrix)."""
+    catalog = _gateway(request).catalog
+    return [t for t in ticked if _is_selector(t, catalog)]
+
+
+def _is_selector(text: str, catalog: Catalog) -> bool:
+    try:
+        parse_selector(text, catalog)
+    except ConfigError:
+        return False
+    return True
+
+
+def _back(target: str, default: str) -> str:
+    return target if target.startswith(("/admin/usage", "/admin/agents/")) else default
+
+
+def _period_text(days: int) -> str:
+    return "Last 24 hours, by hour" if days == 1 else f"Last {days} days, by day"
+
+
+def _scope_words(action: str) -> str:
+    return "every action" if action == ALL_ACTIONS else action

@@ -1,21 +1,25 @@
 """Usage for the console: calls and credits per agent over time, as inline SVG charts.
 
-`tally` and `bar_chart` are pure (records and numbers in, values out); the
-two readers at the bottom fetch the records and Apollo's last reported windows.
+`tally` is pure (records in, numbers out; `charts` draws them); the readers
+at the bottom fetch the records and Apollo's last reported windows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bollard.admin import limitview
 from bollard.audit.search import AuditFilters, AuditRow, follow
+from bollard.limits import Limiter, ledger
+from bollard.limits.rules import budgets_of
 from bollard.store.tables import audit_records
 
 HOUR_US = 3600 * 1_000_000
@@ -58,10 +62,22 @@ class Window:
     def labels(self) -> list[str]:
         """A short label per bucket: the hour, or the day."""
         fmt = "%H:00" if self.bucket_us < DAY_US else "%b %d"
-        return [
-            datetime.fromtimestamp((self.start_us + i * self.bucket_us) / 1e6, UTC).strftime(fmt)
-            for i in range(self.n)
-        ]
+        return [_moment(self.start_us + i * self.bucket_us).strftime(fmt) for i in range(self.n)]
+
+    @property
+    def hourly(self) -> bool:
+        return self.bucket_us < DAY_US
+
+    def dates(self) -> str:
+        """The window's span in words: 'Dec 01 – Dec 07, 2026' or 'Dec 06 23:00 – Dec 07 22:59'."""
+        first, last = _moment(self.start_us), _moment(self.start_us + self.n * self.bucket_us - 1)
+        if self.hourly:
+            return f"{first:%b %d %H:00} – {last:%b %d %H:%M} UTC"
+        return f"{first:%b %d} – {last:%b %d, %Y} (UTC days)"
+
+
+def _moment(ts_us: int) -> datetime:
+    return datetime.fromtimestamp(ts_us / 1e6, UTC)
 
 
 def tally(rows: Iterable[AuditRow], window: Window) -> dict[str, Series]:
@@ -84,47 +100,6 @@ def tally(rows: Iterable[AuditRow], window: Window) -> dict[str, Series]:
     return dict(sorted(out.items()))
 
 
-@dataclass(frozen=True, slots=True)
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    label: str
-    value: int
-
-
-@dataclass(frozen=True, slots=True)
-class Chart:
-    """Geometry of a bar chart, ready for an SVG template."""
-
-    width: int
-    height: int
-    top: int
-    bars: list[Bar] = field(default_factory=list)
-    title: str = ""
-
-
-def bar_chart(
-    values: list[int], labels: list[str], title: str, width: int = 480, height: int = 120
-) -> Chart:
-    """Bars scaled to the largest value (at least 1), bottom-aligned in `height`."""
-    top = max([1, *values])
-    slot = width / max(1, len(values))
-    bars = [
-        Bar(
-            x=round(i * slot + 1, 2),
-            y=round(height - v / top * height, 2),
-            width=round(max(1.0, slot - 2), 2),
-            height=round(v / top * height, 2),
-            label=label,
-            value=v,
-        )
-        for i, (v, label) in enumerate(zip(values, labels, strict=True))
-    ]
-    return Chart(width, height, top, bars, title)
-
-
 def usage_rows(engine: Engine, window: Window) -> Iterable[AuditRow]:
     """The records in the window, in chain order."""
     return follow(engine, AuditFilters(since_us=window.start_us), after_seq=0)
@@ -142,7 +117,7 @@ def apollo_windows(engine: Engine) -> tuple[str, list[dict[str, Any]]]:
     if stored:
         return "usage stats synced by the limiter", stored
     stmt = (
-        select(audit_records.c.data, audit_records.c.ts_us)
+        select(audit_records.c.data, audit_records.c.ts_us, audit_records.c.action)
         .where(audit_records.c.kind == "outcome", audit_records.c.data.like('%"x-rate%'))
         .order_by(audit_records.c.seq.desc())
         .limit(1)
@@ -155,7 +130,35 @@ def apollo_windows(engine: Engine) -> tuple[str, list[dict[str, Any]]]:
     rate = json.loads(found.data).get("rate") or {}
     when = datetime.fromtimestamp(found.ts_us / 1e6, UTC).isoformat(timespec="seconds")
     headers = [{"header": k, "value": v} for k, v in sorted(rate.items())]
-    return f"headers of Apollo's last answer ({when})", headers
+    return f"headers of Apollo's last answer, to {found.action} ({when})", headers
+
+
+def windows_in_words(engine: Engine, now: float) -> tuple[str, list[dict[str, str]]]:
+    """Apollo's windows for the usage page: where they come from, and each as words."""
+    source, rows = apollo_windows(engine)
+    if rows and "header" in rows[0]:
+        # Apollo's headers say what is left, not when a window resets.
+        return source, limitview.apollo_headers({r["header"]: r["value"] for r in rows})
+    return source, limitview.apollo_snapshot(rows, now)
+
+
+async def agent_limits(limiter: Limiter, name: str, now: float) -> list[dict[str, str]]:
+    """One agent's windows and credit budgets now, in words (this process's counters)."""
+    windows = limitview.agent_windows(await limiter.windows(name), now)
+    rules = (await limiter.rules()).for_agent(name)
+    spent = await asyncio.to_thread(ledger.balances, limiter.engine, name, now)
+    used = {(b.scope, b.period): b.used for b in spent}
+    credits = [
+        {
+            "action": b.scope,
+            "period": b.period,
+            "budget": b.limit,
+            "spent": used.get((b.scope, b.period), 0),
+            "resets_at": ledger.period_end(b.period, now),
+        }
+        for b in budgets_of(rules)
+    ]
+    return windows + limitview.credit_rows(credits, now)
 
 
 def limit_rules(engine: Engine) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ ParamType = Literal["string", "integer", "number", "boolean", "array", "object"]
 Location = Literal["path", "query", "body"]
 
 # Apollo ids are 24 hex characters; we accept any short token of safe characters.
-PATH_PARAM_VALUE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PATH_PARAM_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +109,7 @@ class Action:
     webhook: str
     source: str
     destructive: bool = False
+    result: str = ""  # the key of Apollo's answer holding what the action returns
     paging: Paging | None = None
     bulk_max: int | None = None
     segments: tuple[str, ...] = field(default=(), repr=False)
@@ -227,7 +228,7 @@ def _bind(template: Sequence[str], segments: Sequence[str]) -> dict[str, str] | 
     params: dict[str, str] = {}
     for want, got in zip(template, segments, strict=True):
         if want.startswith("{"):
-            if not PATH_PARAM_VALUE.match(got):
+            if not PATH_PARAM_VALUE.fullmatch(got):
                 return None
             params[want[1:-1]] = got
         elif want != got:

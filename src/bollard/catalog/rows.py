@@ -157,7 +157,8 @@ def filter_actions(
     resource: str | None = None,
     search: str | None = None,
 ) -> list[Action]:
-    """The actions passing every filter given; `search` matches path, id or summary."""
+    """The actions passing every filter given; `search` matches any text the guide shows
+    for an action: path, id, MCP tool name, summary, notes, parameter names and descriptions."""
     needle = search.casefold() if search else None
     return [
         a
@@ -166,5 +167,18 @@ def filter_actions(
         and (access is None or a.access == access)
         and (master_key is None or a.master_key == master_key)
         and (resource is None or a.resource == resource)
-        and (needle is None or needle in f"{a.full_path}\n{a.id}\n{a.summary}".casefold())
+        and (needle is None or needle in searchable_text(a))
     ]
+
+
+def searchable_text(action: Action) -> str:
+    """Everything a search looks in, folded for a case-blind match."""
+    params = [f"{p.name}\n{p.description}" for p in _all_params(action.params)]
+    words = [action.full_path, action.id, action.mcp_tool, action.summary, action.notes, *params]
+    return "\n".join(words).casefold()
+
+
+def _all_params(params: Iterable[Param]) -> Iterable[Param]:
+    for param in params:
+        yield param
+        yield from _all_params(param.properties)

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from bollard.agents import Agent, Agents, in_words, parse_duration, utcnow
+from bollard.audit.checkpointer import checkpointer_for
 from bollard.catalog import load_catalog
 from bollard.changes import AdminChanges
 from bollard.cli import options
@@ -40,9 +41,10 @@ def _repository(create: bool = False) -> Iterator[Agents]:
 
 @contextmanager
 def _changes(create: bool = False) -> Iterator[AdminChanges]:
-    engine = open_store(options.settings(create=create).database_url)
+    settings = options.settings(create=create)
+    engine = open_store(settings.database_url)
     try:
-        yield AdminChanges(engine, Agents(engine, load_catalog()))
+        yield AdminChanges(engine, Agents(engine, load_catalog()), checkpointer_for(settings))
     finally:
         engine.dispose()
 

@@ -19,6 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 from sqlalchemy import Engine
 
+from bollard.audit import seal
 from bollard.audit.appender import ensure_head
 from bollard.audit.checkpoint import key_id, public_bytes
 from bollard.audit.checkpoint_store import CheckpointFile
@@ -125,6 +126,7 @@ def audit() -> None:
 def verify(public: str | None, export_file: Any, as_json: bool) -> None:
     """Re-walk the chain and every checkpoint; exit 1 if anything but the tail is wrong."""
     settings = cli_settings()
+    private = None if public else signing_key(settings.state_dir)
     key = public_key(public) if public else signing_key(settings.state_dir).public_key()
     started = time.perf_counter()
     if export_file is not None:
@@ -136,7 +138,8 @@ def verify(public: str | None, export_file: Any, as_json: bool) -> None:
             with click.progressbar(
                 length=total, label="verifying", file=sys.stderr, show_pos=True
             ) as bar:
-                report = verify_log(engine, key, file, bar.update)
+                macs = seal.mac_key(private) if private is not None else None
+                report = verify_log(engine, key, file, bar.update, mac_key=macs)
     _report(report, time.perf_counter() - started, as_json)
     if not report.ok:
         raise SystemExit(1)
@@ -157,6 +160,9 @@ def _report(report: Report, seconds: float, as_json: bool) -> None:
                     "last_seq": report.last_seq,
                     "checkpoints": report.checkpoints,
                     "anchored_through": report.anchored_through,
+                    "macs_checked": report.macs_checked,
+                    "macs_valid": report.macs_valid,
+                    "coverage": report.coverage(),
                     "seconds": round(seconds, 3),
                     "problems": problems,
                 }
@@ -169,6 +175,8 @@ def _report(report: Report, seconds: float, as_json: bool) -> None:
         f"{report.checkpoints} checkpoints, anchored through {report.anchored_through}; "
         f"{seconds:.2f}s ({rate:,.0f} records/s)"
     )
+    for line in report.coverage():
+        click.echo(line)
     for problem in report.problems:
         label = "ERROR" if problem.fatal else "note"
         click.echo(f"{label} [{problem.kind}] {problem.message}")

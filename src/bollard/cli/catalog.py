@@ -53,7 +53,11 @@ class UsageProblem(click.ClickException):
     help="Only actions that need a master key / only those a scoped key can call.",
 )
 @click.option("--resource", help="people, organizations, contacts, accounts, sequences, …")
-@click.option("--search", metavar="TEXT", help="Case-insensitive match on path, id or summary.")
+@click.option(
+    "--search",
+    metavar="TEXT",
+    help="Case-insensitive match on path, id, MCP tool, summary, notes or parameters.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 @click.pass_context
 def catalog(

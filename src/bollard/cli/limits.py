@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from bollard.agents import Agents
+from bollard.audit.checkpointer import checkpointer_for
 from bollard.catalog import load_catalog
 from bollard.changes import AdminChanges
 from bollard.cli import options
@@ -62,9 +63,12 @@ def _action(text: str | None) -> str:
 
 
 def _changes_of(work: Callable[[AdminChanges], T]) -> T:
-    engine = open_store(options.settings().database_url)
+    settings = options.settings()
+    engine = open_store(settings.database_url)
     try:
-        return work(AdminChanges(engine, Agents(engine, load_catalog())))
+        return work(
+            AdminChanges(engine, Agents(engine, load_catalog()), checkpointer_for(settings))
+        )
     finally:
         engine.dispose()
 

@@ -5,29 +5,38 @@ from __future__ import annotations
 import anyio
 import click
 
-from bollard.mcp.stdio import endpoint, relay
+from bollard.mcp.stdio import BridgeError, endpoint, relay
 
 
 @click.command("mcp")
 @click.option(
     "--url",
     envvar="BOLLARD_URL",
-    required=True,
     help="The Bollard server, e.g. http://127.0.0.1:8787 (env BOLLARD_URL).",
 )
 @click.option(
     "--key",
     envvar="BOLLARD_AGENT_KEY",
-    required=True,
     help="The agent's Bollard key (env BOLLARD_AGENT_KEY keeps it out of the process list).",
 )
-def mcp_command(url: str, key: str) -> None:
+def mcp_command(url: str | None, key: str | None) -> None:
     """Serve MCP on stdin/stdout, relaying every request to the Bollard at --url."""
+    if not url:
+        raise click.UsageError(
+            "no Bollard URL: set BOLLARD_URL (or pass --url), e.g. http://127.0.0.1:8787"
+        )
+    if not key:
+        raise click.UsageError(
+            "no agent key: set BOLLARD_AGENT_KEY to the agent's Bollard key (or pass --key)"
+        )
     try:
         endpoint(url)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--url") from None
-    anyio.run(relay, url, key)
+    try:
+        anyio.run(relay, url, key)
+    except BridgeError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 COMMANDS: list[click.Command] = [mcp_command]

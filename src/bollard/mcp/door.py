@@ -42,7 +42,13 @@ from bollard.settings import Settings
 
 SESSION_HEADER = "mcp-session-id"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-CHALLENGE = 'Bearer realm="bollard"'
+# Says what to send, so an OAuth-capable client shows it instead of starting a sign-in
+# Bollard does not offer (there is no authorization server, so no resource_metadata).
+CHALLENGE = (
+    'Bearer realm="bollard", error="invalid_token", error_description="send the agent\'s '
+    "Bollard key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'; Bollard keys are "
+    'made by its admin (bollard agents create), there is no OAuth sign-in"'
+)
 # Room for the JSON-RPC envelope around the largest body the REST door accepts.
 _ENVELOPE_BYTES = 64 * 1024
 

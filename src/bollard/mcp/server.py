@@ -50,7 +50,7 @@ def create_server(gateway: Gateway) -> Server[Any]:
         agent = _scope(ctx).get(SCOPE_AGENT)  # the door's; if missing, the gateway's 401
         known = agent if isinstance(agent, Agent) else None
         result = await gateway.handle(Call("mcp", _key(ctx), target, agent=known))
-        return tools.call_result(params.name, result)
+        return tools.call_result(params.name, result, gateway.catalog.by_tool(params.name))
 
     def no_param_headers(name: str) -> dict[str, Any] | None:
         return None

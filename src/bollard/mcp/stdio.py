@@ -8,10 +8,12 @@ by the Bollard it relays to, never here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from importlib.metadata import version
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx2
 import mcp_types as types
 from mcp import ClientSession, MCPError
 from mcp.client.streamable_http import streamable_http_client
@@ -32,18 +34,73 @@ def endpoint(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
+class BridgeError(Exception):
+    """Why the bridge cannot reach Bollard, in one line a person can act on."""
+
+
 async def relay(url: str, key: str) -> None:
-    """Serve MCP on stdin/stdout, answering each request from the Bollard at `url`."""
+    """Serve MCP on stdin/stdout, answering each request from the Bollard at `url`.
+
+    Raises BridgeError when Bollard cannot be reached or refuses the key: the SDK
+    reports both as nested task-group errors that say neither.
+    """
     headers = {"Authorization": f"Bearer {key}"}
-    async with (
-        create_mcp_http_client(headers=headers) as http,
-        streamable_http_client(endpoint(url), http_client=http) as (read, write),
-        ClientSession(read, write) as remote,
-    ):
-        await connect(remote)
-        server = relay_server(remote)
-        async with stdio_server() as (stdin, stdout):
-            await server.run(stdin, stdout, server.create_initialization_options())
+    refused: list[str] = []
+
+    async def watch(response: httpx2.Response) -> None:
+        if response.status_code == 401:
+            await response.aread()
+            refused.append(_refusal(response))
+
+    try:
+        async with (
+            create_mcp_http_client(headers=headers) as http,
+            streamable_http_client(endpoint(url), http_client=http) as (read, write),
+            ClientSession(read, write) as remote,
+        ):
+            http.event_hooks["response"].append(watch)
+            await connect(remote)
+            server = relay_server(remote)
+            async with stdio_server() as (stdin, stdout):
+                await server.run(stdin, stdout, server.create_initialization_options())
+    except Exception as exc:
+        reason = _diagnosis(exc, refused, endpoint(url))
+        if reason is None:
+            raise
+        raise BridgeError(reason) from None
+
+
+def _diagnosis(exc: BaseException, refused: list[str], url: str) -> str | None:
+    """One line for the failures a person can fix, or None for anything else."""
+    if refused:
+        return f"Bollard at {url} refused the agent key: {refused[0]}"
+    leaves = list(_leaves(exc))
+    if any(isinstance(e, httpx2.ConnectError) for e in leaves):
+        return f"nothing is listening at {url}: is `bollard serve` running, and is the URL right?"
+    if any(isinstance(e, httpx2.TimeoutException) for e in leaves):
+        return f"Bollard at {url} did not answer in time"
+    status = next((e for e in leaves if isinstance(e, httpx2.HTTPStatusError)), None)
+    if status is not None:
+        return (
+            f"Bollard at {url} answered {status.response.status_code}: {_refusal(status.response)}"
+        )
+    return None
+
+
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc
+
+
+def _refusal(response: httpx2.Response) -> str:
+    try:
+        message = response.json().get("error")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message or response.reason_phrase or "no reason given")
 
 
 async def connect(remote: ClientSession) -> None:

@@ -17,7 +17,7 @@ from bollard.catalog import PATH_PARAM_VALUE, Action, Credits, Param
 from bollard.doorway import refusal_body
 from bollard.gateway import Answer, Refusal, Result
 
-# A summary names at most this many top-level keys of Apollo's answer.
+# A summary of an action with no result key names at most this many top-level keys.
 _SUMMARY_KEYS = 6
 
 
@@ -92,19 +92,22 @@ def credit_text(credits: Credits) -> str:
     return f"spends credits: {cost}. {credits.note}".strip()
 
 
-def call_result(tool_name: str, result: Result) -> types.CallToolResult:
-    """A gateway result as a tool result: Apollo's JSON structured, plus a short summary."""
+def call_result(
+    tool_name: str, result: Result, action: Action | None = None
+) -> types.CallToolResult:
+    """A gateway result as a tool result: Apollo's JSON structured, plus a short summary
+    counting the action's result (`action.result`, from the catalog)."""
     if isinstance(result, Refusal):
         return _refused(tool_name, result)
-    return _answered(tool_name, result)
+    return _answered(tool_name, result, action)
 
 
-def _answered(tool_name: str, answer: Answer) -> types.CallToolResult:
+def _answered(tool_name: str, answer: Answer, action: Action | None) -> types.CallToolResult:
     body = _json_or_none(answer.body)
     if answer.status >= 400:
         text = f"Apollo answered {answer.status}: {_apollo_message(body)}"
     else:
-        text = _summary(answer.action or tool_name, body)
+        text = _summary(action, answer.action or tool_name, body)
     structured = body if isinstance(body, dict) else {"result": body}
     raw = answer.body.decode("utf-8", "replace")
     return _tool_result(text, raw, structured, is_error=answer.status >= 400)
@@ -135,21 +138,41 @@ def _tool_result(
     )
 
 
-def _summary(action_id: str, body: Any) -> str:
+def _summary(action: Action | None, fallback: str, body: Any) -> str:
+    """What came back, counted from the result key the catalog names for the action."""
+    name = action.id if action is not None else fallback
     if not isinstance(body, dict):
-        return f"{action_id}: Apollo answered."
-    parts = []
-    for key, value in list(body.items())[:_SUMMARY_KEYS]:
-        if isinstance(value, list):
-            parts.append(f"{len(value)} {key}")
+        return f"{name}: Apollo answered."
+    key = action.result if action is not None else ""
+    if key and key in body:
+        shown = _counted(key, body[key])
+        paging = _paging_text(body)
+        shown += f" ({paging})" if paging else ""
+    else:
+        shown = "keys " + ", ".join(list(body)[:_SUMMARY_KEYS])
+    return f"{name}: {shown}. The full answer is in the structured content."
+
+
+def _counted(key: str, value: Any) -> str:
+    if isinstance(value, list):
+        return f"{len(value)} {key}" if value else f"no {key}"
+    if value is None or value == {}:
+        return f"no {key} found"
+    record_id = value.get("id") if isinstance(value, dict) else None
+    return f"one {key}" + (f", id {record_id}" if record_id else "")
+
+
+def _paging_text(body: dict[str, Any]) -> str:
     pagination = body.get("pagination")
-    if isinstance(pagination, dict) and "total_entries" in pagination:
-        parts.append(
-            f"page {pagination.get('page')} of {pagination.get('total_pages')}, "
-            f"{pagination['total_entries']} in total"
-        )
-    shown = "; ".join(parts) if parts else "keys " + ", ".join(list(body)[:_SUMMARY_KEYS])
-    return f"{action_id}: {shown}. The full answer is in the structured content."
+    paging = pagination if isinstance(pagination, dict) else body
+    total = paging.get("total_entries")
+    if not isinstance(total, int):
+        return ""
+    pages = paging.get("total_pages")
+    page = paging.get("page")
+    if total == 0 or not pages:
+        return f"{total} in total"
+    return f"page {page} of {pages}, {total} in total"
 
 
 def _apollo_message(body: Any) -> str:
