@@ -9,9 +9,14 @@ from bollard.changes import Actor, AdminChanges
 from bollard.policy import Rule
 from tests.gateway.conftest import Bollard, StartBollard, bollard, sandbox, start_bollard
 
-__all__ = ["Bollard", "StartBollard", "add_rule", "bollard", "sandbox", "start_bollard"]
+__all__ = ["Bollard", "StartBollard", "add_rule", "bollard", "changes", "sandbox", "start_bollard"]
 
 ADMIN = Actor("alice@example.com", "cli")
+
+
+def changes(bollard: Bollard) -> AdminChanges:
+    """The server's own way of making admin changes (its checkpointer seals the records)."""
+    return AdminChanges(bollard.engine, bollard.agents, bollard.gateway.audit.checkpointer)
 
 
 def add_rule(
@@ -26,4 +31,4 @@ def add_rule(
     reason: str = "",
 ) -> Rule:
     rule = Rule(0, agent, selector, effect, reason, when, tuple(fields), shadow)
-    return AdminChanges(bollard.engine, bollard.agents).add_rule(ADMIN, rule)
+    return changes(bollard).add_rule(ADMIN, rule)

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from bollard.changes import AdminChanges
 from bollard.errors import ConfigError
 from bollard.policy import Rule
 from tests.mcp.conftest import mcp_session, text
-from tests.policy.conftest import ADMIN, Bollard, StartBollard, add_rule
+from tests.policy.conftest import ADMIN, Bollard, StartBollard, add_rule, changes
 
 SEARCH = "/api/v1/mixed_people/api_search"
 ENRICH = "/api/v1/people/match"
@@ -156,7 +155,7 @@ def test_a_team_wide_rule_applies_to_every_agent_and_a_new_rule_on_the_next_call
     for key in (one, two):
         with bollard.client(key) as client:
             assert client.post(SEARCH, json={"per_page": 50}).json()["error"] == "25 a page"
-    AdminChanges(bollard.engine, bollard.agents).remove_rule(ADMIN, None, rule.id)
+    changes(bollard).remove_rule(ADMIN, None, rule.id)
     with bollard.client(two) as client:
         assert client.post(SEARCH, json={"per_page": 50}).status_code == 200
     assert _sent(bollard) == ["people.search", "people.search"]
@@ -164,13 +163,13 @@ def test_a_team_wide_rule_applies_to_every_agent_and_a_new_rule_on_the_next_call
 
 def test_rule_changes_are_on_the_admin_record(bollard: Bollard) -> None:
     bollard.agents.create("agent", ["people:read"])
-    changes = AdminChanges(bollard.engine, bollard.agents)
-    rule = changes.add_rule(
+    admin = changes(bollard)
+    rule = admin.add_rule(
         ADMIN, Rule(0, "agent", "people.search", "deny", "no", "args.per_page > 5"), "pilot"
     )
-    changes.remove_rule(ADMIN, "agent", rule.id, "done")
-    admin = [json.loads(r["data"]) for r in bollard.records() if r["kind"] == "admin"]
-    added, removed = admin[-2:]
+    admin.remove_rule(ADMIN, "agent", rule.id, "done")
+    records = [json.loads(r["data"]) for r in bollard.records() if r["kind"] == "admin"]
+    added, removed = records[-2:]
     assert (added["change"], added["before"], added["after"]["when"]) == (
         "rules.add",
         None,
@@ -206,9 +205,9 @@ def test_a_bad_rule_is_refused_when_written_and_nothing_is_stored(
     said: str,
 ) -> None:
     bollard.agents.create("agent", ["*:*"])
-    changes = AdminChanges(bollard.engine, bollard.agents)
+    admin = changes(bollard)
     with pytest.raises(ConfigError, match=said):
-        changes.add_rule(ADMIN, Rule(0, "agent", selector, effect, "", when, fields))
+        admin.add_rule(ADMIN, Rule(0, "agent", selector, effect, "", when, fields))
     assert [r for r in bollard.records() if r["action"] == "rules.add"] == []
     assert asyncio.run(_no_rules(bollard))
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import click
 
 from bollard.agents import Agents
+from bollard.audit.checkpointer import checkpointer_for
 from bollard.catalog import load_catalog
 from bollard.changes import AdminChanges
 from bollard.cli import options
@@ -23,9 +24,10 @@ from bollard.store import open_store
 
 @contextmanager
 def _changes() -> Iterator[AdminChanges]:
-    engine = open_store(options.settings().database_url)
+    settings = options.settings()
+    engine = open_store(settings.database_url)
     try:
-        yield AdminChanges(engine, Agents(engine, load_catalog()))
+        yield AdminChanges(engine, Agents(engine, load_catalog()), checkpointer_for(settings))
     finally:
         engine.dispose()
 

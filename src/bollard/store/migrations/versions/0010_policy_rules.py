@@ -4,7 +4,7 @@ A change to `policy_rules` bumps `access_version` like a change to grants, so a
 running gateway applies a new rule on the agent's next call.
 
 Revision ID: 0010_policy_rules
-Revises: 0004_access_version
+Revises: 0006_admin_sessions
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_policy_rules"
-down_revision: str | None = "0004_access_version"
+down_revision: str | None = "0006_admin_sessions"
 branch_labels: str | None = None
 depends_on: str | None = None
 
