@@ -11,6 +11,8 @@ from typing import Any, Literal
 Access = Literal["read", "write"]
 ParamType = Literal["string", "integer", "number", "boolean", "array", "object"]
 Location = Literal["path", "query", "body"]
+# Where an action's entry comes from: the user's own guide, or Apollo's OpenAPI document.
+Origin = Literal["seed", "openapi"]
 
 # Apollo ids are 24 hex characters; we accept any short token of safe characters.
 PATH_PARAM_VALUE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -112,6 +114,9 @@ class Action:
     paging: Paging | None = None
     bulk_max: int | None = None
     segments: tuple[str, ...] = field(default=(), repr=False)
+    origin: Origin = "seed"
+    # Risk tags a person reads at a glance and a selector can name (`tag:sends_email`).
+    tags: tuple[str, ...] = ()
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -204,15 +209,25 @@ class Catalog:
         """The ids closest to a mistyped one, for 'did you mean' messages."""
         return difflib.get_close_matches(text, list(self._by_id), n=n, cutoff=0.4)
 
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """Tags in use, in catalog order, each once."""
+        return tuple(dict.fromkeys(t for a in self.actions for t in a.tags))
+
     def match(self, method: str, segments: Sequence[str]) -> tuple[Action, dict[str, str]] | None:
-        """The action whose template matches these (already split) path segments."""
+        """The action whose template matches these (already split) path segments.
+
+        A literal segment beats a `{param}` one, so `GET /opportunities/search` is the
+        search and not the deal with id "search".
+        """
+        best: tuple[int, Action, dict[str, str]] | None = None
         for action in self.actions:
             if action.method != method or len(action.segments) != len(segments):
                 continue
             params = _bind(action.segments, segments)
-            if params is not None:
-                return action, params
-        return None
+            if params is not None and (best is None or len(params) < best[0]):
+                best = (len(params), action, params)
+        return (best[1], best[2]) if best else None
 
     def methods_for(self, segments: Sequence[str]) -> list[str]:
         """Methods that exist for a path, to tell 405 from 404."""
