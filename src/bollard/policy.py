@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from bollard.catalog import ACCESSES, TAGS, Action, Catalog
 from bollard.errors import ConfigError
 
-
 TAG_PREFIX = "tag"
 
 

@@ -7,10 +7,12 @@ operation of the vendored document (`data/apollo-rest-api-openapi.json`, see
 `data/SOURCE.md`) becomes one `[[actions]]` entry after `MARKER`: method, path,
 key and OAuth scopes, credits and parameters are read from the document; what
 the document does not say (the stable id, whether the action reads or writes,
-its risk tags, bulk limits; it states no paging caps for these, so none are set) comes from `CURATED` below. The output is data a
-person can review and edit; run this again only to pick up a new document.
+its risk tags, bulk limits) comes from `CURATED` below; the document states no
+paging caps for these, so none are set. The output is data a person can review
+and edit; run this again only to pick up a new document.
 """
 
+# ruff: noqa: E501  (CURATED is a table: one operation a line)
 from __future__ import annotations
 
 import html
@@ -196,7 +198,11 @@ def text(raw: str, limit: int = 420) -> str:
 def essentials(op: dict[str, Any]) -> dict[str, str]:
     desc = op.get("description", "")
     found = {}
-    for key, label in (("key", "API key access"), ("oauth", "OAuth scopes?"), ("credits", "Credit usage")):
+    for key, label in (
+        ("key", "API key access"),
+        ("oauth", "OAuth scopes?"),
+        ("credits", "Credit usage"),
+    ):
         match = re.search(rf"\*\*{label}:\*\*\s*(.*)", desc)
         found[key] = match.group(1).strip() if match else ""
     lines = [ln for ln in desc.splitlines() if not ln.startswith(("**", "#"))]
@@ -235,10 +241,19 @@ def _type(schema: dict[str, Any]) -> str:
     kind = schema.get("type")
     if kind is None and "oneOf" in schema:
         return "array" if any(s.get("type") == "array" for s in schema["oneOf"]) else "string"
-    return kind if kind in ("string", "integer", "number", "boolean", "array", "object") else "string"
+    return (
+        kind if kind in ("string", "integer", "number", "boolean", "array", "object") else "string"
+    )
 
 
-def _param(name: str, where: str, schema: dict[str, Any], description: str, required: bool, enums: dict[str, list[str]]) -> dict[str, Any]:
+def _param(
+    name: str,
+    where: str,
+    schema: dict[str, Any],
+    description: str,
+    required: bool,
+    enums: dict[str, list[str]],
+) -> dict[str, Any]:
     kind = _type(schema)
     out: dict[str, Any] = {"name": name, "type": kind}
     if kind == "array":
@@ -262,13 +277,23 @@ def _param(name: str, where: str, schema: dict[str, Any], description: str, requ
         if isinstance(schema.get(key), int | float) and not isinstance(schema.get(key), bool):
             out[key] = schema[key]
     default = schema.get("default")
-    if default not in (None, "") and isinstance(default, str | int | float | bool) and kind != "array":
+    if (
+        default not in (None, "")
+        and isinstance(default, str | int | float | bool)
+        and kind != "array"
+    ):
         out["default"] = default
     prose = text(description or schema.get("description", ""))
-    out["description"] = prose if len(prose) >= 10 else f"The {name.replace('_', ' ')}, as Apollo's document names it."
+    out["description"] = (
+        prose
+        if len(prose) >= 10
+        else f"The {name.replace('_', ' ')}, as Apollo's document names it."
+    )
     props = schema.get("properties") or (schema.get("items") or {}).get("properties") or {}
     if props and (kind == "object" or out.get("items") == "object"):
-        required_props = set(schema.get("required", []) or (schema.get("items") or {}).get("required", []))
+        required_props = set(
+            schema.get("required", []) or (schema.get("items") or {}).get("required", [])
+        )
         out["properties"] = [
             _param(n, "nested", s, s.get("description", ""), n in required_props, enums)
             for n, s in props.items()
@@ -303,7 +328,9 @@ def params(op: dict[str, Any], enums: dict[str, list[str]]) -> list[dict[str, An
         for name, prop in schema.get("properties", {}).items():
             if prop.get("deprecated"):
                 continue
-            out.append(_param(name, "body", prop, prop.get("description", ""), name in required, enums))
+            out.append(
+                _param(name, "body", prop, prop.get("description", ""), name in required, enums)
+            )
         break
     for obj in ranges.values():
         obj["properties"].sort(key=lambda p: p["name"] != "min")
