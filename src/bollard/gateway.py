@@ -36,6 +36,7 @@ from bollard.errors import (
 )
 from bollard.policy import Decision, decide
 from bollard.upstream import Reply, Upstream, UpstreamKeys
+from bollard.webhook_owners import WebhookOwners
 
 log = logging.getLogger("bollard.gateway")
 
@@ -144,6 +145,7 @@ class Gateway:
         self._clock = clock
         # Calls by (door, outcome), for /metrics.
         self.outcomes: Counter[tuple[str, str]] = Counter()
+        self.webhook_owners = WebhookOwners()
 
     async def authenticate(self, key: str | None) -> Agent:
         """The agent behind a key, or 401."""
@@ -201,6 +203,7 @@ class Gateway:
         if isinstance(call.target, RestTarget) and call.target.body_error is not None:
             raise call.target.body_error
         arguments.check(resolved.action, resolved.args)
+        self.webhook_owners.check(agent.name, resolved.action, resolved.args)
         trace.key_kind, _ = self.keys.choose(resolved.action)
         return resolved
 
@@ -269,6 +272,7 @@ class Gateway:
             if self.limiter and admission is not None and not isinstance(exc, UpstreamTimeout):
                 await self.limiter.release(admission)
             return self._outcome_of_failure(trace, exc, started)
+        self.webhook_owners.remember(trace.agent or "", resolved.action, reply.status, reply.body)
         credits = 0
         if self.limiter and admission is not None:
             credits = await self.limiter.settle(
