@@ -130,14 +130,21 @@ def test_master_keys_of_the_documents_sixty_follow_the_document() -> None:
 
 def test_tool_names_follow_apollos_own_mcp_server() -> None:
     catalog = load_catalog()
-    official = (
-        "apollo_analytics_sync_report apollo_contacts_create apollo_email_accounts_index "
-        "apollo_emailer_campaigns_add_contact_ids "
-        "apollo_emailer_campaigns_remove_or_stop_contact_ids apollo_emailer_campaigns_search "
-        "apollo_mixed_companies_search apollo_mixed_people_api_search "
-        "apollo_organizations_bulk_enrich apollo_organizations_enrich apollo_people_bulk_match "
-        "apollo_people_match apollo_users_api_profile"
-    ).split()
+    official = [
+        "apollo_analytics_sync_report",
+        "apollo_contacts_create",
+        "apollo_email_accounts_index",
+        "apollo_emailer_campaigns_add_contact_ids",
+        "apollo_emailer_campaigns_remove_or_stop_contact_ids",
+        "apollo_emailer_campaigns_search",
+        "apollo_mixed_companies_search",
+        "apollo_mixed_people_api_search",
+        "apollo_organizations_bulk_enrich",
+        "apollo_organizations_enrich",
+        "apollo_people_bulk_match",
+        "apollo_people_match",
+        "apollo_users_api_profile",
+    ]
     assert [t for t in official if catalog.by_tool(t) is None] == []
     # Seen in public code, not in the official list: the same pattern.
     for seen in ("apollo_webhook_result_show", "apollo_usage_stats_credit_usage_stats"):
