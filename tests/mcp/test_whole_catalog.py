@@ -94,12 +94,20 @@ def arguments(action_id: str, ids: Ids) -> dict[str, Any]:
     contact, user, seq = ids["contact"], ids["user"], ids["sequence"]
     task = {"user_id": user, "type": "call", "status": "scheduled", "due_at": DUE}
     report = {
-        "metrics": [{"value": "unique_delivered", "smart_datetime_reference": "created_at",
-                     "smart_user_id_reference": "user_id"}],
-        "group_by": [{"name": "emailer_campaign_id"}], "sorts": [{"asc": True}],
-        "filters": {"smart_user_id": ["current"]}, "group_by_totals_selected": False,
-        "pivot_group_by_totals_selected": False, "date_ranges": [{"modality": "last_30_days"}],
-    }  # fmt: skip
+        "metrics": [
+            {
+                "value": "unique_delivered",
+                "smart_datetime_reference": "created_at",
+                "smart_user_id_reference": "user_id",
+            }
+        ],
+        "group_by": [{"name": "emailer_campaign_id"}],
+        "sorts": [{"asc": True}],
+        "filters": {"smart_user_id": ["current"]},
+        "group_by_totals_selected": False,
+        "pivot_group_by_totals_selected": False,
+        "date_ranges": [{"modality": "last_30_days"}],
+    }
     table: dict[str, dict[str, Any]] = {
         "people.search": {"person_titles": ["vp of sales"], "per_page": 2},
         "people.enrich": {"email": ids["email"]},
@@ -114,9 +122,11 @@ def arguments(action_id: str, ids: Ids) -> dict[str, Any]:
         "accounts.search": {"q_organization_name": "walk"},
         "sequences.search": {"q_name": "outbound"},
         "sequences.add_contacts": {
-            "sequence_id": seq, "emailer_campaign_id": seq, "contact_ids": [contact],
+            "sequence_id": seq,
+            "emailer_campaign_id": seq,
+            "contact_ids": [contact],
             "send_email_from_email_account_id": ids["email_account"],
-        },  # fmt: skip
+        },
         "tasks.create": {**task, "contact_id": contact},
         "tasks.search": {"per_page": 5},
         "deals.create": {"name": "Another deal"},
@@ -136,7 +146,10 @@ def arguments(action_id: str, ids: Ids) -> dict[str, Any]:
         "accounts.get": {"id": ids["account"]},
         "contacts.get": {"contact_id": contact},
         "contacts.deals": {"contact_id": contact},
-        "contacts.update_stages": {"contact_ids": [contact], "contact_stage_id": ids["contact_stage"]},
+        "contacts.update_stages": {
+            "contact_ids": [contact],
+            "contact_stage_id": ids["contact_stage"],
+        },
         "contacts.update_owners": {"contact_ids": [contact], "owner_id": user},
         "contacts.bulk_create": {"contacts": [{"first_name": "Bo", "last_name": "Bulk"}]},
         "contacts.bulk_update": {"contact_ids": [contact], "title": "CRO"},
@@ -144,7 +157,11 @@ def arguments(action_id: str, ids: Ids) -> dict[str, Any]:
         "deals.get": {"opportunity_id": ids["deal"]},
         "deals.list_stages": {},
         "sequences.list_schedules": {},
-        "sequences.remove_contacts": {"emailer_campaign_ids": [seq], "contact_ids": [contact], "mode": "stop"},
+        "sequences.remove_contacts": {
+            "emailer_campaign_ids": [seq],
+            "contact_ids": [contact],
+            "mode": "stop",
+        },
         "sequences.create": {"name": "Walk sequence"},
         "sequences.update": {"id": ids["inactive"], "max_emails_per_day": 20},
         "sequences.activity": {"contact_id": contact},
@@ -167,8 +184,16 @@ def arguments(action_id: str, ids: Ids) -> dict[str, Any]:
         "lists.list": {},
         "lists.create": {"name": f"List {ids['inactive']}", "modality": "contacts"},
         "lists.update": {"id": ids["label"], "name": f"Walk {ids['inactive']}"},
-        "lists.add_records": {"entity_ids": [contact], "label_names": ["Hot"], "modality": "contacts"},
-        "lists.remove_records": {"entity_ids": [contact], "label_names": ["Hot"], "modality": "contacts"},
+        "lists.add_records": {
+            "entity_ids": [contact],
+            "label_names": ["Hot"],
+            "modality": "contacts",
+        },
+        "lists.remove_records": {
+            "entity_ids": [contact],
+            "label_names": ["Hot"],
+            "modality": "contacts",
+        },
         "fields.list": {"source": "custom"},
         "fields.create": {"label": "Walk field", "modality": "contact", "type": "string"},
         "fields.update": {"fields": [{"id": ids["field"], "label": "Renamed field"}]},
@@ -182,9 +207,13 @@ def arguments(action_id: str, ids: Ids) -> dict[str, Any]:
         "reports.sync": report,
         "conversations.search": {},
         "conversations.get": {"id": ids["conversation"]},
-        "conversations.export": {"start_time": "2025-01-01T00:00:00Z", "end_time": "2027-01-01T00:00:00Z", "email": "o@x.io"},
+        "conversations.export": {
+            "start_time": "2025-01-01T00:00:00Z",
+            "end_time": "2027-01-01T00:00:00Z",
+            "email": "o@x.io",
+        },
         "conversations.get_export": {"id": ids["export"]},
-    }  # fmt: skip
+    }
     return table[action_id]
 
 
@@ -246,8 +275,11 @@ async def test_every_action_answers_the_agent_granted_it_and_refuses_another_on_
         httpx.AsyncClient(base_url=bollard.url, timeout=10) as client,
     ):
         ids = await team_state(box, sb)
-        reveal = {"email": ids["email"], "reveal_phone_number": True,
-                  "webhook_url": "http://127.0.0.1:9/phones"}  # fmt: skip
+        reveal = {
+            "email": ids["email"],
+            "reveal_phone_number": True,
+            "webhook_url": "http://127.0.0.1:9/phones",
+        }
         enriched = await client.post(
             "/api/v1/people/match", json=reveal, headers={"X-Api-Key": key}
         )
