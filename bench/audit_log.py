@@ -7,7 +7,7 @@ call, a signed checkpoint every 1000 records) in a fresh database, then:
 - verify: `bollard.audit.verify.verify` over the whole log, records per second (and
   CPU seconds: the fast path hashes in a second thread); on SQLite also the general
   walk (what PostgreSQL gets, and SQLite when the fast path does not apply);
-- search: `bollard.audit.query.search` by agent and a one-hour time range, limit 50,
+- search: `bollard.audit.search.search` by agent and a one-hour time range, limit 50,
   median and p99 of 200 searches with random agents and hours;
 - durability: `append_records` committing 1, 8 and 64 records per transaction
   (what group commit gives under concurrency), milliseconds per record, with
@@ -27,11 +27,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
 from bollard.audit import Record
-from bollard.audit.checkpoints import CheckpointFile
-from bollard.audit.filters import AuditFilters
-from bollard.audit.query import search
+from bollard.audit.appender import append_records, ensure_head
+from bollard.audit.checkpoint_store import CheckpointFile
+from bollard.audit.checkpointer import Checkpointer
+from bollard.audit.search import AuditFilters, search
 from bollard.audit.verify import verify
-from bollard.audit.writer import Checkpointer, append_records, ensure_head
 from bollard.catalog import load_catalog
 from bollard.store import open_store
 

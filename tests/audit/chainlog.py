@@ -9,10 +9,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
 from bollard.audit import Record
-from bollard.audit.chainwalk import Report
-from bollard.audit.checkpoints import CheckpointFile
+from bollard.audit.appender import append_records, ensure_head
+from bollard.audit.checkpoint_store import CheckpointFile
+from bollard.audit.checkpointer import Checkpointer
 from bollard.audit.verify import verify
-from bollard.audit.writer import Checkpointer, append_records, ensure_head
+from bollard.audit.walk import Report
 
 
 class FixedClock:

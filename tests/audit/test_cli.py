@@ -9,9 +9,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, update
 
-from bollard.audit.chain import keyed_hash
+from bollard.audit.appender import ensure_head
+from bollard.audit.checkpointer import checkpointer_for
 from bollard.audit.keyfile import signing_key
-from bollard.audit.writer import checkpointer_for, ensure_head
+from bollard.audit.redaction import keyed_hash
 from bollard.cli import main
 from bollard.settings import Settings
 from bollard.store.tables import audit_records

@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from bollard.agents import Agents
-from bollard.audit.checkpoints import CheckpointFile
+from bollard.audit.checkpoint_store import CheckpointFile
 from bollard.audit.keyfile import signing_key
 from bollard.audit.recovery import orphans
 from bollard.audit.verify import verify

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select, text
 
+from bollard.audit.appender import append_records
 from bollard.audit.chain import Record
 from bollard.audit.checkpoint import sign
-from bollard.audit.checkpoints import CheckpointFile
+from bollard.audit.checkpoint_store import CheckpointFile
 from bollard.audit.keyfile import signing_key
 from bollard.audit.recovery import orphans
 from bollard.audit.verify import verify
-from bollard.audit.writer import append_records
 from bollard.store.engine import reader
 from bollard.store.tables import audit_records
 from tests.gateway.conftest import Bollard, StartBollard, audit_insert_trigger

@@ -22,10 +22,10 @@ from sqlalchemy import Connection, Engine, text, update
 
 from bollard.audit import Record
 from bollard.audit import verify as verify_module
-from bollard.audit.chain import HASHED_COLUMNS, message
-from bollard.audit.chainwalk import COLUMNS, ChainWalk, Page, Report
+from bollard.audit.appender import append_records
+from bollard.audit.chain import COLUMNS, HASHED_COLUMNS, message
 from bollard.audit.prune import prune
-from bollard.audit.writer import append_records
+from bollard.audit.walk import ChainWalk, Page, Report
 from bollard.store import open_store
 from bollard.store.tables import audit_records
 from tests.audit.chainlog import ChainLog, chain_log, checkpointed_log

@@ -37,7 +37,7 @@ from bollard.admin.problems import (
     problem,
 )
 from bollard.agents import Agent, utcnow
-from bollard.audit.filters import AuditFilters
+from bollard.audit.search import AuditFilters
 from bollard.gateway import Gateway
 
 log = logging.getLogger("bollard.admin")

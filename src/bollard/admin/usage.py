@@ -15,8 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bollard.audit.filters import AuditFilters
-from bollard.audit.query import AuditRow, follow
+from bollard.audit.search import AuditFilters, AuditRow, follow
 from bollard.store.tables import audit_records
 
 HOUR_US = 3600 * 1_000_000

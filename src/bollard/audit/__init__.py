@@ -1,6 +1,7 @@
-"""The audit log: records, redaction and the hash chain (pure), plus the writer."""
+"""The audit log: records and the hash chain (pure), redaction, and the writer."""
 
-from bollard.audit.chain import GENESIS, Record, canonical, chain_hash, redact
+from bollard.audit.chain import GENESIS, Record, canonical, chain_hash
+from bollard.audit.redaction import redact
 from bollard.audit.writer import AuditWriter
 
 __all__ = ["GENESIS", "AuditWriter", "Record", "canonical", "chain_hash", "redact"]

@@ -20,12 +20,11 @@ from typing import Any, TextIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, func, select
 
-from bollard.audit import checkpoints
-from bollard.audit.chain import canonical
-from bollard.audit.chainwalk import COLUMNS, ChainWalk, Problem, Report, Sources, check_checkpoints
+from bollard.audit import checkpoint_store
+from bollard.audit.chain import COLUMNS, canonical
 from bollard.audit.checkpoint import Checkpoint
-from bollard.audit.filters import AuditFilters
-from bollard.audit.query import AuditRow, follow
+from bollard.audit.search import AuditFilters, AuditRow, follow
+from bollard.audit.walk import ChainWalk, Problem, Report, Sources, check_checkpoints
 from bollard.store.tables import audit_records
 
 FORMAT = "bollard-audit-export-v1"
@@ -72,7 +71,7 @@ def _range(engine: Engine, filters: AuditFilters) -> tuple[int, int, list[Checkp
     with engine.connect() as conn:
         bounds = select(func.min(t.seq), func.max(t.seq)).where(*filters.conditions())
         lo, hi = conn.execute(bounds).one()
-    stored = checkpoints.stored(engine)
+    stored = checkpoint_store.stored(engine)
     if lo is None:
         return 1, 0, []
     before = [c.count for c in stored if c.count < lo]

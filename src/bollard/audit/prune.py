@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, func, select
 
-from bollard.audit import checkpoints
+from bollard.audit import checkpoint_store
+from bollard.audit.appender import append_records
 from bollard.audit.chain import Record
-from bollard.audit.writer import Checkpointer, append_records
+from bollard.audit.checkpointer import Checkpointer
 from bollard.store.tables import audit_records
 
 
@@ -29,7 +30,7 @@ def prune(engine: Engine, before_us: int, now_us: int, checkpointer: Checkpointe
     The prune is recorded in the chain first (an `admin` record), then done.
     """
     t = audit_records.c
-    counts = [c.count for c in checkpoints.stored(engine)]
+    counts = [c.count for c in checkpoint_store.stored(engine)]
     with engine.connect() as conn:
         oldest = conn.execute(select(func.min(t.seq))).scalar()
         old_enough = select(func.max(t.seq)).where(t.seq.in_(counts), t.ts_us < before_us)

@@ -16,6 +16,8 @@ from bollard.audit.chain import Record
 from bollard.store.tables import audit_records
 
 OUTCOME_UNKNOWN = "outcome_unknown"
+# On PostgreSQL other replicas may have calls in flight when one starts.
+POSTGRES_ORPHAN_GRACE_US = 15 * 60 * 1_000_000
 
 
 def orphans(engine: Engine, now_us: int, grace_us: int = 0) -> list[Record]:

@@ -1,9 +1,9 @@
-"""`verify`: re-walk the stored chain and check every checkpoint (the I/O shell of chainwalk).
+"""`verify`: re-walk the stored chain and check every checkpoint (the I/O shell of `walk`).
 
 The records are read one of two ways, with the same verdict:
 
 - the general way (PostgreSQL, and SQLite whenever the fast path does not apply):
-  rows in batches, each record's hash recomputed in Python (`chainwalk.fast_hash`);
+  rows in batches, each record's hash recomputed in Python (`chain.fast_hash`);
 - SQLite's fast path: for each page (a range of PAGE seqs) SQLite builds every
   record's message, the bytes `chain_hash` hashes (prev_hash, a newline, then
   json_object of the hashed columns in sorted order), and hands the page back as
@@ -33,10 +33,10 @@ from typing import Any, NamedTuple
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, func, select
 
-from bollard.audit import checkpoints
-from bollard.audit.chain import GENESIS, HASHED_COLUMNS, message
-from bollard.audit.chainwalk import (
-    COLUMNS,
+from bollard.audit import checkpoint_store
+from bollard.audit.chain import COLUMNS, GENESIS, HASHED_COLUMNS, message
+from bollard.audit.checkpoint_store import CheckpointFile
+from bollard.audit.walk import (
     PAGE_SEPARATOR,
     ChainWalk,
     Page,
@@ -44,7 +44,6 @@ from bollard.audit.chainwalk import (
     Sources,
     check_checkpoints,
 )
-from bollard.audit.checkpoints import CheckpointFile
 from bollard.store import reader
 from bollard.store.tables import audit_head, audit_records
 
@@ -72,7 +71,7 @@ def verify(
 
     `fast=False` walks the general way on SQLite too (the tests compare the two).
     """
-    in_db = checkpoints.stored(engine)
+    in_db = checkpoint_store.stored(engine)
     in_file, file_problems = file.read() if file is not None else ([], [])
     with engine.connect() as conn:
         head_row = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).first()

@@ -15,7 +15,6 @@ forwarded.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import collections
 import contextlib
 import logging
@@ -23,45 +22,23 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, insert, select
-from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
-from bollard.audit import checkpoints
-from bollard.audit.chain import GENESIS, Record, canonical
-from bollard.audit.chainwalk import fast_hash
-from bollard.audit.checkpoint import Checkpoint, sign
-from bollard.audit.checkpoints import CheckpointFile
-from bollard.audit.keyfile import signing_key
-from bollard.audit.recovery import orphans
+from bollard.audit import checkpoint_store
+from bollard.audit.appender import ChainSQL, append_records, ensure_head
+from bollard.audit.chain import Record, canonical
+from bollard.audit.checkpoint import Checkpoint
+from bollard.audit.checkpoint_store import rollback_problem
+from bollard.audit.checkpointer import Checkpointer, checkpointer_for
+from bollard.audit.durations import Durations
+from bollard.audit.recovery import POSTGRES_ORPHAN_GRACE_US, orphans
 from bollard.errors import AuditUnavailable
 from bollard.settings import Settings
-from bollard.store.tables import audit_head
 
 log = logging.getLogger("bollard.audit")
-
-# On PostgreSQL other replicas may have calls in flight when one starts.
-POSTGRES_ORPHAN_GRACE_US = 15 * 60 * 1_000_000
-
-
-@dataclass(slots=True)
-class Checkpointer:
-    """Signs checkpoints of the head: every `every` records, or `seconds` after the last."""
-
-    key: Ed25519PrivateKey
-    file: CheckpointFile
-    every: int = 1000
-    seconds: float = 10.0
-    clock: Callable[[], float] = time.time
-    last_at: float = field(default=0.0)
-
-    def due(self, before: int, after: int) -> bool:
-        crossed = after // self.every > before // self.every
-        return crossed or (after > before and self.clock() - self.last_at >= self.seconds)
 
 
 @dataclass(slots=True)
@@ -89,34 +66,6 @@ WAL_EVERY = 0.2
 WAL_AT_MOST = 1.0
 # Records handed to `defer` wait at most this long for a commit to ride with.
 DEFER_AT_MOST = 0.05
-# Upper bounds (seconds) of the writer's duration histograms in /metrics.
-BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-
-
-class Durations:
-    """A histogram the writer thread fills and a scrape reads (Prometheus buckets)."""
-
-    __slots__ = ("counts", "total")
-
-    def __init__(self) -> None:
-        self.counts = [0] * (len(BUCKETS) + 1)  # the last: slower than every bound
-        self.total = 0.0
-
-    @property
-    def count(self) -> int:
-        return sum(self.counts)
-
-    def observe(self, seconds: float) -> None:
-        self.counts[bisect.bisect_left(BUCKETS, seconds)] += 1  # the first bound >= it
-        self.total += seconds
-
-    def cumulative(self) -> list[tuple[str, float]]:
-        """(upper bound, how many took at most that), as Prometheus wants them."""
-        out, running = [], 0
-        for bound, count in zip((*map(str, BUCKETS), "+Inf"), self.counts, strict=True):
-            running += count
-            out.append((bound, float(running)))
-        return out
 
 
 class AuditWriter:
@@ -278,7 +227,7 @@ class AuditWriter:
     def _reconcile(self) -> None:
         if self._checkpointer is None:
             return
-        in_db = checkpoints.stored(self._engine)
+        in_db = checkpoint_store.stored(self._engine)
         in_file, _ = self._checkpointer.file.read()
         problem = rollback_problem(in_db, in_file)
         if problem:
@@ -451,202 +400,8 @@ def _settle(futures: list[asyncio.Future[None]], failure: str | None) -> None:
             future.set_exception(AuditUnavailable(f"the audit log cannot be written: {failure}"))
 
 
-def rollback_problem(in_db: Sequence[Checkpoint], in_file: Sequence[Checkpoint]) -> str | None:
-    """Why the database looks older than the checkpoint file, or None."""
-    by_seq = {c.seq: c for c in in_db}
-    for cp in in_file:
-        if cp.seq not in by_seq:
-            return (
-                f"the checkpoint file has checkpoint #{cp.seq} (record {cp.count}) that the "
-                "database lacks: the database was rolled back to an older copy or replaced. "
-                "Run `bollard audit verify`; if this database is new on purpose, move the "
-                "checkpoint file aside"
-            )
-        if by_seq[cp.seq] != cp:
-            return (
-                f"checkpoint #{cp.seq} differs between the database and the checkpoint file: "
-                "the database was rolled back or replaced; run `bollard audit verify`"
-            )
-    return None
-
-
 def writer_for(
     settings: Settings, engine: Engine, *, clock: Callable[[], float] = time.time
 ) -> AuditWriter:
     """The gateway's writer: checkpoints signed with the key outside the database."""
     return AuditWriter(engine, checkpointer=checkpointer_for(settings, clock=clock), clock=clock)
-
-
-def checkpointer_for(settings: Settings, *, clock: Callable[[], float] = time.time) -> Checkpointer:
-    """Signs with the key from the environment or state directory; files into the state dir."""
-    return Checkpointer(
-        signing_key(settings.state_dir),
-        CheckpointFile.in_state_dir(settings.state_dir),
-        clock=clock,
-    )
-
-
-def ensure_head(engine: Engine) -> None:
-    """Create the chain's head row if this is a new database."""
-    with contextlib.suppress(IntegrityError), engine.begin() as conn:
-        if conn.execute(select(audit_head.c.id)).first() is None:
-            conn.execute(insert(audit_head).values(id=1, seq=0, hash=GENESIS))
-
-
-def append_records(
-    engine: Engine,
-    records: Sequence[Record],
-    checkpointer: Checkpointer | None = None,
-    *,
-    force_checkpoint: bool = False,
-) -> Checkpoint | None:
-    """Append records after the current head in one transaction; checkpoint if due."""
-    if not records and not (force_checkpoint and checkpointer):
-        return None
-    conn = engine.raw_connection()
-    try:
-        return ChainSQL.for_engine(engine).append(
-            conn, records, checkpointer, force_checkpoint=force_checkpoint
-        )
-    finally:
-        conn.close()
-
-
-_CHECKPOINT_COLUMNS = ("seq", "count", "head_hash", "ts_us", "key_id", "signature")
-# 13 parameters a row, 76 rows: 988, under the 999 that SQLite builds before 3.32 allow.
-_ROWS_PER_INSERT = 76
-
-
-@dataclass(frozen=True, slots=True)
-class ChainSQL:
-    """The appends' statements, as plain SQL for the driver: the hot path skips
-    SQLAlchemy's statement building and execution layers (measured: most of the
-    writer thread's time went there), and runs five statements per batch.
-    """
-
-    sqlite: bool
-    begin: str | None
-    head: str
-    insert: str  # ... VALUES, followed by one `values` group per row
-    values: str
-    set_head: str
-    latest_checkpoint: str
-    insert_checkpoint: str
-
-    @classmethod
-    def for_engine(cls, engine: Engine) -> ChainSQL:
-        sqlite = engine.dialect.name == "sqlite"
-
-        def driver(sql: str) -> str:  # pysqlite's placeholder is ?, psycopg's %s
-            return sql if sqlite else sql.replace("?", "%s")
-
-        return cls(
-            sqlite=sqlite,
-            # SQLite: take the write lock up front. PostgreSQL: lock the head row, so
-            # replicas append one batch at a time to the one chain.
-            begin="BEGIN IMMEDIATE" if sqlite else None,
-            head=(
-                "SELECT seq, hash FROM audit_head WHERE id = 1"
-                if sqlite
-                else "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
-            ),
-            # The columns in chainwalk.COLUMNS order, as the rows below are built.
-            insert=driver(
-                "INSERT INTO audit_records (seq, request_id, kind, ts_us, agent, door, action,"
-                " decision, outcome, status, data, prev_hash, hash) VALUES "
-            ),
-            values=driver("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-            set_head=driver("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"),
-            latest_checkpoint=(
-                "SELECT seq, count, head_hash, ts_us, key_id, signature FROM audit_checkpoints"
-                " ORDER BY seq DESC LIMIT 1"
-            ),
-            insert_checkpoint=driver(
-                "INSERT INTO audit_checkpoints (seq, count, head_hash, ts_us, key_id, signature)"
-                " VALUES (?, ?, ?, ?, ?, ?)"
-            ),
-        )
-
-    def append(
-        self,
-        conn: DBAPIConnection,
-        records: Sequence[Record],
-        checkpointer: Checkpointer | None,
-        *,
-        force_checkpoint: bool = False,
-        datas: Sequence[str] | None = None,
-    ) -> Checkpoint | None:
-        """One transaction on a DBAPI connection: the records, then a checkpoint if due.
-
-        `datas`, if given, are the records' canonical data, already encoded by the caller.
-
-        The checkpoint goes to the file only after the commit, so the file is never
-        ahead of the database. On any error the transaction is rolled back and the
-        error raised.
-        """
-        cursor = conn.cursor()
-        try:
-            if self.begin:
-                cursor.execute(self.begin)
-            cursor.execute(self.head)
-            head = cursor.fetchone()
-            if head is None:
-                raise RuntimeError("the audit chain has no head row: run ensure_head first")
-            start, prev = int(head[0]), str(head[1])
-            seq, rows = start, []
-            if datas is None:
-                datas = [canonical(r.data) for r in records]
-            for r, data in zip(records, datas, strict=True):
-                seq += 1
-                # COLUMNS order; fast_hash gives chain_hash's bytes without a dict.
-                hashed = (
-                    seq, r.request_id, r.kind, r.ts_us, r.agent, r.door, r.action,
-                    r.decision, r.outcome, r.status, data,
-                )  # fmt: skip
-                digest = fast_hash(prev, hashed)
-                rows.append((*hashed, prev, digest))
-                prev = digest
-            for at in range(0, len(rows), _ROWS_PER_INSERT):
-                chunk = rows[at : at + _ROWS_PER_INSERT]
-                # One statement for many rows: one step in SQLite, so the thread gives
-                # up and takes back the GIL once, not once per row.
-                sql = self.insert + ", ".join([self.values] * len(chunk))
-                cursor.execute(sql, tuple(v for row in chunk for v in row))
-            if rows:
-                cursor.execute(self.set_head, (seq, prev))
-            made = None
-            if checkpointer is not None and (force_checkpoint or checkpointer.due(start, seq)):
-                made = self._checkpoint(cursor, checkpointer, seq, prev)
-            if self.sqlite:
-                cursor.execute("COMMIT")
-            else:
-                conn.commit()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                if self.sqlite:
-                    cursor.execute("ROLLBACK")
-                else:
-                    conn.rollback()
-            raise
-        finally:
-            cursor.close()
-        if made is not None and checkpointer is not None:
-            checkpointer.file.append([made])
-        return made
-
-    def _checkpoint(
-        self, cursor: DBAPICursor, checkpointer: Checkpointer, count: int, head: str
-    ) -> Checkpoint | None:
-        cursor.execute(self.latest_checkpoint)
-        found = cursor.fetchone()
-        last = None
-        if found is not None:
-            last = Checkpoint.from_json(dict(zip(_CHECKPOINT_COLUMNS, found, strict=True)))
-        checkpointer.last_at = checkpointer.clock()
-        if count == 0 or (last is not None and last.count >= count):
-            return None
-        ts_us = int(checkpointer.last_at * 1_000_000)
-        made = sign(checkpointer.key, (last.seq if last else 0) + 1, count, head, ts_us)
-        row = made.to_json()
-        cursor.execute(self.insert_checkpoint, tuple(row[c] for c in _CHECKPOINT_COLUMNS))
-        return made

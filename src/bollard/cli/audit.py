@@ -19,20 +19,20 @@ from typing import Any, ParamSpec, TypeVar
 import click
 from sqlalchemy import Engine
 
-from bollard.audit.chain import keyed_hash
-from bollard.audit.chainwalk import Report
+from bollard.audit.appender import ensure_head
 from bollard.audit.checkpoint import key_id, public_bytes
-from bollard.audit.checkpoints import CheckpointFile
+from bollard.audit.checkpoint_store import CheckpointFile
+from bollard.audit.checkpointer import checkpointer_for
 from bollard.audit.export import export as export_records
 from bollard.audit.export import verify_export
-from bollard.audit.filters import AuditFilters
 from bollard.audit.keyfile import audit_key, public_key, signing_key
 from bollard.audit.prune import prune as prune_records
-from bollard.audit.query import AuditRow, follow, last_seq
-from bollard.audit.query import search as search_records
+from bollard.audit.redaction import keyed_hash
+from bollard.audit.search import AuditFilters, AuditRow, follow, last_seq
+from bollard.audit.search import search as search_records
 from bollard.audit.verify import count
 from bollard.audit.verify import verify as verify_log
-from bollard.audit.writer import checkpointer_for, ensure_head
+from bollard.audit.walk import Report
 from bollard.cli.options import json_option, reports_errors
 from bollard.errors import ConfigError
 from bollard.settings import Settings

@@ -20,31 +20,21 @@ Each problem names its kind, so a report says which tampering it found:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from bollard.audit.chain import GENESIS, HASHED_COLUMNS
+from bollard.audit.chain import COLUMNS, GENESIS, fast_hash
 from bollard.audit.checkpoint import Checkpoint, is_authentic, key_id
 
-# Stored columns in the order the walk reads them.
-COLUMNS = (*HASHED_COLUMNS, "prev_hash", "hash")
 _SEQ, _KIND, _DATA, _PREV, _HASH = (
     COLUMNS.index(c) for c in ("seq", "kind", "data", "prev_hash", "hash")
 )
-_SORTED = tuple(sorted(HASHED_COLUMNS))
-_ORDER = tuple(COLUMNS.index(c) for c in _SORTED)
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_STRING: Callable[[str], str] = json.encoder.encode_basestring
-_sha256 = hashlib.sha256
-_TEMPLATE = "{" + ",".join(f'"{name}":%s' for name in _SORTED) + "}"
 _SEARCH_WINDOW = 16
-_STATUS_TYPES = (int, type(None))
 # Joins the values of a `Page` (a control character: JSON escapes it inside strings).
 PAGE_SEPARATOR = "\x1f"
 
@@ -77,46 +67,6 @@ class Report:
 
     def kinds(self) -> set[str]:
         return {p.kind for p in self.problems}
-
-
-def fast_hash(prev_hash: str, row: Sequence[Any]) -> str:
-    """`chain_hash` for a row tuple in COLUMNS order: the same bytes, built without a dict."""
-    try:
-        body = _typed_body(row)
-    except TypeError:  # a value of an unexpected type: the general (slower) encoding
-        body = _TEMPLATE % tuple(_json(row[i]) for i in _ORDER)
-    return _sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
-
-
-def _typed_body(row: Sequence[Any]) -> str:
-    # The hot path of the general walk: each column's stored type encoded directly.
-    # A value of another type raises TypeError (a str of None, a bool where JSON
-    # writes true but int.__repr__ would write 1).
-    seq, request_id, kind, ts_us, agent, door, action, decision, outcome, status, data = row[:11]
-    if type(seq) is not int or type(ts_us) is not int or type(status) not in _STATUS_TYPES:
-        raise TypeError("not an int")
-    s, null = _STRING, "null"
-    return (
-        f'{{"action":{s(action) if action is not None else null},'
-        f'"agent":{s(agent) if agent is not None else null},"data":{s(data)},'
-        f'"decision":{s(decision) if decision is not None else null},"door":{s(door)},'
-        f'"kind":{s(kind)},"outcome":{s(outcome) if outcome is not None else null},'
-        f'"request_id":{s(request_id)},"seq":{int.__repr__(seq)},'
-        f'"status":{int.__repr__(status) if status is not None else null},'
-        f'"ts_us":{int.__repr__(ts_us)}}}'
-    )
-
-
-def _json(value: Any) -> str:
-    # Exactly what json.dumps(..., ensure_ascii=False) writes for these types.
-    kind = type(value)
-    if kind is str:
-        return _STRING(value)
-    if kind is int:
-        return int.__repr__(value)
-    if value is None:
-        return "null"
-    return _ENCODE(value)
 
 
 @dataclass(frozen=True, slots=True)

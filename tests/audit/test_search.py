@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from bollard.audit import Record
-from bollard.audit.filters import AuditFilters
-from bollard.audit.query import follow, last_seq, pair, search
-from bollard.audit.writer import append_records, ensure_head
+from bollard.audit.appender import append_records, ensure_head
+from bollard.audit.search import AuditFilters, follow, last_seq, pair, search
 
 
 def _call(request_id: str, agent: str, action: str, ts_us: int, outcome: str) -> list[Record]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, insert, select
@@ -116,3 +116,22 @@ def latest(conn: Connection) -> Checkpoint | None:
 def store(conn: Connection, checkpoint: Checkpoint) -> None:
     """Insert a checkpoint row (inside the caller's transaction)."""
     conn.execute(insert(audit_checkpoints).values(**checkpoint.to_json()))
+
+
+def rollback_problem(in_db: Sequence[Checkpoint], in_file: Sequence[Checkpoint]) -> str | None:
+    """Why the database looks older than the checkpoint file, or None."""
+    by_seq = {c.seq: c for c in in_db}
+    for cp in in_file:
+        if cp.seq not in by_seq:
+            return (
+                f"the checkpoint file has checkpoint #{cp.seq} (record {cp.count}) that the "
+                "database lacks: the database was rolled back to an older copy or replaced. "
+                "Run `bollard audit verify`; if this database is new on purpose, move the "
+                "checkpoint file aside"
+            )
+        if by_seq[cp.seq] != cp:
+            return (
+                f"checkpoint #{cp.seq} differs between the database and the checkpoint file: "
+                "the database was rolled back or replaced; run `bollard audit verify`"
+            )
+    return None

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bollard.audit import Record
-from bollard.audit.chain import GENESIS, HASHED_COLUMNS, chain_hash, message
-from bollard.audit.chainwalk import COLUMNS, PAGE_SEPARATOR, ChainWalk, Page, fast_hash
+from bollard.audit.chain import COLUMNS, GENESIS, HASHED_COLUMNS, chain_hash, fast_hash, message
+from bollard.audit.walk import PAGE_SEPARATOR, ChainWalk, Page
 
 scalar = st.none() | st.text() | st.integers() | st.booleans() | st.floats(allow_nan=False)
 
