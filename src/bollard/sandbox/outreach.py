@@ -82,9 +82,7 @@ def create_sequence(team: Team, call: Invocation) -> Reply:
         open_rate=0,
         click_rate=0,
         reply_rate=0,
-        label_ids=[
-            lb["id"] for lb in team.labels_for(as_strs(args.get("label_names")), "campaigns")
-        ],
+        label_ids=[],
     )
     assign(row, args, SEQUENCE_FIELDS)
     row["steps"] = steps
