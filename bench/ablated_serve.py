@@ -19,9 +19,11 @@ import os
 import sys
 from typing import Any
 
-from bollard import agents, gateway, routes
+from bollard import gateway, resolver
 from bollard.audit import writer
 from bollard.cli import main
+from bollard.limits import limiter
+from bollard.store import version
 
 OFF = set(filter(None, os.environ.get("BOLLARD_BENCH_WITHOUT", "").split(",")))
 
@@ -41,27 +43,34 @@ if "audit" in OFF:
     writer.AuditWriter.defer = lambda self, *records: _settled()  # type: ignore[method-assign]
 
 if "version" in OFF:
-    agents._VersionReader.read = lambda self: 1  # type: ignore[method-assign]
+    version._VersionReader.read = lambda self: 1  # type: ignore[method-assign]
 
 if "limits" in OFF:
-    _init = gateway.Gateway.__init__
 
-    def _without_limiter(self: gateway.Gateway, **kwargs: Any) -> None:
-        _init(self, **{**kwargs, "limiter": None})
+    async def _admit(self: limiter.Limiter, *args: Any) -> Any:
+        return None
 
-    gateway.Gateway.__init__ = _without_limiter  # type: ignore[method-assign]
+    async def _settle(self: limiter.Limiter, *args: Any) -> int:
+        return 0
+
+    async def _release(self: limiter.Limiter, *args: Any) -> None:
+        return None
+
+    limiter.Limiter.admit = _admit  # type: ignore[method-assign]
+    limiter.Limiter.settle = _settle  # type: ignore[method-assign]
+    limiter.Limiter.release = _release  # type: ignore[method-assign]
 
 if "pipeline" in OFF:
 
     async def _forward_only(self: gateway.Gateway, call: gateway.Call) -> gateway.Result:
         target = call.target
         assert isinstance(target, gateway.RestTarget)
-        action, path_params = routes.resolve(self.catalog, target.method, target.raw_path)
+        action, path_params = resolver.resolve(self.catalog, target.method, target.raw_path)
         _kind, key = self.keys.choose(action)
         reply = await self.upstream.send(
             action, action.render_path(path_params), target.query, target.body, call.headers, key
         )
-        return gateway.Result(reply.status, reply.body, "-", reply.headers)
+        return gateway.Answer(reply.status, reply.body, "-", reply.headers)
 
     gateway.Gateway.handle = _forward_only  # type: ignore[method-assign]
 

@@ -23,10 +23,10 @@ from redis import Redis
 
 from bollard.catalog import Action, load_catalog
 from bollard.limits import Limiter
-from bollard.limits.checks import LimitRule
-from bollard.limits.config import set_rule
 from bollard.limits.counters import MemoryCounters
 from bollard.limits.redis import RedisCounters
+from bollard.limits.rule_store import set_rule
+from bollard.limits.rules import LimitRule
 from bollard.store import open_store
 
 HEADERS = {

@@ -12,12 +12,13 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, MetaData, delete, insert, make_url, select, text, update
 
+from bollard.agent_keys import generate_key, key_hash
 from bollard.agents import Agent, Agents, parse_duration
 from bollard.catalog import load_catalog
 from bollard.errors import ConfigError
-from bollard.keys import generate_key, key_hash
 from bollard.store import open_store
 from bollard.store.tables import access_version, agent_keys, agents, grants
+from bollard.store.version import READ_TIMEOUT, AccessVersion
 from tests.blackhole import Blackhole
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -311,11 +312,18 @@ SLOW_READS = (
 
 
 @pytest.fixture
-def slow_postgres(postgres_url: str) -> Iterator[tuple[Engine, Agents]]:
+def read_timeout() -> float:
+    """Seconds a read of access_version may take (a test may parametrize it)."""
+    return READ_TIMEOUT
+
+
+@pytest.fixture
+def slow_postgres(postgres_url: str, read_timeout: float) -> Iterator[tuple[Engine, Agents]]:
     """PostgreSQL where each read of access_version sleeps 0.3 s inside the database
     (change it with `slow_reads`); the version itself lives in access_version_rows."""
     engine = open_store(postgres_url)
-    repo = Agents(engine, load_catalog())
+    versions = AccessVersion(engine, read_timeout=read_timeout)
+    repo = Agents(engine, load_catalog(), versions=versions)
     with engine.begin() as conn:
         for statement in SLOW_READS:
             conn.execute(text(statement.format(0.3)))
@@ -443,11 +451,11 @@ def test_a_read_left_in_flight_by_a_closed_loop_does_not_hold_up_the_next(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("read_timeout", [0.1])  # against 0.3 s reads
 def test_a_read_slower_than_the_limit_denies_its_calls_and_the_next_read_recovers(
-    slow_postgres: tuple[Engine, Agents], monkeypatch: pytest.MonkeyPatch
+    slow_postgres: tuple[Engine, Agents],
 ) -> None:
     engine, repo = slow_postgres
-    monkeypatch.setattr("bollard.agents.READ_TIMEOUT", 0.1)  # against 0.3 s reads
 
     async def calls() -> list[int | BaseException]:
         return await asyncio.gather(*(repo.version() for _ in range(3)), return_exceptions=True)
@@ -489,17 +497,15 @@ def test_a_dropped_connection_is_replaced_without_failing_the_calls(
 
 
 @pytest.fixture
-def behind_blackhole(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Blackhole, Agents]]:
+def behind_blackhole(postgres_url: str, read_timeout: float) -> Iterator[tuple[Blackhole, Agents]]:
     """Agents on PostgreSQL reached through a proxy that can go silent; the kept
     connection gets 0.3 s to answer."""
-    monkeypatch.setattr("bollard.agents.KEPT_TIMEOUT", 0.3)
     url = make_url(postgres_url)
     with Blackhole(url.host or "127.0.0.1", url.port or 5432) as hole:
         proxied = url.set(host="127.0.0.1", port=hole.port)
         engine = open_store(proxied.render_as_string(hide_password=False))
-        repo = Agents(engine, load_catalog())
+        versions = AccessVersion(engine, read_timeout=read_timeout, kept_timeout=0.3)
+        repo = Agents(engine, load_catalog(), versions=versions)
         yield hole, repo
         repo.close()
         engine.dispose()
@@ -523,13 +529,13 @@ def test_a_kept_connection_cut_without_a_word_is_replaced_without_failing_the_ca
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("read_timeout", [1.0])
 def test_a_database_gone_silent_denies_the_calls_at_the_read_limit_not_later(
-    behind_blackhole: tuple[Blackhole, Agents], monkeypatch: pytest.MonkeyPatch
+    behind_blackhole: tuple[Blackhole, Agents],
 ) -> None:
     # A network partition: nothing answers, nothing resets. psycopg, cancelled mid-read,
     # would spend seconds trying to cancel on the server; the calls must not wait for it.
     hole, repo = behind_blackhole
-    monkeypatch.setattr("bollard.agents.READ_TIMEOUT", 1.0)
 
     async def calls() -> tuple[list[int | BaseException], float]:
         await repo.version()

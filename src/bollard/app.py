@@ -23,8 +23,8 @@ from bollard.agents import Agents
 from bollard.audit.keyfile import audit_key
 from bollard.audit.writer import writer_for
 from bollard.catalog import load_catalog
-from bollard.gateway import Gateway, Limiter
-from bollard.limits import create_limiter
+from bollard.gateway import Gateway
+from bollard.limits import Limiter, create_limiter
 from bollard.limits.usage import usage_fetch
 from bollard.mcp.door import create_door
 from bollard.metrics import metrics_route
@@ -39,7 +39,7 @@ def build_gateway(
     settings: Settings,
     engine: Engine,
     *,
-    limiter: Limiter | None = None,
+    limiter: Limiter,
     clock: Callable[[], float] = time.time,
 ) -> Gateway:
     """The pipeline and its parts, from settings (not started)."""
@@ -101,8 +101,10 @@ def create_app(
 ) -> Starlette:
     """The Bollard ASGI app: the REST and MCP doors, the console, health and metrics."""
     engine = engine if engine is not None else open_store(settings.database_url)
-    own = create_limiter(settings, engine, load_catalog(), clock=clock) if limiter is None else None
-    gateway = build_gateway(settings, engine, limiter=limiter or own, clock=clock)
+    own = None  # a limiter of its own, started and closed with the app
+    if limiter is None:
+        limiter = own = create_limiter(settings, engine, load_catalog(), clock=clock)
+    gateway = build_gateway(settings, engine, limiter=limiter, clock=clock)
     mcp_door = create_door(settings, gateway)
     # One for the console and /metrics: wrong tokens count against one allowance.
     admin_auth = auth_for(settings)

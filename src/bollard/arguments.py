@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,7 +45,7 @@ def from_body(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        value = json.loads(body)
+        value = loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedBody(
             f"the request body is not valid JSON ({exc}); send a JSON object "
@@ -60,16 +61,33 @@ def from_body(body: bytes) -> dict[str, Any]:
     # Nesting needs an opening bracket per level: most bodies have too few to check.
     opened = body.count(b"{") + body.count(b"[")
     if opened > _MAX_DEPTH and _depth(value) > _MAX_DEPTH:
-        raise MalformedBody(f"the request body nests deeper than {_MAX_DEPTH} levels")
+        raise _too_deep()
     return value
 
 
-def require_text(value: Any) -> None:
-    """MalformedBody if any string holds an unpaired UTF-16 surrogate (e.g. "\\ud800").
+def loads(body: bytes) -> Any:
+    """`json.loads`, but JSON nested too deep to parse, or holding an integer too long
+    to read, is a clear MalformedBody (not a RecursionError or a bare ValueError).
+    Invalid JSON still raises `json.JSONDecodeError` (or `UnicodeDecodeError`)."""
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError:  # the only other: an integer past Python's digit limit
+        raise _too_long() from None
 
-    JSON's escapes allow them; no UTF-8 text can hold them, and Apollo, the audit
-    log and every client expect UTF-8.
+
+def require_text(value: Any) -> None:
+    """MalformedBody unless the value is JSON that Apollo and the audit log can take.
+
+    Refused: any string holding an unpaired UTF-16 surrogate (e.g. "\\ud800"), which
+    JSON's escapes allow but no UTF-8 text can hold; nesting deeper than the limit;
+    an integer too long to write out (an MCP client's JSON parser may accept one).
     """
+    if _depth(value) > _MAX_DEPTH:
+        raise _too_deep()
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
@@ -77,6 +95,22 @@ def require_text(value: Any) -> None:
             "the request holds a \\u escape of an unpaired surrogate (\\ud800-\\udfff), "
             "which is not text: send the character itself or a complete surrogate pair"
         ) from None
+    except ValueError:  # int → str past Python's digit limit
+        raise _too_long() from None
+
+
+def _too_deep() -> MalformedBody:
+    return MalformedBody(
+        f"the request nests deeper than {_MAX_DEPTH} levels of objects and lists; "
+        "no Apollo parameter needs more: flatten it"
+    )
+
+
+def _too_long() -> MalformedBody:
+    return MalformedBody(
+        f"the request holds an integer of more than {sys.get_int_max_str_digits():,} digits; "
+        "no Apollo parameter takes one: send a shorter number"
+    )
 
 
 def _depth(value: Any, level: int = 0) -> int:

@@ -3,8 +3,9 @@
 authenticate → resolve → authorize → validate → admit → record intent →
 forward → record outcome. Authorization comes before validation so that an
 agent learns nothing about an action it was not granted beyond "not granted".
-A door builds a `Call`, awaits `Gateway.handle`, and renders the `Result`;
-it never decides anything itself.
+A door builds a `Call`, awaits `Gateway.handle`, and renders the `Result`:
+Apollo's `Answer`, or Bollard's `Refusal` (the error and the decision). It
+never decides anything itself.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
-from bollard import arguments, routes
+from bollard import arguments, resolver
 from bollard.agents import Agent, Agents
 from bollard.audit import AuditWriter, Record, redact
 from bollard.catalog import Action, Catalog
@@ -29,30 +30,17 @@ from bollard.errors import (
     AuditUnavailable,
     BollardError,
     NotGranted,
-    RateLimited,
     RouteNotFound,
     Unauthenticated,
     UpstreamTimeout,
 )
+from bollard.limits import Limiter
 from bollard.policy import Decision, decide
 from bollard.upstream import Reply, Upstream, UpstreamKeys
 from bollard.webhook_owners import WebhookOwners
 
 log = logging.getLogger("bollard.gateway")
-
-
-class Admission(Protocol):
-    """What a limiter reserved for one call."""
-
-
-class Limiter(Protocol):
-    """Rate limits and credit budgets, consulted after authorization."""
-
-    async def admit(self, agent_name: str, action: Action, args: Mapping[str, Any]) -> Any: ...
-    async def settle(
-        self, admission: Any, status: int, headers: Mapping[str, str], body: bytes
-    ) -> int: ...
-    async def release(self, admission: Any) -> None: ...
+_JSON = {"content-type": "application/json"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,19 +70,39 @@ class Call:
 
 
 @dataclass(frozen=True, slots=True)
-class Result:
-    """What the door renders: Apollo's answer, or Bollard's refusal in Apollo's shape."""
+class Answer:
+    """Apollo's answer, as it came, with Bollard's request id among its headers."""
 
     status: int
     body: bytes
     request_id: str
     headers: tuple[tuple[str, str], ...] = ()
     action: str | None = None
-    error: BollardError | None = None
-    reason: str | None = None
 
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Bollard's own answer instead of Apollo's: the error, and the decision if one was
+    made. Each door renders it in its own shape."""
+
+    error: BollardError
+    request_id: str
+    action: str | None = None
+    decision: Decision | None = None
+
+    @property
+    def status(self) -> int:
+        return self.error.status
+
+    @property
+    def would_allow(self) -> tuple[str, ...] | None:
+        """For a call not granted, the narrowest grants that would allow it."""
+        if isinstance(self.error, NotGranted) and self.decision is not None:
+            return self.decision.would_allow
+        return None
+
+
+Result = Answer | Refusal
 
 
 @dataclass(slots=True)
@@ -113,11 +121,16 @@ class _Trace:
 
 @dataclass(frozen=True, slots=True)
 class _Resolved:
+    """A call's action and what goes up for it; `problem` is what is wrong with its
+    input, reported only once the action is known to be granted."""
+
     action: Action
     path: str
     query: tuple[tuple[str, str], ...]
     body: bytes | None
     args: dict[str, Any]
+    problem: BollardError | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)  # set by Bollard, sent up
 
 
 class Gateway:
@@ -132,7 +145,7 @@ class Gateway:
         upstream: Upstream,
         keys: UpstreamKeys,
         audit_key: bytes,
-        limiter: Limiter | None = None,
+        limiter: Limiter,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.catalog = catalog
@@ -162,145 +175,112 @@ class Gateway:
         return tuple(a for a in self.catalog.actions if decide(agent.grants, a).allowed)
 
     async def handle(self, call: Call) -> Result:
-        """Run one call through every step and return what the door should send."""
-        result = await self._handle(call)
-        if result.error is not None:
-            outcome = result.error.outcome
-        else:
-            outcome = "ok" if result.status < 400 else "upstream_error"
-        self.outcomes[call.door, outcome] += 1
-        return result
-
-    def _trace(self, call: Call) -> _Trace:
-        return _Trace(_request_id(), call.door, int(self._clock() * 1_000_000))
-
-    async def _handle(self, call: Call) -> Result:
-        trace = self._trace(call)
+        """Run one call through the eight steps of the pipeline; the door renders the result."""
+        trace = _Trace(_request_id(), call.door, self._now_us())
         try:
+            # 1. authenticate
             agent = call.agent or await self.authenticate(call.key)
-            resolved = self._check(call, trace, agent)
-            admission = (
-                await self.limiter.admit(trace.agent or "", resolved.action, resolved.args)
-                if self.limiter
-                else None
-            )
+            trace.agent = agent.name
+            # 2. resolve: what cannot be read of the input waits until step 4
+            resolved = self._resolve(call.target)
+            trace.action = resolved.action
+            trace.params = redact(self._audit_key, resolved.args)
+            # 3. authorize
+            trace.decision = decide(agent.grants, resolved.action)
+            if not trace.decision.allowed:
+                raise NotGranted(trace.decision.reason)
+            # 4. validate
+            if resolved.problem is not None:
+                raise resolved.problem
+            arguments.check(resolved.action, resolved.args)
+            self.webhook_owners.check(agent.name, resolved.action, resolved.args)
+            trace.key_kind, key = self.keys.choose(resolved.action)
+            # 5. admit
+            admission = await self.limiter.admit(agent.name, resolved.action, resolved.args)
         except BollardError as exc:
             return await self._refuse(trace, exc)
         except Exception as exc:  # an error while deciding is a deny, never an allow
             log.exception("error while deciding request %s", trace.request_id)
             return await self._refuse(trace, _while_deciding(exc))
-        return await self._forward(call, trace, resolved, admission)
-
-    def _check(self, call: Call, trace: _Trace, agent: Agent) -> _Resolved:
-        trace.agent = agent.name
-        resolved = self._resolve(call.target)
-        trace.action = resolved.action
-        trace.params = redact(self._audit_key, resolved.args)
-        decision = decide(agent.grants, resolved.action)
-        trace.decision = decision
-        if not decision.allowed:
-            raise NotGranted(decision.reason)
-        if isinstance(call.target, RestTarget) and call.target.body_error is not None:
-            raise call.target.body_error
-        arguments.check(resolved.action, resolved.args)
-        self.webhook_owners.check(agent.name, resolved.action, resolved.args)
-        trace.key_kind, _ = self.keys.choose(resolved.action)
-        return resolved
+        # 6. record intent: committed before anything is sent, or nothing is sent
+        try:
+            await self.audit.append(self._request_record(trace))
+        except AuditUnavailable as exc:
+            await self.limiter.release(admission)
+            return self._refusal(trace, exc)
+        started = time.perf_counter()
+        try:
+            # 7. forward
+            headers = {**call.headers, **resolved.headers}
+            try:
+                reply = await self.upstream.send(
+                    resolved.action, resolved.path, resolved.query, resolved.body, headers, key
+                )
+            except BollardError as exc:
+                # A timed-out call may have reached Apollo and spent credits: it keeps
+                # its reservation. A call that never got through gives it back.
+                if not isinstance(exc, UpstreamTimeout):
+                    await self.limiter.release(admission)
+                return self._failed(trace, exc, started)
+            # 8. record outcome
+            self.webhook_owners.remember(agent.name, resolved.action, reply.status, reply.body)
+            credits = await self.limiter.settle(
+                admission, reply.status, dict(reply.headers), reply.body
+            )
+            return self._answered(trace, reply, started, credits)
+        except Exception as exc:  # a failure nobody foresaw: still recorded, still refused
+            return self._failed(trace, _while_forwarding(exc, trace.request_id), started)
 
     def _resolve(self, target: RestTarget | ToolTarget) -> _Resolved:
         if isinstance(target, ToolTarget):
             return self._resolve_tool(target)
-        action, path_params = routes.resolve(self.catalog, target.method, target.raw_path)
-        query_args = arguments.from_query(target.query)
-        body_args = {} if target.body_error else arguments.from_body(target.body)
-        args = {**arguments.merge(query_args, body_args), **path_params}
-        return _Resolved(
-            action, action.render_path(path_params), target.query, target.body or None, args
-        )
+        action, path_params = resolver.resolve(self.catalog, target.method, target.raw_path)
+        problem = target.body_error
+        body_args: dict[str, Any] = {}
+        if problem is None:
+            try:
+                body_args = arguments.from_body(target.body)
+            except BollardError as exc:
+                problem = exc
+        args = {**arguments.merge(arguments.from_query(target.query), body_args), **path_params}
+        path = action.render_path(path_params)
+        return _Resolved(action, path, target.query, target.body or None, args, problem)
 
     def _resolve_tool(self, target: ToolTarget) -> _Resolved:
         action = self.catalog.by_tool(target.tool)
         if action is None:
             raise RouteNotFound(f"there is no Apollo tool named {target.tool!r}")
         args = dict(target.arguments)
-        arguments.require_text(args)
-        path_params = routes.tool_path_params(action, args)
+        try:
+            arguments.require_text(args)
+            path_params = resolver.tool_path_params(action, args)
+        except BollardError as exc:
+            return _Resolved(action, "", (), None, {}, exc)
+        path = action.render_path(path_params)
         rest = {k: v for k, v in args.items() if k not in action.path_params}
         if action.method == "GET":
-            return _Resolved(
-                action, action.render_path(path_params), routes.to_query(rest), None, args
-            )
+            return _Resolved(action, path, resolver.to_query(rest), None, args)
         body = json.dumps(rest).encode()
-        return _Resolved(action, action.render_path(path_params), (), body, args)
+        return _Resolved(action, path, (), body, args, headers=_JSON)
 
-    async def _forward(
-        self, call: Call, trace: _Trace, resolved: _Resolved, admission: Any
-    ) -> Result:
-        try:
-            await self.audit.append(self._request_record(trace))
-        except AuditUnavailable as exc:
-            if self.limiter and admission is not None:
-                await self.limiter.release(admission)
-            return self._result(trace, exc)
-        started = time.perf_counter()
-        try:
-            return await self._send(call, trace, resolved, admission, started)
-        except Exception as exc:  # a failure nobody foresaw: still recorded, still Apollo-shaped
-            # Where it came from, not its message: that could quote the request's headers.
-            where = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("%s forwarding request %s\n%s", type(exc).__name__, trace.request_id, where)
-            failure = BollardError(
-                f"internal error while forwarding ({type(exc).__name__}); the call may have "
-                "reached Apollo: check before repeating a write"
-            )
-            return self._outcome_of_failure(trace, failure, started)
-
-    async def _send(
-        self, call: Call, trace: _Trace, resolved: _Resolved, admission: Any, started: float
-    ) -> Result:
-        _kind, key = self.keys.choose(resolved.action)
-        headers = dict(call.headers)
-        if isinstance(call.target, ToolTarget) and resolved.body is not None:
-            headers["content-type"] = "application/json"
-        try:
-            reply = await self.upstream.send(
-                resolved.action, resolved.path, resolved.query, resolved.body, headers, key
-            )
-        except BollardError as exc:
-            # A timed-out call may have reached Apollo and spent credits: it keeps
-            # its reservation. A call that never got through gives it back.
-            if self.limiter and admission is not None and not isinstance(exc, UpstreamTimeout):
-                await self.limiter.release(admission)
-            return self._outcome_of_failure(trace, exc, started)
-        self.webhook_owners.remember(trace.agent or "", resolved.action, reply.status, reply.body)
-        credits = 0
-        if self.limiter and admission is not None:
-            credits = await self.limiter.settle(
-                admission, reply.status, dict(reply.headers), reply.body
-            )
-        return await self._finish(trace, reply, started, credits)
-
-    async def _finish(self, trace: _Trace, reply: Reply, started: float, credits: int) -> Result:
-        latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        outcome = "ok" if reply.status < 400 else "upstream_error"
+    def _answered(self, trace: _Trace, reply: Reply, started: float, credits: int) -> Answer:
         data = {
-            "latency_ms": latency_ms,
+            "latency_ms": _since(started),
             "credits": credits,
             "response_bytes": len(reply.body),
             "rate": {k: v for k, v in reply.headers if k.lower().startswith("x-")},
         }
+        outcome = "ok" if reply.status < 400 else "upstream_error"
         self._record_outcome(trace, self._outcome_record(trace, outcome, reply.status, data))
+        self.outcomes[trace.door, outcome] += 1
         headers = (*reply.headers, ("x-request-id", trace.request_id))
         action_id = trace.action.id if trace.action else None
-        return Result(reply.status, reply.body, trace.request_id, headers, action_id)
+        return Answer(reply.status, reply.body, trace.request_id, headers, action_id)
 
-    def _outcome_of_failure(self, trace: _Trace, exc: BollardError, started: float) -> Result:
-        data = {
-            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-            "error": exc.message,
-        }
+    def _failed(self, trace: _Trace, exc: BollardError, started: float) -> Refusal:
+        data = {"latency_ms": _since(started), "error": exc.message}
         self._record_outcome(trace, self._outcome_record(trace, exc.outcome, exc.status, data))
-        return self._result(trace, exc)
+        return self._refusal(trace, exc)
 
     def _record_outcome(self, trace: _Trace, record: Record) -> None:
         """Queue the outcome and answer without waiting for its commit.
@@ -320,19 +300,20 @@ class Gateway:
             return
         committed.add_done_callback(partial(_outcome_committed, trace.request_id))
 
-    async def refuse(self, call: Call, exc: Exception) -> Result:
-        """Record and render a call its door could not even hand over (an error while
-        checking its key, say): denied, like any error while deciding."""
-        trace = self._trace(call)
-        if isinstance(call.target, ToolTarget):
-            trace.action = self.catalog.by_tool(call.target.tool)
+    async def refuse(
+        self, door: str, exc: Exception, *, agent: Agent | None = None, tool: str | None = None
+    ) -> Refusal:
+        """Record a call its door could not even hand over (an error while checking its
+        key, a message no parser should take): denied, like any error while deciding."""
+        trace = _Trace(_request_id(), door, self._now_us())
+        trace.agent = agent.name if agent is not None else None
+        trace.action = self.catalog.by_tool(tool) if tool is not None else None
         if not isinstance(exc, BollardError):
             exc = _while_deciding(exc)
-        self.outcomes[call.door, exc.outcome] += 1
         return await self._refuse(trace, exc)
 
-    async def _refuse(self, trace: _Trace, exc: BollardError) -> Result:
-        """Record a refused call (request and outcome together) and render the refusal."""
+    async def _refuse(self, trace: _Trace, exc: BollardError) -> Refusal:
+        """Record a refused call (request and outcome together) and return the refusal."""
         records = (
             self._request_record(trace, refused=exc),
             self._outcome_record(trace, exc.outcome, exc.status, {"error": exc.message}),
@@ -340,8 +321,8 @@ class Gateway:
         try:
             await self.audit.append(*records)
         except AuditUnavailable as audit_exc:
-            return self._result(trace, audit_exc)
-        return self._result(trace, exc)
+            return self._refusal(trace, audit_exc)
+        return self._refusal(trace, exc)
 
     def _request_record(self, trace: _Trace, refused: BollardError | None = None) -> Record:
         allowed = trace.decision is not None and trace.decision.allowed and refused is None
@@ -370,7 +351,7 @@ class Gateway:
         return Record(
             request_id=trace.request_id,
             kind="outcome",
-            ts_us=int(self._clock() * 1_000_000),
+            ts_us=self._now_us(),
             door=trace.door,
             agent=trace.agent,
             action=trace.action.id if trace.action else None,
@@ -379,24 +360,18 @@ class Gateway:
             data=data,
         )
 
-    def _result(self, trace: _Trace, exc: BollardError) -> Result:
+    def _refusal(self, trace: _Trace, exc: BollardError) -> Refusal:
+        self.outcomes[trace.door, exc.outcome] += 1
         action = trace.action.id if trace.action else None
-        reason = exc.message
-        info: dict[str, Any] = {"request_id": trace.request_id, "action": action, "reason": reason}
-        if isinstance(exc, NotGranted) and trace.decision is not None:
-            info["would_allow"] = list(trace.decision.would_allow)
-        body: dict[str, Any] = {"error": exc.message, "error_code": exc.error_code}
-        if isinstance(exc, RateLimited):
-            body["message"] = exc.message  # Apollo's own 429 shape, for existing clients
-        body["bollard"] = info
-        headers = (
-            ("content-type", "application/json"),
-            ("x-request-id", trace.request_id),
-            *exc.headers.items(),
-        )
-        return Result(
-            exc.status, json.dumps(body).encode(), trace.request_id, headers, action, exc, reason
-        )
+        return Refusal(exc, trace.request_id, action, trace.decision)
+
+    def _now_us(self) -> int:
+        return int(self._clock() * 1_000_000)
+
+
+def _since(started: float) -> float:
+    """Milliseconds since `started` (a perf_counter reading)."""
+    return round((time.perf_counter() - started) * 1000, 3)
 
 
 def _outcome_committed(request_id: str, committed: asyncio.Future[None]) -> None:
@@ -413,6 +388,17 @@ def _outcome_not_recorded(request_id: str, exc: BaseException) -> None:
         "as outcome_unknown",
         request_id,
         exc,
+    )
+
+
+def _while_forwarding(exc: Exception, request_id: str) -> BollardError:
+    """An unforeseen error once a call may have gone out, logged and as its refusal."""
+    # Where it came from, not its message: that could quote the request's headers.
+    where = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("%s forwarding request %s\n%s", type(exc).__name__, request_id, where)
+    return BollardError(
+        f"internal error while forwarding ({type(exc).__name__}); the call may have "
+        "reached Apollo: check before repeating a write"
     )
 
 

@@ -9,38 +9,18 @@ about a tenth of the server's time per call went to them).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
+from bollard.doorway import ClientGone, key_of, read_body, refusal_body, refusal_headers
 from bollard.errors import BodyTooLarge, BollardError
-from bollard.gateway import Call, Gateway, RestTarget, Result
-from bollard.upstream import FORWARD_REQUEST_HEADERS
-
-_FORWARD = frozenset(h.encode("latin-1") for h in FORWARD_REQUEST_HEADERS)
+from bollard.gateway import Call, Gateway, Refusal, RestTarget, Result
 
 
-def agent_key(headers: Headers) -> str | None:
-    """The agent's key from `X-Api-Key`, or from `Authorization: Bearer`."""
-    return _key(headers.get("x-api-key"), headers.get("authorization"))
-
-
-def _key(api_key: str | None, authorization: str | None) -> str | None:
-    if api_key and api_key.strip():
-        return api_key.strip()
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return None
-
-
-class ClientGone(Exception):
-    """The client disconnected before its whole request arrived."""
-
-
-async def read_body(
+async def _body(
     receive: Receive, declared: bytes | None, limit: int
 ) -> tuple[bytes, BollardError | None]:
     """The body, read no further than `limit` bytes; a larger one becomes a 413.
@@ -54,22 +34,12 @@ async def read_body(
     expected = int(declared) if declared is not None and declared.isdigit() else None
     if expected is not None and expected > limit:
         return b"", too_large
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # http.disconnect
-            raise ClientGone
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return b"", too_large
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    if expected is not None and expected != size:
+    body = await read_body(receive, limit)
+    if body is None:
+        return b"", too_large
+    if expected is not None and expected != len(body):
         raise ClientGone
-    return b"".join(chunks), None
+    return body, None
 
 
 class RestDoor:
@@ -81,6 +51,7 @@ class RestDoor:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         api_key = authorization = length = None
+        # The agent's other headers: the upstream client sends only its allow-list up.
         forward: dict[str, str] = {}
         for name, value in scope["headers"]:
             if name == b"x-api-key":
@@ -89,10 +60,10 @@ class RestDoor:
                 authorization = value.decode("latin-1")
             elif name == b"content-length":
                 length = value
-            elif name in _FORWARD:
+            else:
                 forward[name.decode("latin-1")] = value.decode("latin-1")
         try:
-            body, body_error = await read_body(receive, length, self.body_limit)
+            body, body_error = await _body(receive, length, self.body_limit)
         except ClientGone:
             return  # nobody to answer, and half a call is never forwarded
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
@@ -100,23 +71,32 @@ class RestDoor:
         query = tuple(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
         target = RestTarget(scope["method"], raw_path, query, body, body_error)
         result = await self.gateway.handle(
-            Call("rest", _key(api_key, authorization), target, forward)
+            Call("rest", key_of(api_key, authorization), target, forward)
         )
+        body, headers = _rendered(result)
         await send(
             {
                 "type": "http.response.start",
                 "status": result.status,
-                "headers": _headers(result, len(result.body)),
+                "headers": _raw_headers(headers, len(body)),
             }
         )
-        await send({"type": "http.response.body", "body": result.body})
+        await send({"type": "http.response.body", "body": body})
 
 
-def _headers(result: Result, length: int) -> Iterable[tuple[bytes, bytes]]:
-    """Apollo's headers as Apollo sent them (bar its length), then the body's length."""
+def _rendered(result: Result) -> tuple[bytes, tuple[tuple[str, str], ...]]:
+    """Apollo's answer as it came, or a refusal in Apollo's error shape."""
+    if isinstance(result, Refusal):
+        body = json.dumps(refusal_body(result)).encode()
+        return body, (("content-type", "application/json"), *refusal_headers(result))
+    return result.body, result.headers
+
+
+def _raw_headers(headers: Iterable[tuple[str, str]], length: int) -> list[tuple[bytes, bytes]]:
+    """The headers as sent (bar any length), then the body's length."""
     out = [
         (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in result.headers
+        for name, value in headers
         if name.lower() != "content-length"
     ]
     out.append((b"content-length", str(length).encode("latin-1")))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import update
 
-from bollard.limits.checks import LimitRule
-from bollard.limits.config import set_rule
+from bollard.limits.rule_store import set_rule
+from bollard.limits.rules import LimitRule
 from bollard.store.tables import audit_records
 from tests.admin.conftest import ADMIN_TOKEN, Bollard, Console
 
@@ -30,6 +30,17 @@ def test_admin_api_refuses_callers_without_a_session_or_the_admin_token(admin: B
         assert response.json()["error_code"] == "ADMIN_UNAUTHENTICATED"
     assert anonymous.headers["www-authenticate"] == "Bearer"
     assert admin.agents.get("sneaky") is None
+
+
+def test_a_body_nested_too_deep_or_with_a_huge_integer_is_a_clear_422(admin: Bollard) -> None:
+    deep = b'{"name": "deep", "note": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+    long = b'{"name": "long", "note": ' + b"7" * 5_000 + b"}"
+    with api(admin) as client:
+        replies = [client.post("/agents", content=body) for body in (deep, long)]
+    assert [r.status_code for r in replies] == [422, 422]
+    assert "recursion" in replies[0].json()["error"]
+    assert "4300 digits" in replies[1].json()["error"]
+    assert admin.agents.list() == []
 
 
 def test_console_pages_send_a_visitor_without_a_session_to_sign_in(admin: Bollard) -> None:

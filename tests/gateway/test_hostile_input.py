@@ -7,6 +7,7 @@ import time
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from tests.gateway.conftest import Bollard
 
@@ -59,8 +60,45 @@ def test_a_lone_surrogate_is_a_clear_400_and_the_log_keeps_working(bollard: Boll
     assert "unpaired surrogate" in refused.json()["error"]
     assert paired.status_code == 200  # a complete pair is a real character
     assert after.status_code == 200
-    assert denied.status_code == 400  # the body is unreadable before any grant is asked
+    assert denied.status_code == 403  # not granted: the body is not even looked at
     assert ready.status_code == 200
     assert len(bollard.sandbox.calls) == 2
     outcomes = [r["outcome"] for r in bollard.records() if r["kind"] == "outcome"]
-    assert outcomes == ["invalid", "ok", "ok", "invalid"]
+    assert outcomes == ["invalid", "ok", "ok", "denied"]
+
+
+DEEP = b'{"per_page": 1, "q": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+LONG_INTEGER = b'{"per_page": ' + b"7" * 5_000 + b"}"
+
+
+def post_raw(client: httpx.Client, body: bytes) -> httpx.Response:
+    return client.post(SEARCH, content=body, headers={"content-type": "application/json"})
+
+
+def test_deep_nesting_and_huge_integers_are_a_clear_400_recorded_as_invalid(
+    bollard: Bollard, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, key = bollard.agents.create("deep", ["people:read"])
+    with bollard.client(key) as client:
+        deep = post_raw(client, DEEP)
+        long = post_raw(client, LONG_INTEGER)
+    assert deep.status_code == long.status_code == 400
+    assert "nests deeper than 8 levels" in deep.json()["error"]
+    assert "integer of more than 4,300 digits" in long.json()["error"]
+    assert bollard.sandbox.calls == []
+    outcomes = [(r["outcome"], r["status"]) for r in bollard.records() if r["kind"] == "outcome"]
+    assert outcomes == [("invalid", 400)] * 2
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback in the log
+
+
+def test_a_body_that_cannot_be_read_on_an_ungranted_action_is_refused_as_not_granted(
+    bollard: Bollard,
+) -> None:
+    # Authorization comes before validation: the agent learns only "not granted".
+    _, key = bollard.agents.create("reader", ["contacts:read"])
+    with bollard.client(key) as client:
+        replies = [post_raw(client, body) for body in (b"{not json", DEEP, LONG_INTEGER)]
+    assert [r.status_code for r in replies] == [403] * 3
+    assert {r.json()["error_code"] for r in replies} == {"NOT_GRANTED"}
+    assert "people.search" in replies[0].json()["bollard"]["would_allow"]
+    assert bollard.sandbox.calls == []

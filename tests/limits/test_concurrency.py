@@ -47,8 +47,7 @@ from sqlalchemy import Engine, func, select
 from bollard.catalog import load_catalog
 from bollard.cli import main
 from bollard.errors import ConfigError
-from bollard.limits.checks import LimitRule
-from bollard.limits.config import (
+from bollard.limits.rule_store import (
     count_event,
     load_events,
     load_rules,
@@ -56,6 +55,7 @@ from bollard.limits.config import (
     save_windows,
     set_rule,
 )
+from bollard.limits.rules import LimitRule
 from bollard.limits.tables import credit_ledger
 from bollard.limits.windows import UsageStat
 from bollard.loopback import LoopbackServer

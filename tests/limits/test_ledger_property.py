@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.pool import StaticPool
 
 from bollard.limits import ledger
-from bollard.limits.ledger import Budget, Shortfall
+from bollard.limits.rules import Budget, Shortfall
 from bollard.limits.tables import TABLES, credit_balances, credit_ledger
 from bollard.limits.windows import day_start, month_start
 from bollard.store.tables import metadata

@@ -10,9 +10,9 @@ from sqlalchemy import Engine
 from bollard.catalog import Action, Catalog
 from bollard.errors import CreditBudgetExhausted, RateLimited
 from bollard.limits import Admission, Limiter
-from bollard.limits.checks import LimitRule
-from bollard.limits.config import set_rule
 from bollard.limits.refusals import ApolloWindowSpent
+from bollard.limits.rule_store import set_rule
+from bollard.limits.rules import LimitRule
 from tests.limits.conftest import Clock
 
 pytestmark = pytest.mark.anyio
@@ -159,7 +159,7 @@ async def test_a_report_that_may_be_from_the_last_window_teaches_the_limit_not_t
     await limiter.admit("research", search, SEARCH_ARGS)
 
 
-async def test_apollos_own_429_holds_the_endpoint_for_its_retry_after(
+async def test_apollos_own_429_holds_the_endpoint_for_every_agent_for_its_retry_after(
     limiter: Limiter, clock: Clock, catalog: Catalog
 ) -> None:
     search = action(catalog, "people.search")
@@ -167,9 +167,14 @@ async def test_apollos_own_429_holds_the_endpoint_for_its_retry_after(
     await limiter.settle(admission, 429, {"Retry-After": "30"}, b'{"message": "slow down"}')
     with pytest.raises(ApolloWindowSpent) as refused:
         await limiter.admit("research", search, SEARCH_ARGS)
+    # Apollo's windows are the team's: one agent's 429 would be every agent's.
+    with pytest.raises(ApolloWindowSpent) as other:
+        await limiter.admit("enrichment", search, SEARCH_ARGS)
     clock.advance(30)
-    await limiter.admit("research", search, SEARCH_ARGS)
+    await limiter.admit("enrichment", search, SEARCH_ARGS)
     assert refused.value.headers == {"Retry-After": "30"}
+    assert "holds every agent's calls to it for 30 s more" in other.value.message
+    assert "the whole team's" in other.value.message
 
 
 async def test_share_of_apollo_caps_one_agent_while_the_others_keep_calling(

@@ -8,11 +8,11 @@ from sqlalchemy import Engine
 from bollard.catalog import Catalog
 from bollard.errors import RateLimited
 from bollard.limits import Limiter
-from bollard.limits.checks import LimitRule
-from bollard.limits.config import load_events, set_rule
 from bollard.limits.limiter import FAILED_OPEN
 from bollard.limits.redis import RedisCounters
 from bollard.limits.refusals import BudgetExhausted
+from bollard.limits.rule_store import load_events, set_rule
+from bollard.limits.rules import LimitRule
 from tests.limits.conftest import Clock
 
 pytestmark = pytest.mark.anyio

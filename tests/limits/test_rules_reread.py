@@ -13,10 +13,10 @@ from sqlalchemy import text
 
 from bollard.catalog import Catalog
 from bollard.limits import Limiter
-from bollard.limits.checks import LimitRule
-from bollard.limits.config import set_rule
 from bollard.limits.counters import MemoryCounters
 from bollard.limits.limiter import RULES_TTL
+from bollard.limits.rule_store import set_rule
+from bollard.limits.rules import LimitRule
 from bollard.store import open_store
 from tests.limits.conftest import Clock
 

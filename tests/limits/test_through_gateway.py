@@ -15,8 +15,8 @@ from bollard.agents import Agents
 from bollard.app import create_app
 from bollard.catalog import load_catalog
 from bollard.limits import Limiter, create_limiter
-from bollard.limits.checks import LimitRule
-from bollard.limits.config import set_rule
+from bollard.limits.rule_store import set_rule
+from bollard.limits.rules import LimitRule
 from bollard.loopback import LoopbackServer
 from bollard.sandbox import Sandbox, create_sandbox
 from bollard.settings import Settings

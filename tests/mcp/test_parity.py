@@ -19,8 +19,8 @@ import anyio
 import pytest
 from mcp import MCPError
 
-from bollard.limits.checks import LimitRule
-from bollard.limits.config import set_rule
+from bollard.limits.rule_store import set_rule
+from bollard.limits.rules import LimitRule
 from tests.mcp.conftest import Bollard, StartBollard, mcp_session
 
 pytestmark = pytest.mark.anyio

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -102,3 +103,26 @@ async def test_unknown_tool_is_named_as_unknown(bollard: Bollard) -> None:
     assert result.is_error
     assert result.structured_content is not None
     assert result.structured_content["error_code"] == "NOT_FOUND"
+
+
+async def test_arguments_nested_too_deep_are_a_tool_error_only_once_the_tool_is_granted(
+    bollard: Bollard,
+) -> None:
+    nested: Any = "x"
+    for _ in range(40):  # parsed by the SDK, but deeper than any Apollo parameter goes
+        nested = [nested]
+    _, key = bollard.agents.create("research", ["people:read"])
+    _, other = bollard.agents.create("writer", ["contacts:write"])
+    async with mcp_session(bollard.url, key) as session:
+        granted = await session.call_tool(SEARCH, {"per_page": 1, "q_keywords": nested})
+    async with mcp_session(bollard.url, other) as session:
+        ungranted = await session.call_tool(SEARCH, {"per_page": 1, "q_keywords": nested})
+        bad_id = await session.call_tool("apollo_accounts_update", {"account_id": "../x"})
+    assert [r.is_error for r in (granted, ungranted, bad_id)] == [True] * 3
+    codes = [
+        r.structured_content["error_code"] if r.structured_content else None
+        for r in (granted, ungranted, bad_id)
+    ]
+    assert codes == ["MALFORMED_BODY", "NOT_GRANTED", "NOT_GRANTED"]
+    assert "nests deeper than 8 levels" in text(granted)
+    assert bollard.sandbox.calls == []

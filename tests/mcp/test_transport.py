@@ -167,3 +167,43 @@ def test_a_key_that_cannot_be_checked_is_refused_and_the_tool_call_recorded(
     )
     assert (outcome["outcome"], outcome["status"]) == ("error", 500)
     assert bollard.gateway.outcomes["mcp", "error"] == 1  # and counted for /metrics
+
+
+def tool_call(arguments: bytes) -> bytes:
+    return (
+        b'{"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": '
+        b'{"name": "apollo_mixed_people_api_search", "arguments": ' + arguments + b"}}"
+    )
+
+
+TOO_DEEP = b'{"per_page": 1, "q": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+TOO_LONG = b'{"per_page": ' + b"7" * 5_000 + b"}"
+
+
+def test_json_too_deep_to_parse_or_with_a_huge_integer_is_a_clear_400_recorded(
+    bollard: Bollard, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, key = bollard.agents.create("deep", ["people:read"])
+    sent = {"content-type": "application/json"}
+    with raw_client(bollard) as client:
+        keyed = [
+            client.post("/mcp", content=tool_call(a), headers=sent | bearer(key))
+            for a in (TOO_DEEP, TOO_LONG)
+        ]
+        keyless = [
+            client.post("/mcp", content=tool_call(a), headers=sent) for a in (TOO_DEEP, TOO_LONG)
+        ]
+    assert [r.status_code for r in keyed] == [400, 400]
+    assert "nests deeper than 8 levels" in keyed[0].json()["error"]
+    assert "integer of more than 4,300 digits" in keyed[1].json()["error"]
+    assert [r.status_code for r in keyless] == [401, 401]  # the key first, and no 500
+    assert bollard.sandbox.calls == []
+    outcomes = [
+        (r["agent"], r["outcome"], r["status"]) for r in bollard.records() if r["kind"] == "outcome"
+    ]
+    assert outcomes == [("deep", "invalid", 400)] * 2  # an unknown caller's are not
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback in the log
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

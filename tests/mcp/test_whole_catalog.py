@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bollard import routes
+from bollard import resolver
 from bollard.catalog import Action, load_catalog
 from bollard.sandbox import Sandbox
 from tests.gateway.conftest import MASTER_KEY
@@ -224,7 +224,7 @@ def as_rest(action: Action, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     rest = {k: v for k, v in args.items() if k not in action.path_params}
     query = {k: v for k, v in rest.items() if (p := action.param(k)) and p.location == "query"}
     body = {k: v for k, v in rest.items() if k not in query}
-    sent: dict[str, Any] = {"params": list(routes.to_query(query))}
+    sent: dict[str, Any] = {"params": list(resolver.to_query(query))}
     if body or action.method != "GET":
         sent["content"] = json.dumps(body)
         sent["headers"] = {"content-type": "application/json"}

@@ -326,8 +326,8 @@ async def _body(request: Request, model: type[M], empty_ok: bool = False) -> M:
         return model()
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the body is not JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # a huge integer, or nested too deep
+        raise InvalidInput(f"the body is not JSON Bollard will read: {exc}") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -134,7 +134,7 @@ def apollo_windows(engine: Engine) -> tuple[str, list[dict[str, Any]]]:
     """Apollo's team-wide windows: from the limits module's snapshots if there are
     any, else the x-rate-limit headers of the newest outcome that carried them."""
     try:
-        from bollard.limits.config import load_windows
+        from bollard.limits.rule_store import load_windows
 
         stored = load_windows(engine)
     except (ImportError, SQLAlchemyError):
@@ -161,7 +161,7 @@ def apollo_windows(engine: Engine) -> tuple[str, list[dict[str, Any]]]:
 def limit_rules(engine: Engine) -> list[dict[str, Any]]:
     """Bollard's own per-agent limits (rate and credit budgets), if the limits module is there."""
     try:
-        from bollard.limits.config import load_rules, rule_dict
+        from bollard.limits.rule_store import load_rules, rule_dict
 
         rules = load_rules(engine)
     except (ImportError, SQLAlchemyError):

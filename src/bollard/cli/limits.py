@@ -13,8 +13,8 @@ import click
 from bollard.catalog import load_catalog
 from bollard.errors import ConfigError
 from bollard.limits import Limiter, create_limiter
-from bollard.limits.checks import ALL_ACTIONS, LimitRule
-from bollard.limits.config import clear_rules, rule_dict, set_rule
+from bollard.limits.rule_store import clear_rules, rule_dict, set_rule
+from bollard.limits.rules import ALL_ACTIONS, LimitRule
 from bollard.limits.usage import usage_fetch, usage_report
 from bollard.settings import Settings
 from bollard.store import open_store

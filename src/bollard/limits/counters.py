@@ -3,7 +3,7 @@
 Every decision is made without an `await` in between, so on one event loop
 it is atomic: all checks pass and every counter moves, or nothing moves.
 The Redis backend (`bollard.limits.redis`) makes the same decisions in one
-Lua script; both follow the rules spelled out in `bollard.limits.checks`.
+Lua script; both follow the rules spelled out in `bollard.limits.rules`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bollard.limits.checks import Check, share_cap
+from bollard.limits.rules import Check, share_cap
 from bollard.limits.windows import WINDOW_SECONDS, WindowReport, window_start
 
 

@@ -11,39 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from bollard.limits.rules import PERIODS, Budget, Period, Shortfall
 from bollard.limits.tables import credit_balances, credit_ledger
 from bollard.limits.windows import day_start, month_start, next_month_start
-
-Period = Literal["day", "month"]
-PERIODS: tuple[Period, ...] = ("day", "month")
-
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """A cap on credits for `scope` (`*` or one action) per UTC day or calendar month."""
-
-    scope: str
-    period: Period
-    limit: int
-
-
-@dataclass(frozen=True, slots=True)
-class Shortfall:
-    """Why a reservation did not fit: the budget, what is used of it, and when it resets."""
-
-    budget: Budget
-    used: int
-    reset_at: float
-
-    @property
-    def left(self) -> int:
-        return max(0, self.budget.limit - self.used)
 
 
 @dataclass(frozen=True, slots=True)

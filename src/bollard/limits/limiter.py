@@ -22,23 +22,24 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bollard.catalog import Action, Catalog
-from bollard.limits import config, ledger
-from bollard.limits.checks import (
+from bollard.limits import ledger, rule_store
+from bollard.limits.cost import Estimate, actual, estimate
+from bollard.limits.counters import MemoryCounters, Token, Verdict
+from bollard.limits.redis import RedisCounters
+from bollard.limits.refusals import budget_refusal, unavailable, window_refusal
+from bollard.limits.rules import (
     ALL_ACTIONS,
     PREFIX,
     Check,
     LimitRule,
     Rules,
+    Shortfall,
     apollo_key,
     block_key,
+    budgets_of,
     plan,
     rate_checks,
 )
-from bollard.limits.cost import Estimate, actual, estimate
-from bollard.limits.counters import MemoryCounters, Token, Verdict
-from bollard.limits.ledger import Budget, Shortfall
-from bollard.limits.redis import RedisCounters
-from bollard.limits.refusals import budget_refusal, unavailable, window_refusal
 from bollard.limits.windows import (
     UsageStat,
     WindowReport,
@@ -138,7 +139,7 @@ class Limiter:
 
     async def _read_rules(self) -> None:
         read_at = self.clock()  # the rules are as old as the read's start
-        self._rules = await asyncio.to_thread(config.load_rules, self.engine)
+        self._rules = await asyncio.to_thread(rule_store.load_rules, self.engine)
         self._rules_at = read_at
 
     async def _reread(self) -> None:
@@ -205,7 +206,7 @@ class Limiter:
         self.failed_open += 1
         log.warning("rate limits failed open (%s); %d so far", exc, self.failed_open)
         with contextlib.suppress(SQLAlchemyError):
-            await asyncio.to_thread(config.count_event, self.engine, FAILED_OPEN, self.clock())
+            await asyncio.to_thread(rule_store.count_event, self.engine, FAILED_OPEN, self.clock())
 
     async def _reserve(
         self,
@@ -306,7 +307,7 @@ class Limiter:
                 report = WindowReport(stat.window, stat.limit, stat.used)
                 key = apollo_key(scope, stat.window, self.prefix)
                 await self.counters.observe([key], [report], None)
-        await asyncio.to_thread(config.save_windows, self.engine, stats, self.clock())
+        await asyncio.to_thread(rule_store.save_windows, self.engine, stats, self.clock())
         return stats
 
     async def warm(self) -> None:
@@ -358,17 +359,6 @@ class Limiter:
                 await self._sync_task
             self._sync_task = None
         await self.counters.aclose()
-
-
-def budgets_of(rules: Sequence[LimitRule]) -> list[Budget]:
-    """The credit budgets these rules set, agent-wide (`*`) or per action."""
-    budgets = []
-    for rule in rules:
-        if rule.credits_per_day is not None:
-            budgets.append(Budget(rule.action, "day", rule.credits_per_day))
-        if rule.credits_per_month is not None:
-            budgets.append(Budget(rule.action, "month", rule.credits_per_month))
-    return budgets
 
 
 def create_limiter(

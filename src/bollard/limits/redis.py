@@ -3,7 +3,7 @@
 One Lua script per decision, so a decision is atomic across replicas, and
 Redis's own clock (`TIME`) picks the window, so replicas agree on it. Every
 key the scripts write gets an expiry in the same call. The rules are those of
-`bollard.limits.checks`, decided the same way as `MemoryCounters`.
+`bollard.limits.rules`, decided the same way as `MemoryCounters`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from bollard.limits.checks import Check
 from bollard.limits.counters import Token, Verdict
+from bollard.limits.rules import Check
 from bollard.limits.windows import WINDOW_SECONDS, WindowReport
 
 # Apollo's hashes keep the last reported limit across windows; two days

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from bollard.catalog import Action
 from bollard.errors import CreditBudgetExhausted, RateLimited
-from bollard.limits.checks import ALL_ACTIONS, Check
 from bollard.limits.cost import Estimate
 from bollard.limits.counters import Verdict
-from bollard.limits.ledger import Shortfall
+from bollard.limits.rules import ALL_ACTIONS, Check, Shortfall
 from bollard.limits.windows import (
     UPGRADE_URL,
     apollo_429_message,
@@ -63,8 +62,9 @@ def window_refusal(agent: str, action: Action, check: Check, verdict: Verdict) -
             f"Please upgrade your plan from {UPGRADE_URL}."
         )
         note = (
-            f"Apollo answered 429 for {endpoint}; Bollard holds calls to it for "
-            f"{human_duration(reset_at - now)} more (until {iso(reset_at)})"
+            f"Apollo answered 429 for {endpoint}; its window is the whole team's, so Bollard "
+            f"holds every agent's calls to it for {human_duration(reset_at - now)} more "
+            f"(until {iso(reset_at)})"
         )
         return ApolloWindowSpent(f"{text} ({note}.)", headers=headers)
     if check.kind == "apollo":

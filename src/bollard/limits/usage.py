@@ -13,10 +13,10 @@ from typing import Any
 
 import aiohttp
 
-from bollard.limits import config, ledger
-from bollard.limits.checks import Check, apollo_key
-from bollard.limits.limiter import Fetch, Limiter, budgets_of
+from bollard.limits import ledger, rule_store
+from bollard.limits.limiter import Fetch, Limiter
 from bollard.limits.redis import RedisCounters
+from bollard.limits.rules import Check, apollo_key, budgets_of
 from bollard.limits.windows import WINDOW_NAMES, apollo_endpoint, iso
 from bollard.settings import Settings
 
@@ -64,7 +64,7 @@ async def agent_usage(limiter: Limiter, agent: str) -> dict[str, Any]:
         )
     return {
         "agent": agent,
-        "limits": [config.rule_dict(r) for r in rules],
+        "limits": [rule_store.rule_dict(r) for r in rules],
         "windows": await _windows(limiter, agent),
         "credits": credits,
         "credits_spent": [
@@ -86,7 +86,7 @@ async def _windows(limiter: Limiter, agent: str) -> list[dict[str, Any]] | None:
 async def apollo_usage(limiter: Limiter) -> list[dict[str, Any]]:
     """Apollo's windows per endpoint: live from Redis, else as last synced."""
     if not isinstance(limiter.counters, RedisCounters):
-        rows = await asyncio.to_thread(config.load_windows, limiter.engine)
+        rows = await asyncio.to_thread(rule_store.load_windows, limiter.engine)
         return [{**r, "reported_at": iso(r["reported_at"]), "source": "last sync"} for r in rows]
     pairs = [
         (s, w) for s in sorted({a.key_scope for a in limiter.catalog.actions}) for w in WINDOW_NAMES
@@ -110,7 +110,7 @@ async def apollo_usage(limiter: Limiter) -> list[dict[str, Any]]:
 async def usage_report(limiter: Limiter, agent: str | None) -> dict[str, Any]:
     """Everything `bollard usage [NAME]` shows."""
     names = [agent] if agent is not None else list((await limiter.rules()).agents)
-    events = await asyncio.to_thread(config.load_events, limiter.engine)
+    events = await asyncio.to_thread(rule_store.load_events, limiter.engine)
     return {
         "agents": [await agent_usage(limiter, name) for name in names],
         "apollo": await apollo_usage(limiter),

@@ -17,7 +17,6 @@ binding a session to its agent needs no shared state either.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -31,13 +30,14 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
+from bollard import arguments
 from bollard.agents import Agent
 from bollard.audit.keyfile import audit_key
-from bollard.errors import Unauthenticated
-from bollard.gateway import Call, Gateway, ToolTarget
+from bollard.doorway import ClientGone, agent_key, read_body, refusal_body
+from bollard.errors import MalformedBody, Unauthenticated
+from bollard.gateway import Call, Gateway, Refusal, ToolTarget
 from bollard.mcp import sessions
 from bollard.mcp.server import SCOPE_AGENT, SCOPE_KEY, create_server
-from bollard.rest import ClientGone, agent_key
 from bollard.settings import Settings
 
 SESSION_HEADER = "mcp-session-id"
@@ -110,7 +110,7 @@ class McpDoor:
             too_large = _error(413, "BODY_TOO_LARGE", "the MCP request is too large")
             await too_large(scope, receive, send)
             return
-        message = _message(body)
+        message, unreadable = _message(body)
         key = agent_key(headers)
         try:
             agent = await self.gateway.authenticate(key)
@@ -120,8 +120,14 @@ class McpDoor:
             return
         except Exception as exc:  # the key could not be checked: denied, and recorded
             log.exception("error while checking an MCP request's key")
-            reply = await self._undecided(exc, key, message)
+            reply = await self._undecided(exc, message)
             await reply(scope, receive, send)
+            return
+        if unreadable is not None:  # refused before any parser is asked again, and recorded
+            refusal = await self.gateway.refuse("mcp", unreadable, agent=agent)
+            await JSONResponse(refusal_body(refusal), status_code=refusal.status)(
+                scope, receive, send
+            )
             return
         await self._serve(scope, receive, send, agent, key, message)
 
@@ -155,21 +161,19 @@ class McpDoor:
         self, exc: Unauthenticated, key: str | None, message: dict[str, Any] | None
     ) -> Response:
         call = _tool_call(message)
-        if call is not None:
-            result = await self.gateway.handle(Call("mcp", key, call))
-            body = json.loads(result.body)
+        result = await self.gateway.handle(Call("mcp", key, call)) if call is not None else None
+        if isinstance(result, Refusal):  # a tool call: recorded, as the REST door's 401s are
+            body = refusal_body(result)
         else:
             body = {"error": exc.message, "error_code": exc.error_code}
         return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": CHALLENGE})
 
-    async def _undecided(
-        self, exc: Exception, key: str | None, message: dict[str, Any] | None
-    ) -> Response:
+    async def _undecided(self, exc: Exception, message: dict[str, Any] | None) -> Response:
         call = _tool_call(message)
         if call is None:  # no action asked for: nothing to record
             return _error(503, "UNAVAILABLE", "Bollard could not check this key now: try again")
-        result = await self.gateway.refuse(Call("mcp", key, call), exc)
-        return JSONResponse(json.loads(result.body), status_code=result.status)
+        refusal = await self.gateway.refuse("mcp", exc, tool=call.tool)
+        return JSONResponse(refusal_body(refusal), status_code=refusal.status)
 
 
 def _opens_session(headers: Headers, message: dict[str, Any] | None) -> bool:
@@ -197,30 +201,22 @@ def _tool_call(message: dict[str, Any] | None) -> ToolTarget | None:
     return ToolTarget(params["name"], arguments if isinstance(arguments, dict) else {})
 
 
-def _message(body: bytes) -> dict[str, Any] | None:
+def _message(body: bytes) -> tuple[dict[str, Any] | None, MalformedBody | None]:
+    """The JSON-RPC message if the body is one, or why no JSON parser should take it."""
     try:
-        value = json.loads(body) if body else None
+        value = arguments.loads(body) if body else None
     except ValueError:
-        return None  # the SDK answers the parse error
-    return value if isinstance(value, dict) else None
+        return None, None  # not JSON: the SDK answers the parse error
+    except MalformedBody as exc:  # too deep, or an integer too long to read
+        return None, exc
+    return (value if isinstance(value, dict) else None), None
 
 
 async def _buffer(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
     """The whole request body (None past `limit`) and a `receive` that replays it."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # http.disconnect: half a request
-            raise ClientGone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None, receive
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
+    body = await read_body(receive, limit)
+    if body is None:
+        return None, receive
     pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
 
     async def replay() -> Message:

@@ -14,7 +14,8 @@ from typing import Any
 import mcp_types as types
 
 from bollard.catalog import PATH_PARAM_VALUE, Action, Credits, Param
-from bollard.gateway import Result
+from bollard.doorway import refusal_body
+from bollard.gateway import Answer, Refusal, Result
 
 # A summary names at most this many top-level keys of Apollo's answer.
 _SUMMARY_KEYS = 6
@@ -98,40 +99,45 @@ def credit_text(credits: Credits) -> str:
 
 def call_result(tool_name: str, result: Result) -> types.CallToolResult:
     """A gateway result as a tool result: Apollo's JSON structured, plus a short summary."""
-    body = _json_or_none(result.body)
-    structured = body if isinstance(body, dict) else {"result": body}
-    if result.error is not None:
-        text = _refusal_text(tool_name, result)
-    elif result.status >= 400:
-        text = f"Apollo answered {result.status}: {_apollo_message(body)}"
+    if isinstance(result, Refusal):
+        return _refused(tool_name, result)
+    return _answered(tool_name, result)
+
+
+def _answered(tool_name: str, answer: Answer) -> types.CallToolResult:
+    body = _json_or_none(answer.body)
+    if answer.status >= 400:
+        text = f"Apollo answered {answer.status}: {_apollo_message(body)}"
     else:
-        text = _summary(result.action or tool_name, body)
-    content = [types.TextContent(type="text", text=text)]
-    # Clients of protocol versions before structured content see only text.
-    content.append(types.TextContent(type="text", text=result.body.decode("utf-8", "replace")))
-    return types.CallToolResult(
-        content=list(content),
-        structured_content=structured,
-        is_error=result.error is not None or result.status >= 400,
-    )
+        text = _summary(answer.action or tool_name, body)
+    structured = body if isinstance(body, dict) else {"result": body}
+    raw = answer.body.decode("utf-8", "replace")
+    return _tool_result(text, raw, structured, is_error=answer.status >= 400)
 
 
-def _refusal_text(tool_name: str, result: Result) -> str:
-    error = result.error
-    assert error is not None
-    if error.error_code == "NOT_GRANTED":
-        would = " or ".join(repr(w) for w in _would_allow(result))
-        return (
+def _refused(tool_name: str, refusal: Refusal) -> types.CallToolResult:
+    error = refusal.error
+    if refusal.would_allow is not None:
+        would = " or ".join(repr(w) for w in refusal.would_allow)
+        text = (
             f"{tool_name} is not granted to this agent. A grant of {would} would allow it; "
             "ask the Bollard admin for it."
         )
-    return f"Bollard refused the call ({error.error_code}): {error.message}"
+    else:
+        text = f"Bollard refused the call ({error.error_code}): {error.message}"
+    structured = refusal_body(refusal)
+    return _tool_result(text, json.dumps(structured), structured, is_error=True)
 
 
-def _would_allow(result: Result) -> list[str]:
-    body = _json_or_none(result.body)
-    info = body.get("bollard", {}) if isinstance(body, dict) else {}
-    return list(info.get("would_allow") or [])
+def _tool_result(
+    text: str, raw: str, structured: dict[str, Any], *, is_error: bool
+) -> types.CallToolResult:
+    # Clients of protocol versions before structured content see only text: the
+    # summary, then the whole answer.
+    content = [types.TextContent(type="text", text=text), types.TextContent(type="text", text=raw)]
+    return types.CallToolResult(
+        content=list(content), structured_content=structured, is_error=is_error
+    )
 
 
 def _summary(action_id: str, body: Any) -> str:

@@ -5,7 +5,7 @@ import hashlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bollard.keys import ALPHABET, KEY_LENGTH, PREFIX, generate_key, is_well_formed, key_hash
+from bollard.agent_keys import ALPHABET, KEY_LENGTH, PREFIX, generate_key, is_well_formed, key_hash
 
 KEY = generate_key()
 

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bollard.errors import ConfigError
-from bollard.limits.checks import LimitRule, Rules
+from bollard.limits.rules import LimitRule, Rules
 from bollard.limits.tables import apollo_windows, limit_events, limits
 from bollard.limits.windows import WINDOW_SECONDS, UsageStat, window_start
 

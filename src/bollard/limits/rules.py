@@ -1,4 +1,4 @@
-"""Limit rules and the checks they turn into for one call. Pure.
+"""Limit rules, credit budgets and the checks they turn into for one call. Pure.
 
 A rule is what `bollard limits set` stores: for one agent, and either every
 action (`*`) or one action, request limits per window, credit budgets, and a
@@ -19,6 +19,31 @@ from bollard.limits.windows import WINDOW_NAMES, WINDOW_SECONDS, WindowName
 ALL_ACTIONS = "*"
 CheckKind = Literal["count", "apollo", "share", "block"]
 PREFIX = "bollard"
+
+Period = Literal["day", "month"]
+PERIODS: tuple[Period, ...] = ("day", "month")
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A cap on credits for `scope` (`*` or one action) per UTC day or calendar month."""
+
+    scope: str
+    period: Period
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """Why a reservation did not fit: the budget, what is used of it, and when it resets."""
+
+    budget: Budget
+    used: int
+    reset_at: float
+
+    @property
+    def left(self) -> int:
+        return max(0, self.budget.limit - self.used)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,3 +191,14 @@ def _share_checks(
 def share_cap(apollo_limit: int, percent: float) -> int:
     """How many calls of Apollo's window an agent capped at `percent` may make."""
     return int(apollo_limit * percent // 100)
+
+
+def budgets_of(rules: Sequence[LimitRule]) -> list[Budget]:
+    """The credit budgets these rules set, agent-wide (`*`) or per action."""
+    budgets = []
+    for rule in rules:
+        if rule.credits_per_day is not None:
+            budgets.append(Budget(rule.action, "day", rule.credits_per_day))
+        if rule.credits_per_month is not None:
+            budgets.append(Budget(rule.action, "month", rule.credits_per_month))
+    return budgets
