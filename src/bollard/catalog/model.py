@@ -191,6 +191,8 @@ class Catalog:
     guide: Guide
     _by_id: Mapping[str, Action] = field(repr=False)
     _by_tool: Mapping[str, Action] = field(repr=False)
+    # (method, segment count) → candidate actions, fewest {param} segments first.
+    _by_shape: Mapping[tuple[str, int], tuple[Action, ...]] = field(repr=False)
 
     @property
     def resources(self) -> tuple[str, ...]:
@@ -218,16 +220,14 @@ class Catalog:
         """The action whose template matches these (already split) path segments.
 
         A literal segment beats a `{param}` one, so `GET /opportunities/search` is the
-        search and not the deal with id "search".
+        search and not the deal with id "search": candidates are tried fewest
+        parameters first, and only those of this method and length.
         """
-        best: tuple[int, Action, dict[str, str]] | None = None
-        for action in self.actions:
-            if action.method != method or len(action.segments) != len(segments):
-                continue
+        for action in self._by_shape.get((method, len(segments)), ()):
             params = _bind(action.segments, segments)
-            if params is not None and (best is None or len(params) < best[0]):
-                best = (len(params), action, params)
-        return (best[1], best[2]) if best else None
+            if params is not None:
+                return action, params
+        return None
 
     def methods_for(self, segments: Sequence[str]) -> list[str]:
         """Methods that exist for a path, to tell 405 from 404."""

@@ -69,7 +69,15 @@ def parse_catalog(text: str) -> Catalog:
         guide=guide,
         _by_id={a.id: a for a in actions},
         _by_tool={a.mcp_tool: a for a in actions},
+        _by_shape=_by_shape(actions),
     )
+
+
+def _by_shape(actions: Sequence[Action]) -> dict[tuple[str, int], tuple[Action, ...]]:
+    shapes: dict[tuple[str, int], list[Action]] = {}
+    for a in sorted(actions, key=lambda a: len(a.path_params)):
+        shapes.setdefault((a.method, len(a.segments)), []).append(a)
+    return {shape: tuple(group) for shape, group in shapes.items()}
 
 
 def _check_unique(actions: Sequence[Action]) -> None:
