@@ -37,7 +37,7 @@ from bollard.store.tables import agent_keys, agents, grants
 from bollard.store.version import AccessVersion
 
 Status = Literal["active", "revoked", "expired"]
-NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -141,7 +141,7 @@ class Agents:
         note: str = "",
     ) -> tuple[Agent, str]:
         """A new agent and its key; the key is returned here once and never stored."""
-        if not NAME.match(name):
+        if not NAME.fullmatch(name):
             raise ConfigError(
                 f"agent name {name!r} is not allowed: use 1 to 64 lowercase letters, "
                 "digits, '_', '.' or '-', starting with a letter or digit"

@@ -107,7 +107,7 @@ def create_app(
     gateway = build_gateway(settings, engine, limiter=limiter, clock=clock)
     mcp_door = create_door(settings, gateway)
     # One for the console and /metrics: wrong tokens count against one allowance.
-    admin_auth = auth_for(settings)
+    admin_auth = auth_for(settings, engine)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

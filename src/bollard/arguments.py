@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bollard.catalog import Action, Param
-from bollard.errors import InvalidRequest, MalformedBody, RecordLimitExceeded
+from bollard.errors import IncompleteRequest, InvalidRequest, MalformedBody, RecordLimitExceeded
 
 _MAX_DEPTH = 8
 
@@ -130,11 +130,18 @@ def merge(query: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
 
 def check(action: Action, args: Mapping[str, Any]) -> None:
     """Raise `InvalidRequest` (or a subclass) naming the first bad argument and the fix."""
+    # Paging first: its messages say how Apollo itself treats out-of-range pages.
+    _check_paging(action, args)
     for param in action.params:
         if param.location == "path":
             continue
         value = args.get(param.name)
         if value is None:
+            if param.required and param.name == "details":  # Apollo's 400 and text
+                raise IncompleteRequest(
+                    f"invalid request, missing details: details is required for "
+                    f"{action.id}: {param.description}"
+                )
             if param.required:
                 raise InvalidRequest(
                     f"{param.name} is required for {action.id}: {param.description}"
@@ -142,7 +149,6 @@ def check(action: Action, args: Mapping[str, Any]) -> None:
             continue
         _check_value(action, param, value)
     _check_rules(action, args)
-    _check_paging(action, args)
 
 
 def _check_value(action: Action, param: Param, value: Any) -> None:
@@ -157,8 +163,12 @@ def _check_value(action: Action, param: Param, value: Any) -> None:
     if isinstance(coerced, int | float) and not isinstance(coerced, bool):
         _check_range(param, coerced)
     if isinstance(coerced, list) and param.max_items is not None and len(coerced) > param.max_items:
-        error = RecordLimitExceeded if param.name == "details" else InvalidRequest
-        raise error(
+        if param.name == "details":  # Apollo's own 400 text, then the count
+            raise RecordLimitExceeded(
+                f"cannot enrich more than {param.max_items} in a single request: details "
+                f"has {len(coerced)} items, at most {param.max_items} per call; split the call"
+            )
+        raise InvalidRequest(
             f"{param.name} has {len(coerced)} items; {action.id} takes at most "
             f"{param.max_items} in a single request: split the call"
         )
@@ -230,7 +240,9 @@ def _check_rules(action: Action, args: Mapping[str, Any]) -> None:
             raise InvalidRequest(rule.message)
         triggered = rule.kind == "requires" and rule.when and _present(args, rule.when)
         if triggered and not all(_present(args, f) for f in rule.fields):
-            raise InvalidRequest(rule.message)
+            # Apollo answers a reveal or waterfall without a webhook with 400, not 422.
+            error = IncompleteRequest if "webhook_url" in rule.fields else InvalidRequest
+            raise error(rule.message)
 
 
 def _check_paging(action: Action, args: Mapping[str, Any]) -> None:
@@ -239,14 +251,19 @@ def _check_paging(action: Action, args: Mapping[str, Any]) -> None:
         return
     page = _int_or_none(args.get("page"))
     per_page = _int_or_none(args.get("per_page"))
-    if per_page is not None and not 1 <= per_page <= paging.per_page_max:
+    # Stricter than Apollo, which cuts per_page to the maximum and answers pages past
+    # the cap with no records: an agent would take either for the end of the results.
+    if per_page is not None and per_page > paging.per_page_max:
         raise InvalidRequest(
-            f"per_page must be between 1 and {paging.per_page_max}, got {per_page}"
+            f"per_page must be at most {paging.per_page_max}, got {per_page} (Bollard "
+            f"refuses what Apollo would silently cut to {paging.per_page_max}, so fewer "
+            "records than asked are never mistaken for the last page)"
         )
-    if page is not None and not 1 <= page <= paging.page_max:
+    if page is not None and page > paging.page_max:
         raise InvalidRequest(
-            f"page must be between 1 and {paging.page_max} (Apollo shows at most "
-            f"{paging.records_max:,} records), got {page}"
+            f"page must be at most {paging.page_max}, got {page} (Apollo shows at most "
+            f"{paging.records_max:,} records and answers later pages with none, which "
+            "Bollard refuses rather than pass off as the end of the results)"
         )
     if per_page is not None and page is not None and page * per_page > paging.records_max:
         raise InvalidRequest(

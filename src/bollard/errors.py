@@ -8,7 +8,9 @@ exceptions: they are results, passed back to the agent and audited.
     ├── InvalidRequest (422 INVALID_REQUEST)
     │   ├── MalformedBody (400 MALFORMED_BODY)
     │   ├── BodyTooLarge (413 BODY_TOO_LARGE)
-    │   └── RecordLimitExceeded (400 RECORD_LIMIT_EXCEEDED)
+    │   ├── RecordLimitExceeded (400 RECORD_LIMIT_EXCEEDED)
+    │   ├── IncompleteRequest (400 INVALID_REQUEST)
+    │   └── EndpointDeprecated (422 ENDPOINT_DEPRECATED)
     ├── Unauthenticated (401 INVALID_API_KEY)
     ├── NotGranted (403 NOT_GRANTED)
     ├── MasterKeyRequired (403 MASTER_KEY_REQUIRED)
@@ -19,6 +21,9 @@ exceptions: they are results, passed back to the agent and audited.
     │   └── CreditBudgetExhausted (429 CREDIT_BUDGET_EXHAUSTED)
     ├── AuditUnavailable (503 AUDIT_UNAVAILABLE)
     ├── UpstreamUnavailable (502 UPSTREAM_UNAVAILABLE)
+    │   ├── UpstreamFailedMidCall (502 UPSTREAM_UNAVAILABLE)
+    │   ├── UpstreamRedirected (502 UPSTREAM_REDIRECTED)
+    │   └── UpstreamReplyTooLarge (502 UPSTREAM_REPLY_TOO_LARGE)
     └── UpstreamTimeout (504 UPSTREAM_TIMEOUT)
 
     CatalogError (ValueError): the catalog data file is broken; raised at load.
@@ -37,6 +42,9 @@ class BollardError(Exception):
     error_code: ClassVar[str] = "INTERNAL_ERROR"
     # The outcome word written to the audit log for this kind of failure.
     outcome: ClassVar[str] = "error"
+    # Whether the call may have reached Apollo (and spent credits) before it failed:
+    # such a call keeps its credit reservation.
+    may_have_reached_apollo: ClassVar[bool] = False
 
     def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
@@ -63,6 +71,19 @@ class BodyTooLarge(InvalidRequest):
 class RecordLimitExceeded(InvalidRequest):
     status = 400
     error_code = "RECORD_LIMIT_EXCEEDED"
+
+
+class IncompleteRequest(InvalidRequest):
+    """What Apollo refuses with 400, not 422 (a bulk call without details, a reveal or
+    waterfall without webhook_url): Bollard answers as Apollo does."""
+
+    status = 400
+
+
+class EndpointDeprecated(InvalidRequest):
+    """An endpoint Apollo retired: Apollo's 422 and text, naming Bollard's replacement."""
+
+    error_code = "ENDPOINT_DEPRECATED"
 
 
 class Unauthenticated(BollardError):
@@ -126,10 +147,31 @@ class UpstreamUnavailable(BollardError):
     outcome = "upstream_error"
 
 
+class UpstreamFailedMidCall(UpstreamUnavailable):
+    """The connection failed after the call was sent: Apollo may have acted on it."""
+
+    may_have_reached_apollo = True
+
+
+class UpstreamRedirected(UpstreamUnavailable):
+    """Apollo's URL answered with a redirect, which Bollard never follows."""
+
+    error_code = "UPSTREAM_REDIRECTED"
+    may_have_reached_apollo = True
+
+
+class UpstreamReplyTooLarge(UpstreamUnavailable):
+    """Apollo's answer was larger than Bollard reads."""
+
+    error_code = "UPSTREAM_REPLY_TOO_LARGE"
+    may_have_reached_apollo = True
+
+
 class UpstreamTimeout(BollardError):
     status = 504
     error_code = "UPSTREAM_TIMEOUT"
     outcome = "timeout"
+    may_have_reached_apollo = True
 
 
 class CatalogError(ValueError):

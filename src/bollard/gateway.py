@@ -32,7 +32,6 @@ from bollard.errors import (
     NotGranted,
     RouteNotFound,
     Unauthenticated,
-    UpstreamTimeout,
 )
 from bollard.limits import Limiter
 from bollard.policy import Decision, decide
@@ -217,9 +216,10 @@ class Gateway:
                     resolved.action, resolved.path, resolved.query, resolved.body, headers, key
                 )
             except BollardError as exc:
-                # A timed-out call may have reached Apollo and spent credits: it keeps
-                # its reservation. A call that never got through gives it back.
-                if not isinstance(exc, UpstreamTimeout):
+                # A call that may have reached Apollo (timed out, cut off, redirected,
+                # too large) may have spent credits: it keeps its reservation. A call
+                # that never got through gives it back.
+                if not exc.may_have_reached_apollo:
                     await self.limiter.release(admission)
                 return self._failed(trace, exc, started)
             # 8. record outcome

@@ -17,13 +17,22 @@ from typing import Any, TypeVar
 import uvicorn
 from starlette.types import ASGIApp
 
+from bollard.protocol import SERVER_OPTIONS
+
 T = TypeVar("T")
 
 
 class LoopbackServer:
     """An ASGI app on 127.0.0.1 (port 0 picks a free one); `url` once started."""
 
-    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         config = uvicorn.Config(
             app,
             host=host,
@@ -32,6 +41,7 @@ class LoopbackServer:
             lifespan="auto",
             access_log=False,
             proxy_headers=False,  # as `bollard serve`: the app decides whom to believe
+            **(SERVER_OPTIONS if options is None else options),  # the same HTTP protocol
         )
         self._server = _Server(config)
         self._thread = threading.Thread(target=self._server.run, name="loopback", daemon=True)

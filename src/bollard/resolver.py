@@ -13,10 +13,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from bollard.catalog import PATH_PARAM_VALUE, Action, Catalog
-from bollard.errors import InvalidRequest, MethodNotAllowed, RouteNotFound
+from bollard.errors import EndpointDeprecated, InvalidRequest, MethodNotAllowed, RouteNotFound
 
 PREFIX = b"/api/v1/"
-_SAFE_PATH = re.compile(rb"^[A-Za-z0-9_\-/]+$")
+# Endpoints Apollo retired: (method, path after /api/v1/) -> (Apollo's answer, Bollard's action).
+DEPRECATED = {
+    ("POST", "mixed_people/search"): (
+        "This endpoint is deprecated for API callers. Please use the new mixed_people/api_search "
+        "endpoint: https://docs.apollo.io/reference/people-api-search.",
+        "people.search",
+    ),
+}
+_SAFE_PATH = re.compile(rb"[A-Za-z0-9_\-/]+")
 
 
 def split(raw_path: bytes) -> list[str]:
@@ -24,7 +32,7 @@ def split(raw_path: bytes) -> list[str]:
     if not raw_path.startswith(PREFIX):
         raise RouteNotFound(_not_found(raw_path))
     rest = raw_path[len(PREFIX) :]
-    if not rest or not _SAFE_PATH.match(rest):
+    if not rest or not _SAFE_PATH.fullmatch(rest):
         raise RouteNotFound(_not_found(raw_path))
     segments = rest.decode("ascii").split("/")
     if any(s in ("", ".", "..") for s in segments):
@@ -38,6 +46,12 @@ def resolve(catalog: Catalog, method: str, raw_path: bytes) -> tuple[Action, dic
     found = catalog.match(method.upper(), segments)
     if found is not None:
         return found
+    retired = DEPRECATED.get((method.upper(), "/".join(segments)))
+    if retired is not None:
+        apollo, replacement = retired
+        action = catalog.get(replacement)
+        where = f" ({action.method} {action.full_path})" if action else ""
+        raise EndpointDeprecated(f"{apollo} Bollard's action for it is {replacement}{where}.")
     allowed = catalog.methods_for(segments)
     if allowed:
         raise MethodNotAllowed(
@@ -60,7 +74,7 @@ def tool_path_params(action: Action, args: Mapping[str, Any]) -> dict[str, str]:
     values: dict[str, str] = {}
     for name in action.path_params:
         value = args.get(name)
-        if not isinstance(value, str) or not PATH_PARAM_VALUE.match(value):
+        if not isinstance(value, str) or not PATH_PARAM_VALUE.fullmatch(value):
             raise InvalidRequest(
                 f"{name} is required and must be an Apollo id (letters, digits, '_' or '-'), "
                 f"got {value!r}"

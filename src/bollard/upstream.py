@@ -2,6 +2,14 @@
 
 aiohttp rather than httpx: measured on this machine, a pass-through built on
 httpx's pool served 7-15x fewer requests/s than the same one on aiohttp's.
+
+Three of aiohttp's defaults are turned off, because each one costs the team:
+it follows redirects (with our `X-Api-Key` to whatever host the `Location` names),
+it sends an idempotent request (`GET`, which Apollo uses for credit-spending
+reads) a second time when the connection drops after sending, and it reads an
+answer whole, however large. Here a 3xx is an upstream error, nothing is sent
+twice once it may have reached Apollo, and an answer is read up to
+`MAX_REPLY_BYTES` (after decompression).
 """
 
 from __future__ import annotations
@@ -15,7 +23,14 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from bollard.catalog import Action, Catalog
-from bollard.errors import MasterKeyRequired, UpstreamTimeout, UpstreamUnavailable
+from bollard.errors import (
+    MasterKeyRequired,
+    UpstreamFailedMidCall,
+    UpstreamRedirected,
+    UpstreamReplyTooLarge,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 
 KeyKind = Literal["scoped", "master"]
 
@@ -23,6 +38,10 @@ KeyKind = Literal["scoped", "master"]
 FORWARD_REQUEST_HEADERS = ("content-type", "accept", "cache-control")
 # Only these response headers of Apollo come back (plus our own request id).
 _RATE_HEADER_PREFIXES = ("x-rate-limit-", "x-minute-", "x-hourly-", "x-daily-", "x-24-hour-")
+# Apollo's answers are small (a page of 100 people is a few hundred KB): anything
+# past this is not an answer Bollard should hold in memory.
+MAX_REPLY_BYTES = 4 * 1024 * 1024
+_CHUNK = 64 * 1024
 
 
 def _as_sent(value: str) -> str:
@@ -98,8 +117,16 @@ class Reply:
 class Upstream:
     """Sends one call to Apollo with the chosen key; never retries a write."""
 
-    def __init__(self, base_url: str, *, connect_timeout: float, read_timeout: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
+    ) -> None:
         self._base = URL(base_url.rstrip("/") + "/api/v1")
+        self._max_reply = max_reply_bytes
         self._timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=connect_timeout, sock_read=read_timeout
         )
@@ -124,6 +151,7 @@ class Upstream:
             # No cookie ever set by Apollo may ride along on another agent's call
             # (and keeping none saves a jar lookup per call).
             cookie_jar=aiohttp.DummyCookieJar(),
+            middlewares=(_never_resend,),
         )
 
     async def aclose(self) -> None:
@@ -140,13 +168,13 @@ class Upstream:
         headers: Mapping[str, str],
         key: str,
     ) -> Reply:
-        """Forward one call. Reads are retried once on a connection failure; writes never."""
+        """Forward one call. Only a failure to connect, when nothing was sent, is tried
+        once more (for a read); once a call may have reached Apollo it is never resent."""
         attempts = 2 if action.access == "read" else 1
         for attempt in range(attempts):
             try:
                 return await self._once(action.method, path, query, body, headers, key)
             except aiohttp.ClientConnectorError as exc:
-                # Nothing reached Apollo; a read may safely try once more.
                 if attempt + 1 == attempts:
                     reason = exc.strerror or "connection failed"
                     raise UpstreamUnavailable(
@@ -172,8 +200,13 @@ class Upstream:
         if query:
             url = url.with_query(list(query))
         try:
-            async with self._session.request(method, url, data=body, headers=out) as resp:
-                payload = await resp.read()
+            async with self._session.request(
+                method, url, data=body, headers=out, allow_redirects=False
+            ) as resp:
+                if 300 <= resp.status < 400:
+                    resp.close()  # its body is not read: nor is its connection reused
+                    raise self._redirected(resp)
+                payload = await self._read(resp)
                 kept = tuple(
                     (k, _as_sent(v)) for k, v in resp.headers.items() if keep_response_header(k)
                 )
@@ -186,7 +219,71 @@ class Upstream:
         except aiohttp.ClientConnectorError:
             raise
         except aiohttp.ClientError as exc:
-            raise UpstreamUnavailable(
-                f"the connection to Apollo failed mid-call ({type(exc).__name__}); "
-                "writes are not retried: check before repeating a write"
-            ) from None
+            raise _mid_call(exc) from None
+
+    def _redirected(self, resp: aiohttp.ClientResponse) -> UpstreamRedirected:
+        """Apollo's API never redirects a call: a 3xx names where it pointed, unfollowed."""
+        location = resp.headers.get("Location", "")
+        try:
+            target = self._base.join(URL(location)).host if location else None
+        except ValueError:
+            target = None
+        where = f"to host {target[:253]!r}" if target else "with no usable Location"
+        return UpstreamRedirected(
+            f"Apollo's URL answered {resp.status}, redirecting {where}; Bollard never follows "
+            f"a redirect (the Apollo key goes to {self._base.host!r} only): check "
+            "BOLLARD_APOLLO_URL"
+        )
+
+    async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
+        body = await read_capped(resp, self._max_reply)
+        if body is None:
+            raise UpstreamReplyTooLarge(
+                f"Apollo's answer was larger than the {self._max_reply} bytes Bollard reads; "
+                "it was dropped: narrow the request (per_page, fewer records)"
+            )
+        return body
+
+
+async def read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """A response's body (decompressed), or None past `limit` bytes, having held no
+    more than that: the connection is then closed."""
+    declared = resp.content_length
+    if declared is None or declared <= limit:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                break
+            chunks.append(chunk)
+        else:
+            return b"".join(chunks)
+    resp.close()
+    return None
+
+
+def _mid_call(exc: aiohttp.ClientError) -> UpstreamFailedMidCall:
+    return UpstreamFailedMidCall(
+        f"the connection to Apollo failed mid-call ({type(exc).__name__}); the call may "
+        "have reached Apollo and is not resent: check before repeating it"
+    )
+
+
+async def _never_resend(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Turn a dropped connection into our own error before aiohttp sees it.
+
+    aiohttp sends an idempotent request again when the connection drops after it
+    was sent (RFC 9112's allowance for HTTP verbs that change nothing); Apollo's
+    `GET`s can spend credits. It does so only for these two exception types, which
+    leave its retry loop here as an error of ours instead. A failure to connect
+    (nothing sent) passes through unchanged.
+    """
+    try:
+        return await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        raise _mid_call(exc) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import update
 
 from bollard.limits.rule_store import set_rule
@@ -234,3 +235,25 @@ def test_openapi_document_describes_every_admin_route(admin: Bollard) -> None:
         "/admin/api/usage",
     }
     assert "NewAgent" in doc["components"]["schemas"]
+
+
+@pytest.mark.parametrize("name", ["alice\n", "alice\r\n", "\nalice"])
+def test_a_name_with_a_newline_is_refused_not_a_second_alice(admin: Bollard, name: str) -> None:
+    # `^...$` lets "alice\n" through: `$` also matches before a final newline.
+    with api(admin) as client:
+        client.post("/agents", json={"name": "alice"})
+        refused = client.post("/agents", json={"name": name})
+        names = [a["name"] for a in client.get("/agents").json()["agents"]]
+    assert refused.status_code == 422, refused.text
+    assert "is not allowed" in refused.json()["error"]
+    assert names == ["alice"]
+
+
+def test_a_record_number_in_other_digits_is_refused_cleanly(admin: Bollard) -> None:
+    # str.isdigit() is true of '²', which int() cannot read.
+    with api(admin) as client:
+        record = client.get("/audit/\u00b2")
+        limit = client.get("/audit", params={"limit": "\u00b2"})
+    assert (record.status_code, limit.status_code) == (422, 422)
+    assert "whole number" in record.json()["error"]
+    assert "whole number" in limit.json()["error"]

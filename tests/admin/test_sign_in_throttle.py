@@ -170,18 +170,19 @@ async def test_the_addresses_remembered_stay_bounded_and_no_flood_frees_a_shut_o
 def replicas(
     start_bollard: StartBollard, redis_url: str, tmp_path: Path
 ) -> Iterator[tuple[Bollard, Bollard, str]]:
-    """Two Bollards sharing one Redis and key prefix (and no database), and the prefix;
-    afterwards, no key they left may live for ever."""
+    """Two replicas: Bollards sharing one database (where console sessions live), one
+    Redis and key prefix; and the prefix. Afterwards, no key they left may live for
+    ever."""
     prefix = f"bt{secrets.token_hex(6)}"
     a, b = (
         start_bollard(
-            database_url=f"sqlite:///{tmp_path / f'{name}.db'}",
-            state_dir=tmp_path / name,
+            database_url=f"sqlite:///{tmp_path / 'shared.db'}",
+            state_dir=tmp_path / "state",
             admin_token=ADMIN_TOKEN,
             redis_url=redis_url,
             redis_prefix=prefix,
         )
-        for name in ("a", "b")
+        for _ in ("a", "b")
     )
     yield a, b, prefix
     try:

@@ -87,12 +87,16 @@ def test_under_load_no_call_begun_after_a_revocation_gets_through(
         async with httpx.AsyncClient(base_url=bollard.url, headers=headers, timeout=10) as client:
 
             async def agent() -> None:
-                while not revoked or time.monotonic() < revoked[0] + 0.3:
+                # Each agent calls until one of its calls began after the revocation
+                # committed: a count, not a time window, so a slow host cannot fail it.
+                while True:
                     began = time.monotonic()
                     reply = await client.post(SEARCH, json={"per_page": 1})
                     answers.append((began, reply.status_code))
                     if [status for _, status in answers].count(200) >= 16:
                         busy.set()
+                    if revoked and began > revoked[0]:
+                        return
 
             async def admin() -> None:
                 # Revoked once the agent is busy and being let in (not after a fixed
@@ -105,7 +109,7 @@ def test_under_load_no_call_begun_after_a_revocation_gets_through(
 
     asyncio.run(load())
     after = [status for began, status in answers if began > revoked[0]]
-    assert len(after) >= 16
+    assert len(after) >= 16  # every agent made at least one call after the revocation
     assert set(after) == {401}
 
 
@@ -191,7 +195,6 @@ def test_least_privileged_key_is_used_for_each_action(bollard: Bollard) -> None:
         "/api/v1/contacts/abc%00",
         "/api/v1/mixed_people\\api_search",
         "/api/v1/contacts/search/extra",
-        "/api/v1/mixed_people/search",
         "/api/v2/mixed_people/api_search",
         "/v1/mixed_people/api_search",
     ],

@@ -126,3 +126,14 @@ async def test_arguments_nested_too_deep_are_a_tool_error_only_once_the_tool_is_
     assert codes == ["MALFORMED_BODY", "NOT_GRANTED", "NOT_GRANTED"]
     assert "nests deeper than 8 levels" in text(granted)
     assert bollard.sandbox.calls == []
+
+
+async def test_a_path_parameter_with_a_trailing_newline_is_refused(bollard: Bollard) -> None:
+    _, key = bollard.agents.create("writer", ["contacts:write"])
+    async with mcp_session(bollard.url, key) as session:
+        result = await session.call_tool(
+            "apollo_contacts_update", {"contact_id": "abc123\n", "title": "CEO"}
+        )
+    assert result.is_error
+    assert "contact_id" in text(result)
+    assert bollard.sandbox.calls == []

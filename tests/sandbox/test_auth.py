@@ -103,7 +103,7 @@ async def test_health_answers_without_a_key_and_is_not_recorded(
 
 
 async def test_unknown_routes_and_wrong_methods_get_a_json_404(client: httpx.AsyncClient) -> None:
-    unknown = await client.post("/api/v1/mixed_people/search")
+    unknown = await client.post("/api/v1/mixed_people/no_such_search")
     wrong_method = await client.get("/api/v1/contacts")
     for response in (unknown, wrong_method):
         assert response.status_code == 404

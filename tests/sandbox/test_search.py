@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from bollard.sandbox import Sandbox, SandboxConfig, create_sandbox
+from bollard.sandbox.titles import terms
 from tests.sandbox.conftest import small_config
 
 pytestmark = pytest.mark.anyio
@@ -64,7 +65,7 @@ async def test_people_search_filters_by_title_seniority_and_location(
         p
         for p in sandbox.people.people
         if p.seniority == "director"
-        and "director" in p.title_lower
+        and "director" in terms(p.title)
         and p.location[2] == "United States"
     ]
     assert body["total_entries"] == len(expected) > 0

@@ -2,50 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
-
 import anyio
 import httpx
 import pytest
-from aiohttp import web
 
 from bollard.sandbox import Sandbox, create_sandbox
-from tests.sandbox.conftest import MASTER, small_config
+from tests.sandbox.conftest import MASTER, Receiver, small_config
 
 pytestmark = pytest.mark.anyio
-
-
-class Receiver:
-    """A tiny loopback HTTP server that keeps what it was sent."""
-
-    def __init__(self) -> None:
-        self.payloads: list[Any] = []
-        self.arrived = asyncio.Event()
-        self.url = ""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.payloads.append(await request.json())
-        self.arrived.set()
-        return web.json_response({"ok": True})
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    box = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", box.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    box.url = f"http://127.0.0.1:{port}/hook"
-    try:
-        yield box
-    finally:
-        await runner.cleanup()
 
 
 def with_phone(box: Sandbox) -> str:

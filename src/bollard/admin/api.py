@@ -247,7 +247,7 @@ async def audit_search(request: Request, principal: Principal) -> Response:
 
 async def audit_record(request: Request, principal: Principal) -> Response:
     text = request.path_params["seq"]
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise InvalidInput(f"record number {text!r} is not a positive whole number")
     engine = await audit_log.settled(request)
     rows = await run_in_threadpool(audit_log.detail, engine, int(text))
@@ -313,7 +313,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     text = request.query_params.get(name)
     if text is None or text == "":
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise InvalidInput(f"{name} must be a whole number from {low} to {high}, not {text!r}")
     return int(text)
 

@@ -2,9 +2,10 @@
 
 The admin token is `BOLLARD_ADMIN_TOKEN`, or one generated at first start into
 `state_dir/admin.token` (mode 0600) and printed once. A session is a cookie
-`<id>.<expires>.<hmac>` signed with a key derived from the token: every replica
-that knows the token accepts it, nothing is held in server memory, and changing
-the token signs everyone out. A CSRF token is an HMAC of the session id: forms
+`<id>.<expires>.<hmac>` signed with a key derived from the token, and a row in the
+database (`bollard.admin.sessions`): a cookie counts only while it verifies and its
+row is live, so signing out ends the session on every replica, and changing the
+token signs everyone out. A CSRF token is an HMAC of the session id: forms
 carry it in a hidden field, scripts in the `X-CSRF-Token` header. Scripts that
 send the admin token itself as `Authorization: Bearer` need no CSRF token,
 because a browser never adds that header on its own.
@@ -23,6 +24,7 @@ noisy.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -34,9 +36,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bollard.admin.sessions import Sessions, utc
 from bollard.admin.throttle import RedisThrottle, Throttle, throttle_for
 from bollard.errors import ConfigError
 from bollard.settings import ADMIN_TOKEN_MIN, Settings
@@ -83,12 +87,13 @@ def _token_in(path: Path) -> str:
     return token
 
 
-def auth_for(settings: Settings) -> AdminAuth:
+def auth_for(settings: Settings, engine: Engine) -> AdminAuth:
     """The app's one AdminAuth: the console, its API and /metrics share its count."""
     return AdminAuth(
         admin_token(settings),
         session_seconds=settings.admin_session_hours * 3600,
         throttle=throttle_for(settings),
+        sessions=Sessions(engine),
     )
 
 
@@ -115,12 +120,14 @@ class AdminAuth:
         session_seconds: float = 12 * 3600,
         clock: Callable[[], float] = time.time,
         throttle: Throttle | RedisThrottle | None = None,
+        sessions: Sessions | None = None,
     ) -> None:
         self._token_digest = hashlib.sha256(token.encode()).digest()
         self._key = hmac.new(token.encode(), b"bollard admin session v1", "sha256").digest()
         self._session_seconds = session_seconds
         self._clock = clock
         self.throttle = throttle if throttle is not None else Throttle()
+        self._sessions = sessions  # without a store, no session is ever good
 
     async def token_matches(self, presented: str, client: str | None = None) -> bool:
         """Whether `presented` is the admin token (constant time).
@@ -138,21 +145,38 @@ class AdminAuth:
         """Release the throttle's connections (Redis's, if it has one)."""
         await self.throttle.aclose()
 
-    def new_session(self) -> tuple[str, str]:
-        """A fresh session: its id and the cookie value that carries it."""
+    async def new_session(self, admin: str = "") -> tuple[str, str]:
+        """A fresh session, recorded: its id and the cookie value that carries it."""
+        if self._sessions is None:
+            raise RuntimeError("this AdminAuth has no session store: sign-in is off")
         session_id = secrets.token_urlsafe(16)
-        expires = int(self._clock() + self._session_seconds)
+        now = self._clock()
+        expires = int(now + self._session_seconds)
+        await asyncio.to_thread(self._sessions.begin, session_id, admin, utc(expires), utc(now))
         payload = f"{session_id}.{expires}"
         return session_id, f"{payload}.{self._sign('session', payload)}"
 
-    def session_id(self, cookie: str | None) -> str | None:
-        """The session id in a cookie, if it is signed by us and not expired."""
+    async def session_id(self, cookie: str | None) -> str | None:
+        """The session id in a cookie, if we signed it and the session is still live."""
+        session_id = self._signed_session_id(cookie)
+        if session_id is None or self._sessions is None:
+            return None
+        live = await asyncio.to_thread(self._sessions.live, session_id, utc(self._clock()))
+        return session_id if live else None
+
+    async def end_session(self, cookie: str | None) -> None:
+        """End the session a cookie carries (signing out), if it is one of ours."""
+        session_id = self._signed_session_id(cookie)
+        if session_id is not None and self._sessions is not None:
+            await asyncio.to_thread(self._sessions.end, session_id, utc(self._clock()))
+
+    def _signed_session_id(self, cookie: str | None) -> str | None:
         if not cookie or cookie.count(".") != 2:
             return None
         session_id, expires, signature = cookie.split(".")
         if not hmac.compare_digest(signature, self._sign("session", f"{session_id}.{expires}")):
             return None
-        if not expires.isdigit() or int(expires) <= self._clock():
+        if not (expires.isascii() and expires.isdigit()) or int(expires) <= self._clock():
             return None
         return session_id
 
@@ -173,7 +197,7 @@ class AdminAuth:
         if scheme.lower() == "bearer" and credentials:
             matches = await self.token_matches(credentials.strip(), client_address(request))
             return Principal("token") if matches else None
-        session_id = self.session_id(request.cookies.get(SESSION_COOKIE))
+        session_id = await self.session_id(request.cookies.get(SESSION_COOKIE))
         return Principal("session", session_id) if session_id else None
 
     def set_session_cookie(self, response: Response, request: Request, value: str) -> None:

@@ -83,7 +83,7 @@ class Pages:
         """Require a session; check the CSRF token of every POST."""
 
         async def endpoint(request: Request) -> Response:
-            session_id = self.auth.session_id(request.cookies.get(SESSION_COOKIE))
+            session_id = await self.auth.session_id(request.cookies.get(SESSION_COOKIE))
             if session_id is None:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/admin/login?next={quote(target)}", status_code=303)
@@ -127,7 +127,7 @@ class Pages:
             elif (refused := await self._token_refusal(request, _text(form, "token"))) is not None:
                 error, status, retry_after = refused
             else:
-                _, cookie = self.auth.new_session()
+                _, cookie = await self.auth.new_session()
                 redirect = RedirectResponse(target, status_code=303)
                 self.auth.set_session_cookie(redirect, request, cookie)
                 redirect.delete_cookie(LOGIN_COOKIE, path="/admin")
@@ -149,6 +149,7 @@ class Pages:
         return "That is not the admin token.", 401, 0
 
     async def logout(self, request: Request, page: Page) -> Response:
+        await self.auth.end_session(request.cookies.get(SESSION_COOKIE))
         response = RedirectResponse("/admin/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -368,7 +369,7 @@ def _split(text: str) -> list[str]:
 
 
 def _int(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() and len(text) < 19 else None
+    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def _safe_next(target: str) -> str:

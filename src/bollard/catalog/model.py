@@ -15,7 +15,7 @@ Location = Literal["path", "query", "body"]
 Origin = Literal["seed", "openapi"]
 
 # Apollo ids are 24 hex characters; we accept any short token of safe characters.
-PATH_PARAM_VALUE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PATH_PARAM_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +242,7 @@ def _bind(template: Sequence[str], segments: Sequence[str]) -> dict[str, str] | 
     params: dict[str, str] = {}
     for want, got in zip(template, segments, strict=True):
         if want.startswith("{"):
-            if not PATH_PARAM_VALUE.match(got):
+            if not PATH_PARAM_VALUE.fullmatch(got):
                 return None
             params[want[1:-1]] = got
         elif want != got:

@@ -41,9 +41,9 @@ EXPECTED_ACTIONS = {"seed": 20, "openapi": 60}
 ORIGINS = ("seed", "openapi")
 TAGS = ("spends_credits", "sends_email", "bulk", "changes_owner", "destructive")
 
-_ID = re.compile(r"^[a-z_]+\.[a-z_]+$")
-_TEMPLATE_SEGMENT = re.compile(r"^(?:[a-z_]+|\{[a-z_]+\})$")
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_ID = re.compile(r"[a-z_]+\.[a-z_]+")
+_TEMPLATE_SEGMENT = re.compile(r"[a-z_]+|\{[a-z_]+\}")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def parse_catalog(text: str) -> Catalog:
@@ -143,7 +143,7 @@ def _action(index: int, raw: Any) -> Action:
     raw_id = raw.get("id")
     entry = raw_id if isinstance(raw_id, str) and raw_id else f"#{index}"
     action_id = _str(entry, raw, "id")
-    if not _ID.match(action_id):
+    if not _ID.fullmatch(action_id):
         raise CatalogError(entry, "id", "must look like 'resource.verb'")
     resource = _str(entry, raw, "resource")
     if action_id.split(".")[0] != resource:
@@ -198,7 +198,7 @@ def _tags(entry: str, raw: Mapping[str, Any], credits: Credits) -> tuple[str, ..
 
 def _mcp_tool(entry: str, raw: Mapping[str, Any]) -> str:
     tool = _str(entry, raw, "mcp_tool")
-    if not tool.startswith("apollo_") or not _NAME.match(tool):
+    if not tool.startswith("apollo_") or not _NAME.fullmatch(tool):
         raise CatalogError(entry, "mcp_tool", "must be 'apollo_' then lowercase words")
     return tool
 
@@ -216,7 +216,7 @@ def _segments(entry: str, path: str) -> tuple[str, ...]:
         raise CatalogError(entry, "path", "must start with '/' and not end with one")
     segments = tuple(path[1:].split("/"))
     for seg in segments:
-        if not _TEMPLATE_SEGMENT.match(seg):
+        if not _TEMPLATE_SEGMENT.fullmatch(seg):
             raise CatalogError(entry, "path", f"segment {seg!r} is not a name or {{param}}")
     return segments
 
@@ -243,7 +243,7 @@ def _param(entry: str, prefix: str, raw: Any, parent: Location | None) -> Param:
         raise CatalogError(entry, prefix, "each parameter must be a table")
     name = _str(entry, raw, "name")
     where = f"{prefix}.{name}"
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise CatalogError(entry, f"{where}.name", "must be lowercase words joined by '_'")
     ptype = _param_type(entry, where, raw)
     location = parent or _location(entry, where, raw)

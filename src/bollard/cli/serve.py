@@ -17,6 +17,7 @@ from bollard.app import create_app
 from bollard.catalog import load_catalog
 from bollard.errors import ConfigError
 from bollard.loopback import LoopbackServer
+from bollard.protocol import SERVER_OPTIONS
 from bollard.settings import Settings
 from bollard.store import open_store
 
@@ -48,6 +49,7 @@ def serve(host: str | None, port: int | None) -> None:
         log_level="info",
         access_log=False,
         proxy_headers=False,
+        **SERVER_OPTIONS,  # a capped request head, trailers never headers
     )
 
 

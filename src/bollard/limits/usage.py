@@ -19,6 +19,7 @@ from bollard.limits.redis import RedisCounters
 from bollard.limits.rules import Check, apollo_key, budgets_of
 from bollard.limits.windows import WINDOW_NAMES, apollo_endpoint, iso
 from bollard.settings import Settings
+from bollard.upstream import MAX_REPLY_BYTES, read_capped
 
 USAGE_PATH = "/api/v1/usage_stats/api_usage_stats"
 
@@ -34,11 +35,18 @@ def usage_fetch(settings: Settings) -> Fetch | None:
     )
 
     async def fetch() -> tuple[int, bytes]:
+        # The master key goes to the configured host only: a redirect is not followed
+        # (the sync then fails on its 3xx status), and an answer is read up to the cap.
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
-            session.post(url, json={}, headers={"x-api-key": key}) as response,
+            session.post(
+                url, json={}, headers={"x-api-key": key}, allow_redirects=False
+            ) as response,
         ):
-            return response.status, await response.read()
+            body = await read_capped(response, MAX_REPLY_BYTES)
+            if body is None:
+                return 502, b"usage stats larger than Bollard reads"
+            return response.status, body
 
     return fetch
 

@@ -41,6 +41,7 @@ from bollard.sandbox.credits import Charge, CreditLedger
 from bollard.sandbox.enrichment import Enricher
 from bollard.sandbox.exchange import SandboxCall
 from bollard.sandbox.team import Team
+from bollard.sandbox.titles import TitleIndex
 from bollard.sandbox.webhooks import Delivery, Webhooks
 from bollard.sandbox.windows import RateWindows, default_limits
 from bollard.sandbox.workspace import Workspace
@@ -102,10 +103,13 @@ class Sandbox:
         rng = random.Random(config.seed)
         org_rows = organizations.generate(rng, config.organizations)
         self.organizations = organizations.OrganizationIndex(org_rows)
+        title_index = TitleIndex()
         self.people = people.PeopleIndex(
-            people.generate(rng, config.people, org_rows), self.organizations
+            people.generate(rng, config.people, org_rows, title_index),
+            self.organizations,
+            title_index,
         )
-        self.team = Team(config.seed, config.clock)
+        self.team = Team(config.seed, config.clock, self._organization)
         self.workspace = Workspace(config.seed, self.team)
         self.webhooks = Webhooks(config.webhook_delay, config.webhook_hosts)
         self.enricher = Enricher(self.people, self.webhooks, self._contact_for, rng)
@@ -139,15 +143,21 @@ class Sandbox:
         """Wait until every scheduled webhook was sent or refused."""
         await self.webhooks.join()
 
-    def person_for_email(self, email: str) -> tuple[str, str] | None:
-        """(person id, email status) of the generated person with this email."""
+    def person_for_email(self, email: str) -> tuple[str, str, str] | None:
+        """(person id, email status, employer's id) of the generated person with this email."""
         person = self.people.by_email.get(email.lower())
-        return (person.id, person.email_status) if person else None
+        if person is None:
+            return None
+        return person.id, person.email_status, self.people.org_of(person).id
 
     def organization_id_for_domain(self, domain: str) -> str | None:
         """Id of the generated organization at this domain."""
         org = self.organizations.by_domain.get(domain)
         return org.id if org else None
+
+    def _organization(self, org_id: str) -> dict[str, Any] | None:
+        index = self.organizations.by_id.get(org_id)
+        return organizations.summary(self.organizations.orgs[index]) if index is not None else None
 
     def _contact_for(self, person_id: str) -> dict[str, Any] | None:
         contact_id = self.team.contact_by_person.get(person_id)

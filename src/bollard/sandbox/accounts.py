@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bollard.sandbox import breadcrumbs
 from bollard.sandbox.args import as_strs, as_text
+from bollard.sandbox.contacts import with_organization
 from bollard.sandbox.exchange import Invocation, Reply, error, misconfigured, ok, page_of
 from bollard.sandbox.organizations import clean_domain
 from bollard.sandbox.team import Row, Team, assign, blank, listing, ordered, sanitize_phone
@@ -101,7 +103,7 @@ def create(team: Team, find_org: OrgLookup, call: Invocation) -> Reply:
     row = _new_row(team)
     team.accounts[row["id"]] = row
     _write(team, row, call.args, find_org)
-    return ok({"account": row})
+    return ok({"account": with_organization(team, row)})
 
 
 def update(team: Team, find_org: OrgLookup, call: Invocation) -> Reply:
@@ -113,7 +115,7 @@ def update(team: Team, find_org: OrgLookup, call: Invocation) -> Reply:
     if refusal := _bad_reference(team, call.args):
         return refusal
     labels = _write(team, row, call.args, find_org)
-    return ok({"account": row, "labels": labels})
+    return ok({"account": with_organization(team, row), "labels": labels})
 
 
 def render(team: Team, row: Row) -> Row:
@@ -125,7 +127,7 @@ def render(team: Team, row: Row) -> Row:
         for status in c["contact_campaign_statuses"]:
             tally[status["status"]] = tally.get(status["status"], 0) + 1
     return {
-        **row,
+        **with_organization(team, row),
         "contact_emailer_campaign_ids": campaigns,
         "contact_campaign_status_tally": tally,
         "num_contacts": len(contacts),
@@ -149,4 +151,10 @@ def search(team: Team, call: Invocation) -> Reply:
         and (not labels or not labels.isdisjoint(r["label_ids"]))
     ]
     rows = ordered(rows, SORT_FIELDS.get(sort or ""), args.get("sort_ascending"))
-    return listing("accounts", rows, page_of(args), lambda r: render(team, r))
+    crumbs = breadcrumbs.of(args, CRUMBS, names_for=team.crumb_name)
+    return listing(
+        "accounts", rows, page_of(args), lambda r: render(team, r), {"breadcrumbs": crumbs}
+    )
+
+
+CRUMBS = ("q_organization_name", "account_stage_ids", "account_label_ids")

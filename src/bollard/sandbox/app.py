@@ -49,6 +49,10 @@ NOT_AUTHORIZED = (
     "This API key is not authorized to access {scope}. Request an API key from your "
     "administrator that includes this endpoint in its configured scope."
 )
+DEPRECATED_SEARCH = (
+    "This endpoint is deprecated for API callers. Please use the new mixed_people/api_search "
+    "endpoint: https://docs.apollo.io/reference/people-api-search."
+)
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -95,6 +99,7 @@ def build_app(sb: Sandbox) -> Starlette:
     routes += [
         Route("/api/v1/auth/health", _health, methods=["GET"]),
         Route("/v1/auth/health", _health, methods=["GET"]),
+        Route("/api/v1/mixed_people/search", partial(_deprecated, sb), methods=["POST"]),
         Route("/{rest:path}", partial(_not_found, sb), methods=ALL_METHODS),
     ]
     return Starlette(routes=routes)
@@ -102,6 +107,18 @@ def build_app(sb: Sandbox) -> Starlette:
 
 async def _health(request: Request) -> Response:
     return JSONResponse({"healthy": True, "is_logged_in": True})
+
+
+async def _deprecated(sb: Sandbox, request: Request) -> Response:
+    """The old people search: a known key gets Apollo's 422 pointing at api_search."""
+    try:
+        await _record(sb, None, request)
+    except BadBody:
+        return JSONResponse({"error": "Invalid JSON in request body"}, status_code=400)
+    key = request.headers.get("x-api-key")
+    if not key or key not in sb.keys:
+        return PlainTextResponse(INVALID_KEY, status_code=401)
+    return JSONResponse({"error": DEPRECATED_SEARCH}, status_code=422)
 
 
 async def _not_found(sb: Sandbox, request: Request) -> Response:

@@ -46,7 +46,8 @@ def bulk_create_contacts(team: Team, find_person: PersonLookup, call: Invocation
         shared["owner_id"] = call.args["owner_id"]
     for item in items:
         before = set(team.contacts)
-        if as_bool(call.args.get("run_dedupe")) and (hit := contacts._duplicate(team, item)):
+        hit = contacts._duplicate(team, item)[0] if as_bool(call.args.get("run_dedupe")) else None
+        if hit is not None:
             existing.append(hit)
             continue
         reply = contacts.create(team, find_person, _each(call, {**item, **shared}))

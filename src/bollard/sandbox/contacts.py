@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bollard.sandbox import breadcrumbs
 from bollard.sandbox.args import as_bool, as_strs, as_text
 from bollard.sandbox.exchange import Invocation, Reply, misconfigured, ok, page_of
 from bollard.sandbox.team import Row, Team, assign, blank, listing, ordered, sanitize_phone
@@ -46,7 +47,8 @@ SORT_FIELDS = {
     "contact_email_last_clicked_at": "email_last_clicked_at",
 }
 
-PersonLookup = Callable[[str], tuple[str, str] | None]  # email -> (person id, email status)
+# email -> (person id, email status, employer's organization id)
+PersonLookup = Callable[[str], tuple[str, str, str] | None]
 
 
 def bad_reference(team: Team, args: dict[str, Any]) -> Reply | None:
@@ -63,22 +65,23 @@ def bad_reference(team: Team, args: dict[str, Any]) -> Reply | None:
     return None
 
 
-def _duplicate(team: Team, args: dict[str, Any]) -> Row | None:
-    """Apollo's dedupe order: id, person_id, email, then name + company."""
+def _duplicate(team: Team, args: dict[str, Any]) -> tuple[Row | None, str | None]:
+    """Apollo's dedupe order: id, person_id, email, then name + company; and what matched."""
     contacts = team.contacts
     if (cid := as_text(args.get("id"))) and cid in contacts:
-        return contacts[cid]
+        return contacts[cid], "id"
     if (pid := as_text(args.get("person_id"))) and pid in team.contact_by_person:
-        return contacts[team.contact_by_person[pid]]
+        return contacts[team.contact_by_person[pid]], "person_id"
     rows = list(contacts.values())
     email = (as_text(args.get("email")) or "").lower()
     hit = next((r for r in rows if email and (r["email"] or "").lower() == email), None)
     if hit is not None:
-        return hit
+        return hit, "email"
     key = _name_key(args)
     if all(key):
-        return next((r for r in rows if _name_key(r) == key), None)
-    return None
+        hit = next((r for r in rows if _name_key(r) == key), None)
+        return hit, "name_and_organization" if hit else None
+    return None, None
 
 
 def _name_key(row: dict[str, Any]) -> tuple[str, str, str]:
@@ -112,6 +115,8 @@ def _link_person(team: Team, row: Row, find_person: PersonLookup) -> None:
     if found and not row.get("person_id"):
         row["person_id"] = found[0]  # protected once set, as in Apollo
         team.contact_by_person[found[0]] = row["id"]
+    if found and not row.get("organization_id"):
+        row["organization_id"] = found[2]  # Apollo links the person's employer
 
 
 def _write_phones(row: Row, args: dict[str, Any]) -> None:
@@ -180,12 +185,32 @@ def create(team: Team, find_person: PersonLookup, call: Invocation) -> Reply:
     """POST /contacts: always a new contact unless run_dedupe finds a match."""
     if refusal := bad_reference(team, call.args):
         return refusal
-    row = _duplicate(team, call.args) if as_bool(call.args.get("run_dedupe")) else None
+    dedupe = as_bool(call.args.get("run_dedupe"))
+    row, matched_by = _duplicate(team, call.args) if dedupe else (None, None)
     if row is None:
         row = _new_row(team)
         team.contacts[row["id"]] = row
     labels = _write(team, row, call.args, find_person)
-    return ok({"contact": row, "labels": labels})
+    body: Row = {"contact": with_organization(team, row), "labels": labels}
+    if dedupe:
+        body["dedupe_result"] = _dedupe_result(row, matched_by)
+    return ok(body)
+
+
+def _dedupe_result(row: Row, matched_by: str | None) -> Row:
+    """What run_dedupe did. No public Apollo example shows this object: its shape is ours."""
+    return {
+        "duplicate_found": matched_by is not None,
+        "action": "updated" if matched_by else "created",
+        "matched_by": matched_by,
+        "contact_id": row["id"],
+    }
+
+
+def with_organization(team: Team, row: Row) -> Row:
+    """The contact with its Apollo organization embedded, as Apollo returns it."""
+    org_id = row.get("organization_id")
+    return {**row, "organization": team.organization(org_id) if org_id else None}
 
 
 def update(team: Team, find_person: PersonLookup, call: Invocation) -> Reply:
@@ -197,13 +222,17 @@ def update(team: Team, find_person: PersonLookup, call: Invocation) -> Reply:
     if refusal := bad_reference(team, call.args):
         return refusal
     labels = _write(team, row, call.args, find_person)
-    return ok({"contact": row, "labels": labels})
+    return ok({"contact": with_organization(team, row), "labels": labels})
 
 
 def render(team: Team, row: Row) -> Row:
     """A contact as search shows it, with its account embedded."""
     account = team.accounts.get(row["account_id"] or "")
-    return {**row, "account": account, "organization": None, "contact_job_change_event": None}
+    return {
+        **with_organization(team, row),
+        "account": account,
+        "contact_job_change_event": None,
+    }
 
 
 def _matches(
@@ -231,4 +260,10 @@ def search(team: Team, call: Invocation) -> Reply:
     rows = [r for r in team.contacts.values() if _matches(r, words, stages, labels, seqs)]
     field = SORT_FIELDS.get(as_text(args.get("sort_by_field")) or "")
     rows = ordered(rows, field, args.get("sort_ascending"))
-    return listing("contacts", rows, page_of(args), lambda r: render(team, r))
+    crumbs = breadcrumbs.of(args, CRUMBS, names_for=team.crumb_name)
+    return listing(
+        "contacts", rows, page_of(args), lambda r: render(team, r), {"breadcrumbs": crumbs}
+    )
+
+
+CRUMBS = ("q_keywords", "contact_stage_ids", "contact_label_ids", "emailer_campaign_ids")

@@ -12,13 +12,19 @@ from bollard.sandbox.args import as_bool, as_text
 from bollard.sandbox.clock import iso
 from bollard.sandbox.exchange import Invocation, Reply, error, ok
 from bollard.sandbox.people import PeopleIndex, Person
-from bollard.sandbox.vocabulary import GDPR_COUNTRIES
+from bollard.sandbox.places import GDPR_COUNTRIES
 from bollard.sandbox.webhooks import Webhooks
 
 BULK_MAX = 10
 PERSON_CREDITS = 1
 MOBILE_CREDITS = 8
-WEBHOOK_MISSING = "Please add a valid 'webhook_url' parameter when using 'reveal_phone_number'"
+# Apollo's text for reveal_phone_number; the waterfall flags get the same sentence.
+WEBHOOK_MISSING = "Please add a valid 'webhook_url' parameter when using '{flag}'"
+WEBHOOK_FLAGS = ("reveal_phone_number", "run_waterfall_email", "run_waterfall_phone")
+WATERFALL_FLAGS = ("run_waterfall_email", "run_waterfall_phone")
+WATERFALL_ACCEPTED = (
+    "Waterfall enrichment has started; results will be sent to the webhook_url when it finishes."
+)
 
 
 @dataclass(slots=True)
@@ -97,9 +103,9 @@ class Enricher:
             "organization": organizations.full(org),
             "is_likely_to_engage": p.email_status == "likely to engage",
             "show_intent": False,
-            "departments": [f"master_{p.department}"],
-            "subdepartments": [p.department],
-            "functions": [p.department],
+            "departments": [f"master_{d}" for d in p.departments],
+            "subdepartments": list(p.departments),
+            "functions": list(p.departments),
             "seniority": p.seniority,
         }
 
@@ -152,6 +158,29 @@ class Enricher:
         self.webhooks.send_later(url, payload, [p.id for p in fresh])
         return "pending"
 
+    def run_waterfall(self, call: Invocation, found: list[Person], request_id: int) -> None:
+        """Send what the waterfall found for `found` to the webhook later."""
+        people = [_waterfall_result(p, call.args, call.now) for p in found]
+        payload = {
+            "request_id": request_id,
+            "request_type": "waterfall",
+            "status": "success",
+            "total_requested_enrichments": len(found),
+            "people": people,
+        }
+        self.webhooks.send_later(str(call.args["webhook_url"]), payload, [])
+
+
+def _as_waterfall(body: dict[str, Any], request_id: int, args: dict[str, Any]) -> None:
+    """Apollo's bulk answer with a waterfall: the counts give way to the waterfall block."""
+    for key in ("unique_enriched_records", "missing_records", "credits_consumed"):
+        del body[key]
+    body["waterfall"] = _waterfall_block(request_id)
+    if as_bool(args.get("run_waterfall_email")):
+        for match in body["matches"]:
+            if match is not None:
+                del match["email"], match["email_status"]
+
 
 def _phone_result(p: Person, now: float) -> dict[str, Any]:
     if not p.mobile:
@@ -172,23 +201,54 @@ def _phone_result(p: Person, now: float) -> dict[str, Any]:
     return {"id": p.id, "status": "success", "phone_numbers": [number]}
 
 
-def _needs_webhook(args: dict[str, Any]) -> bool:
-    return as_bool(args.get("reveal_phone_number")) and not as_text(args.get("webhook_url"))
+def _missing_webhook(args: dict[str, Any]) -> Reply | None:
+    """Apollo's 400 for the first async flag set without a webhook_url."""
+    if as_text(args.get("webhook_url")):
+        return None
+    flag = next((f for f in WEBHOOK_FLAGS if as_bool(args.get(f))), None)
+    return error(400, WEBHOOK_MISSING.format(flag=flag)) if flag else None
+
+
+def _waterfall(args: dict[str, Any]) -> bool:
+    return any(as_bool(args.get(f)) for f in WATERFALL_FLAGS)
+
+
+def _waterfall_block(request_id: int) -> dict[str, Any]:
+    return {"request_id": request_id, "status": "accepted", "message": WATERFALL_ACCEPTED}
+
+
+def _waterfall_result(p: Person, args: dict[str, Any], now: float) -> dict[str, Any]:
+    """What the waterfall found for one person, as its webhook delivers it."""
+    out: dict[str, Any] = {"id": p.id, "status": "success"}
+    if as_bool(args.get("run_waterfall_email")):
+        out["emails"] = [{"email": p.email, "email_status": p.email_status}] if p.email else []
+    if as_bool(args.get("run_waterfall_phone")):
+        out["phone_numbers"] = _phone_result(p, now)["phone_numbers"]
+    return out
 
 
 def match(enricher: Enricher, call: Invocation) -> Reply:
     """POST /people/match: one person, 1 credit when found, phones later by webhook."""
-    if _needs_webhook(call.args):
-        return error(400, WEBHOOK_MISSING)
+    if refusal := _missing_webhook(call.args):
+        return refusal
     request_id = enricher.request_id()
     person = enricher.find(call.args)
+    waterfall = _waterfall(call.args)
+    # No match: 200 with `person: null` (OAS: "no enriched record"), nothing charged.
+    body: dict[str, Any] = {"person": None, "request_id": request_id}
+    if waterfall:
+        body["waterfall"] = _waterfall_block(request_id)
     if person is None:
-        return ok({"person": None, "request_id": request_id})
+        return ok(body)
     call.charge(PERSON_CREDITS, "person")
     if as_bool(call.args.get("reveal_phone_number")):
         enricher.reveal_phones(call, [person], request_id)
-    record = enricher.record(person, as_bool(call.args.get("reveal_personal_emails")))
-    return ok({"person": record, "request_id": request_id})
+    if waterfall:
+        enricher.run_waterfall(call, [person], request_id)
+    body["person"] = enricher.record(person, as_bool(call.args.get("reveal_personal_emails")))
+    if as_bool(call.args.get("run_waterfall_email")):
+        del body["person"]["email"], body["person"]["email_status"]  # they come by webhook
+    return ok(body)
 
 
 def _failed(status: int, code: str, message: str) -> Reply:
@@ -210,9 +270,7 @@ def _check_details(details: Any) -> Reply | None:
 def bulk_match(enricher: Enricher, call: Invocation) -> Reply:
     """POST /people/bulk_match: up to 10 people; unmatched inputs come back as null."""
     details = call.args.get("details")
-    refusal = _check_details(details) or (
-        error(400, WEBHOOK_MISSING) if _needs_webhook(call.args) else None
-    )
+    refusal = _check_details(details) or _missing_webhook(call.args)
     if refusal is not None:
         return refusal
     assert isinstance(details, list)
@@ -232,7 +290,11 @@ def bulk_match(enricher: Enricher, call: Invocation) -> Reply:
         "matches": [enricher.record(p, personal) if p else None for p in found],
         "request_id": request_id,
     }
-    if as_bool(call.args.get("reveal_phone_number")) and unique:
+    if _waterfall(call.args):
+        _as_waterfall(body, request_id, call.args)
+        if unique:
+            enricher.run_waterfall(call, unique, request_id)
+    elif as_bool(call.args.get("reveal_phone_number")) and unique:
         status = enricher.reveal_phones(call, unique, request_id)
         body["phone_enrichment"] = {
             "request_id": request_id,

@@ -83,7 +83,8 @@ class Page:
         return items[start : start + self.per_page]
 
     def pagination(self, total: int) -> dict[str, int]:
-        pages = min(math.ceil(total / self.per_page), PAGE_MAX)
+        # The true count, as Apollo reports it, even past the 500 pages it will show.
+        pages = math.ceil(total / self.per_page)
         return {
             "page": self.page,
             "per_page": self.per_page,

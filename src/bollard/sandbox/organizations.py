@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bollard.sandbox import breadcrumbs, places, titles
 from bollard.sandbox import vocabulary as v
 from bollard.sandbox.args import as_float, as_strs, as_text
 from bollard.sandbox.exchange import Invocation, Reply, error, ok, page_of
@@ -25,7 +26,7 @@ class Organization:
     employees: int
     revenue: int
     technologies: tuple[str, ...]  # uids
-    location: tuple[str, str, str]
+    place: int  # index into places.PLACES: the headquarters
     founded_year: int
     phone: str
     funding_total: int | None
@@ -34,12 +35,16 @@ class Organization:
     funding_stage: str | None
     # Lowercased copies the filters compare against, computed once.
     name_lower: str
-    location_lower: str
     tags_lower: tuple[str, ...]
 
     @property
     def slug(self) -> str:
         return self.domain.split(".")[0]
+
+    @property
+    def location(self) -> tuple[str, str, str]:
+        """(city, state or region, country) of the headquarters."""
+        return places.PLACES[self.place].parts
 
 
 def generate(rng: random.Random, count: int) -> list[Organization]:
@@ -50,6 +55,21 @@ def generate(rng: random.Random, count: int) -> list[Organization]:
     return [_organization(rng, i, pick) for i, pick in enumerate(picks)]
 
 
+def _headcount(rng: random.Random) -> int:
+    # Most companies are small, a long tail is large: the median is about 15
+    # people, one in six has over 200, one in thirty over 2,000 (capped at 60,000).
+    return int(10 ** min(4.8, 0.3 + rng.expovariate(1 / 0.95)))
+
+
+def _technologies(rng: random.Random, favoured: tuple[str, ...], employees: int) -> tuple[str, ...]:
+    # Larger companies run more tools; each draws from its industry's and the common ones.
+    count = min(3 + int(employees**0.25), 14)
+    pool = list(dict.fromkeys((*favoured, *v.COMMON_TECHNOLOGIES)))
+    chosen = set(favoured[: max(1, len(favoured) // 2)])
+    chosen.update(rng.sample(pool, min(count, len(pool))))
+    return tuple(t[0] for t in v.TECHNOLOGIES if t[0] in chosen)
+
+
 def _organization(rng: random.Random, index: int, pick: int) -> Organization:
     adjective, noun = divmod(pick, len(v.COMPANY_NOUNS))
     stem = v.COMPANY_ADJECTIVES[adjective] + v.COMPANY_NOUNS[noun]
@@ -57,12 +77,10 @@ def _organization(rng: random.Random, index: int, pick: int) -> Organization:
         stem += str(index)  # more organizations asked for than names: keep them unique
     name = stem + rng.choice(v.COMPANY_SUFFIXES)
     domain = f"{stem.lower()}.{rng.choice(v.TLDS)}"
-    industry, keywords = rng.choice(v.INDUSTRIES)
-    employees = int(10 ** rng.uniform(0.5, 4.6))
-    location = rng.choice(v.LOCATIONS)
-    techs = tuple(t[0] for t in rng.sample(v.TECHNOLOGIES, rng.randint(3, 10)))
-    funded = rng.random() < 0.45
-    latest = rng.randrange(1, 80) * 1_000_000 if funded else None
+    industry, keywords, (low, high), favoured = rng.choice(v.INDUSTRIES)
+    employees = _headcount(rng)
+    founded = rng.randint(max(1975, 2024 - int(employees**0.5) * 2), 2024)
+    funding = _funding(rng, employees, founded)
     return Organization(
         id=f"{rng.getrandbits(96):024x}",
         name=name,
@@ -70,19 +88,32 @@ def _organization(rng: random.Random, index: int, pick: int) -> Organization:
         industry=industry,
         keywords=keywords,
         employees=employees,
-        revenue=employees * rng.randrange(60_000, 320_000, 1000),
-        technologies=techs,
-        location=location,
-        founded_year=rng.randint(1975, 2024),
+        revenue=employees * rng.randrange(low, high) * 1000,
+        technologies=_technologies(rng, favoured, employees),
+        place=rng.choices(range(len(places.PLACES)), places.WEIGHTS)[0],
+        founded_year=founded,
         phone=f"+1 415-555-{rng.randrange(10_000):04d}",
-        funding_total=latest * rng.randint(1, 4) if latest else None,
-        funding_latest=latest,
-        funding_date=f"{rng.randint(2015, 2025)}-{rng.randint(1, 12):02d}-01" if funded else None,
-        funding_stage=rng.choice(v.FUNDING_STAGES) if funded else None,
+        funding_total=funding[0],
+        funding_latest=funding[1],
+        funding_date=funding[2],
+        funding_stage=funding[3],
         name_lower=name.lower(),
-        location_lower=", ".join(location).lower(),
         tags_lower=(industry, *keywords),
     )
+
+
+Funding = tuple[int | None, int | None, str | None, str | None]
+
+
+def _funding(rng: random.Random, employees: int, founded: int) -> Funding:
+    """Venture funding that fits the company: young ones raise, rounds grow with size."""
+    if founded < 2000 or rng.random() > 0.6:
+        return None, None, None, None
+    stage = min(len(v.FUNDING_STAGES) - 2, int(employees**0.5 / 12))
+    latest = max(1, int(employees * rng.uniform(0.05, 0.25))) * 1_000_000 // 10
+    year = rng.randint(max(founded, 2015), 2025)
+    total = latest * rng.randint(1, stage + 2)
+    return total, latest, f"{year}-{rng.randint(1, 12):02d}-01", v.FUNDING_STAGES[stage]
 
 
 def clean_domain(text: str) -> str:
@@ -128,15 +159,15 @@ def _between(arg: Any, field: Callable[[Organization], float | str | None]) -> O
 
 
 def _located(values: list[str], negate: bool = False) -> OrgTest | None:
-    terms = [t.lower() for t in values]
-    if not terms:
+    if not values:
         return None
+    named = places.matching(values)
     if negate:
-        return lambda o: not any(t in o.location_lower for t in terms)
-    return lambda o: any(t in o.location_lower for t in terms)
+        return lambda o: o.place not in named
+    return lambda o: o.place in named
 
 
-def _technologies(args: dict[str, Any]) -> list[OrgTest]:
+def _technology_tests(args: dict[str, Any]) -> list[OrgTest]:
     tests: list[OrgTest] = []
     if wanted := set(as_strs(args.get("currently_using_all_of_technology_uids"))):
         tests.append(lambda o: wanted.issubset(o.technologies))
@@ -148,10 +179,11 @@ def _technologies(args: dict[str, Any]) -> list[OrgTest]:
 
 
 def _tags(values: list[str]) -> OrgTest | None:
-    terms = [t.lower() for t in values]
-    if not terms:
+    # Whole words: "security" finds "security" and "network security", not "cybersecurity".
+    wanted = [frozenset(t.lower().split()) for t in values]
+    if not wanted:
         return None
-    return lambda o: any(t in tag for t in terms for tag in o.tags_lower)
+    return lambda o: any(w <= frozenset(tag.split()) for w in wanted for tag in o.tags_lower)
 
 
 def attribute_tests(args: dict[str, Any]) -> list[OrgTest]:
@@ -169,7 +201,7 @@ def attribute_tests(args: dict[str, Any]) -> list[OrgTest]:
         _between(args.get("total_funding_range"), lambda o: o.funding_total),
         _between(args.get("latest_funding_amount_range"), lambda o: o.funding_latest),
         _between(args.get("latest_funding_date_range"), lambda o: o.funding_date),
-        *_technologies(args),
+        *_technology_tests(args),
     ]
     return [t for t in maybe if t is not None]
 
@@ -187,6 +219,8 @@ class OrganizationIndex:
         self.by_id = {o.id: i for i, o in enumerate(orgs)}
         self.by_name = {o.name_lower: o for o in orgs}
         self.by_linkedin = {linkedin(o): o for o in orgs}
+        # Whole words of each name, for People API Search's q_keywords.
+        self.name_terms = [frozenset(titles.terms(o.name)) for o in orgs]
         self._cache: dict[str, list[int]] = {}
 
     def matching(self, args: dict[str, Any]) -> list[int]:
@@ -299,6 +333,23 @@ def _printed(amount: int) -> str:
 
 # Handlers.
 
+ORG_CRUMBS = (
+    "q_organization_name",
+    "organization_ids",
+    "q_organization_domains_list",
+    "organization_num_employees_ranges",
+    "organization_locations",
+    "organization_not_locations",
+    "q_organization_keyword_tags",
+    "revenue_range",
+    "currently_using_any_of_technology_uids",
+    "currently_using_all_of_technology_uids",
+    "currently_not_using_any_of_technology_uids",
+    "total_funding_range",
+    "latest_funding_amount_range",
+    "latest_funding_date_range",
+)
+
 
 def search(index: OrganizationIndex, call: Invocation) -> Reply:
     """POST /mixed_companies/search: 1 credit for each page that returns results."""
@@ -309,7 +360,7 @@ def search(index: OrganizationIndex, call: Invocation) -> Reply:
         call.charge(1, "page")
     return ok(
         {
-            "breadcrumbs": [],
+            "breadcrumbs": breadcrumbs.of(call.args, ORG_CRUMBS),
             "partial_results_only": False,
             "has_join": False,
             "disable_eu_prospecting": False,

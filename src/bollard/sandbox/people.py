@@ -1,111 +1,36 @@
-"""The generated people: records, lookups and People API Search."""
+"""People API Search over the generated people, on inverted indexes.
+
+Each indexed filter (titles, seniorities, departments, locations, employers,
+email statuses) names a set of keys with a posting list of people each. The
+filter whose postings are fewest gives the candidates, in the order of its
+keys; the others are checked per candidate. Title terms go through the
+TitleIndex (term -> distinct titles), so a title search at a million people
+touches only the titles that match.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
 from typing import Any
 
-from bollard.sandbox import vocabulary as v
+from bollard.sandbox import places, roster, titles
 from bollard.sandbox.args import as_bool, as_strs, as_text
 from bollard.sandbox.clock import iso
 from bollard.sandbox.exchange import Invocation, Reply, ok, page_of
 from bollard.sandbox.organizations import Organization, OrganizationIndex, domains
 
+Person = roster.Person
 CACHE_SIZE = 512
-# Generated records were "last refreshed" in the weeks before this moment.
-REFRESHED_BEFORE = 1_764_547_200  # 2025-12-01
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
-    id: str
-    first_name: str
-    last_name: str
-    title: str
-    seniority: str
-    department: str
-    org: int  # index into the organizations
-    previous_org: int  # -1 when none
-    location: tuple[str, str, str]
-    email: str | None
-    email_status: str
-    mobile: str | None
-    refreshed: int
-    # Lowercased copies the filters compare against, computed once.
-    title_lower: str
-    location_lower: str
-    text_lower: str  # name, title and employer, for q_keywords
-
-    @property
-    def name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
-
-    @property
-    def linkedin_url(self) -> str:
-        return f"http://www.linkedin.com/in/{self.first_name.lower()}-{self.last_name.lower()}-{self.id[:6]}"
-
-
-def generate(rng: random.Random, count: int, orgs: list[Organization]) -> list[Person]:
-    """`count` people spread over `orgs`, with unique emails."""
-    seniorities = [s for s, _ in v.SENIORITIES]
-    weights = [w for _, w in v.SENIORITIES]
-    statuses = [s for s, _ in v.EMAIL_STATUSES]
-    status_weights = [w for _, w in v.EMAIL_STATUSES]
-    departments = list(v.DEPARTMENTS)
-    taken: set[str] = set()
-    people = []
-    for _ in range(count):
-        seniority = rng.choices(seniorities, weights)[0]
-        status = rng.choices(statuses, status_weights)[0]
-        people.append(_person(rng, orgs, seniority, rng.choice(departments), status, taken))
-    return people
-
-
-def _person(
-    rng: random.Random,
-    orgs: list[Organization],
-    seniority: str,
-    department: str,
-    status: str,
-    taken: set[str],
-) -> Person:
-    first, last = rng.choice(v.FIRST_NAMES), rng.choice(v.LAST_NAMES)
-    org_index = rng.randrange(len(orgs))
-    org = orgs[org_index]
-    location = org.location if rng.random() < 0.6 else rng.choice(v.LOCATIONS)
-    title = v.title_for(seniority, department)
-    email = None if status == "unavailable" else _email(first, last, org.domain, taken)
-    return Person(
-        id=f"{rng.getrandbits(96):024x}",
-        first_name=first,
-        last_name=last,
-        title=title,
-        seniority=seniority,
-        department=department,
-        org=org_index,
-        previous_org=rng.randrange(len(orgs)) if rng.random() < 0.5 else -1,
-        location=location,
-        email=email,
-        email_status=status,
-        mobile=f"+1 650-555-{rng.randrange(10_000):04d}" if rng.random() < 0.55 else None,
-        refreshed=REFRESHED_BEFORE - rng.randrange(60 * 86_400),
-        title_lower=title.lower(),
-        location_lower=", ".join(location).lower(),
-        text_lower=f"{first} {last} {title} {org.name}".lower(),
-    )
-
-
-def _email(first: str, last: str, domain: str, taken: set[str]) -> str:
-    local = f"{first}.{last}".lower()
-    email, n = f"{local}@{domain}", 1
-    while email in taken:
-        n += 1
-        email = f"{local}{n}@{domain}"
-    taken.add(email)
-    return email
+def generate(
+    rng: random.Random, count: int, orgs: list[Organization], index: titles.TitleIndex
+) -> list[Person]:
+    """`count` people over `orgs` (see roster.py)."""
+    return roster.generate(rng, count, orgs, index)
 
 
 def obfuscate(last_name: str) -> str:
@@ -113,17 +38,39 @@ def obfuscate(last_name: str) -> str:
     return f"{last_name[:2]}***{last_name[-1]}"
 
 
-class PeopleIndex:
-    """People with the lookups enrichment needs and a cache of search results."""
+def _postings(keys: Iterable[tuple[Any, int]]) -> dict[Any, list[int]]:
+    out: dict[Any, list[int]] = {}
+    for key, i in keys:
+        out.setdefault(key, []).append(i)
+    return out
 
-    def __init__(self, people: list[Person], orgs: OrganizationIndex) -> None:
+
+class PeopleIndex:
+    """People with the lookups enrichment needs, inverted indexes and a result cache."""
+
+    def __init__(
+        self, people: list[Person], orgs: OrganizationIndex, title_index: titles.TitleIndex
+    ) -> None:
         self.people = people
         self.orgs = orgs
+        self.titles = title_index
         self.by_id = {p.id: p for p in people}
         self.by_email = {p.email: p for p in people if p.email}
         self.by_name: dict[tuple[str, str], list[Person]] = {}
         for p in people:
             self.by_name.setdefault((p.first_name.lower(), p.last_name.lower()), []).append(p)
+        numbered = list(enumerate(people))
+        self.by_title = _postings((p.title_id, i) for i, p in numbered)
+        self.by_seniority = _postings((p.seniority, i) for i, p in numbered)
+        self.by_department = _postings((d, i) for i, p in numbered for d in p.departments)
+        self.by_place = _postings((p.place, i) for i, p in numbered)
+        self.by_org = _postings((p.org, i) for i, p in numbered)
+        self.by_status = _postings((p.email_status, i) for i, p in numbered)
+        # Each indexed attribute as a column, to narrow candidates without a call per person.
+        self.columns: dict[str, list[Any]] = {
+            attr: [getattr(p, attr) for p in people]
+            for attr in ("title_id", "seniority", "departments", "place", "org", "email_status")
+        }
         self._by_hash: dict[str, Person] | None = None
         self._by_linkedin: dict[str, Person] | None = None
         self._cache: dict[str, list[int]] = {}
@@ -154,9 +101,11 @@ class PeopleIndex:
             self._by_linkedin = {p.linkedin_url: p for p in self.people}
         return self._by_linkedin.get(url.rstrip("/").replace("https://", "http://"))
 
-    def search(self, args: dict[str, Any]) -> list[int]:
+    def search(self, args: dict[str, Any]) -> Sequence[int]:
         """Indexes of the people passing every filter; unknown filters are ignored."""
         filters = {k: a for k, a in args.items() if k not in NOT_FILTERS}
+        if not any(a not in (None, "", [], {}) for a in filters.values()):
+            return range(len(self.people))
         # repr of the sorted items is a cheap, exact-enough cache key (misses only cost a scan).
         key = repr(sorted(filters.items()))
         hit = self._cache.get(key)
@@ -168,31 +117,82 @@ class PeopleIndex:
         return hit
 
     def _scan(self, args: dict[str, Any]) -> list[int]:
-        tests = _person_tests(args)
-        employers, domain_orgs = self._org_sets(args)
-        out = []
-        for i, p in enumerate(self.people):
-            if employers is not None and p.org not in employers:
-                continue
-            # Domains match the current *or a previous* employer, as Apollo documents.
-            if domain_orgs is not None and not (
-                p.org in domain_orgs or p.previous_org in domain_orgs
-            ):
-                continue
-            if all(t(p) for t in tests):
-                out.append(i)
+        indexed = self._indexed(args)
+        if any(not keys for _, keys, _ in indexed):
+            return []  # a filter no one can pass
+        if not indexed:
+            hits: list[int] = list(range(len(self.people)))
+        else:
+            # The filter with the fewest postings gives the candidates, already passing it.
+            indexed.sort(key=lambda f: sum(len(f[2][k]) for k in f[1]))
+            _, keys, index = indexed[0]
+            # Grouped by key in a fixed order, not merged: sorting 100,000 hits
+            # costs more than the rest of the search. Apollo promises no order either.
+            hits = list(chain.from_iterable(index[k] for k in sorted(keys)))
+            for attr, wanted, _ in indexed[1:]:
+                hits = self._narrow(hits, attr, wanted)
+        tests = self._unindexed(args)
+        if not tests:
+            return hits
+        people = self.people
+        return [i for i in hits if all(t(people[i]) for t in tests)]
+
+    def _narrow(self, hits: list[int], attr: str, wanted: set[Any]) -> list[int]:
+        """The hits whose `attr` is wanted, read from a column (no call per person)."""
+        column = self.columns[attr]
+        if attr == "departments":
+            return [i for i in hits if not wanted.isdisjoint(column[i])]
+        return [i for i in hits if column[i] in wanted]
+
+    def _indexed(self, args: dict[str, Any]) -> list[tuple[str, set[Any], dict[Any, list[int]]]]:
+        """(person attribute, wanted keys present in the index, postings) per indexed filter."""
+        out: list[tuple[str, set[Any], dict[Any, list[int]]]] = []
+
+        def add(attr: str, keys: set[Any], postings: dict[Any, list[int]]) -> None:
+            out.append((attr, {k for k in keys if k in postings}, postings))
+
+        if searched := as_strs(args.get("person_titles")):
+            similar = as_bool(args.get("include_similar_titles", True))
+            add("title_id", self.titles.matching(searched, similar), self.by_title)
+        if seniorities := as_strs(args.get("person_seniorities")):
+            add("seniority", set(seniorities), self.by_seniority)
+        if departments := as_strs(args.get("person_departments")):
+            add("departments", set(departments), self.by_department)
+        if located := as_strs(args.get("person_locations")):
+            add("place", places.matching(located), self.by_place)
+        if statuses := as_strs(args.get("contact_email_status")):
+            add("email_status", set(statuses), self.by_status)
+        employers = self._employers(args)
+        if employers is not None:
+            add("org", employers, self.by_org)
         return out
 
-    def _org_sets(self, args: dict[str, Any]) -> tuple[set[int] | None, set[int] | None]:
-        """Allowed current employers, and organizations named by domain (None: no filter)."""
+    def _employers(self, args: dict[str, Any]) -> set[int] | None:
+        """Allowed current employers from the organization filters (None: no filter)."""
         org_args = {k: a for k, a in args.items() if k.startswith(ORG_PREFIXES)}
-        wanted = domains(org_args)
         for name in ("q_organization_domains_list", *NOT_PEOPLE_FILTERS):
             org_args.pop(name, None)
-        employers = set(self.orgs.matching(org_args)) if org_args else None
-        if not wanted:
-            return employers, None
-        return employers, {i for i, o in enumerate(self.orgs.orgs) if o.domain in wanted}
+        return set(self.orgs.matching(org_args)) if org_args else None
+
+    def _unindexed(self, args: dict[str, Any]) -> list[PersonTest]:
+        tests: list[PersonTest] = []
+        if wanted := domains(args):
+            # Domains match the current *or a previous* employer, as Apollo documents.
+            named = {i for i, o in enumerate(self.orgs.orgs) if o.domain in wanted}
+            tests.append(lambda p: p.org in named or p.previous_org in named)
+        if words := titles.terms(as_text(args.get("q_keywords")) or ""):
+            tests.append(self._keywords(set(words)))
+        return tests
+
+    def _keywords(self, words: set[str]) -> PersonTest:
+        """Every keyword is a whole term of the name, title or employer's name."""
+        term_sets, org_terms = self.titles.term_sets, self.orgs.name_terms
+
+        def test(p: Person) -> bool:
+            have = term_sets[p.title_id] | org_terms[p.org]
+            return words <= (have | {p.first_name.lower(), p.last_name.lower()})
+
+        return test
 
 
 ORG_PREFIXES = ("organization_", "q_organization_", "revenue_range", "currently_")
@@ -200,28 +200,7 @@ NOT_FILTERS = frozenset(("page", "per_page"))
 # Organization Search filters that People API Search does not document (so ignores).
 NOT_PEOPLE_FILTERS = ("q_organization_name", "organization_not_locations")
 
-
 PersonTest = Callable[[Person], bool]
-
-
-def _person_tests(args: dict[str, Any]) -> list[PersonTest]:
-    tests: list[PersonTest] = []
-    titles = [t.lower() for t in as_strs(args.get("person_titles"))]
-    if titles and as_bool(args.get("include_similar_titles", True)):
-        tests.append(lambda p: any(t in p.title_lower for t in titles))
-    elif titles:
-        tests.append(lambda p: p.title_lower in titles)
-    if seniorities := set(as_strs(args.get("person_seniorities"))):
-        tests.append(lambda p: p.seniority in seniorities)
-    if departments := set(as_strs(args.get("person_departments"))):
-        tests.append(lambda p: p.department in departments)
-    if places := [t.lower() for t in as_strs(args.get("person_locations"))]:
-        tests.append(lambda p: any(t in p.location_lower for t in places))
-    if statuses := set(as_strs(args.get("contact_email_status"))):
-        tests.append(lambda p: p.email_status in statuses)
-    if words := (as_text(args.get("q_keywords")) or "").lower().split():
-        tests.append(lambda p: all(w in p.text_lower for w in words))
-    return tests
 
 
 def stub(person: Person, org: Organization) -> dict[str, Any]:

@@ -51,9 +51,16 @@ SEQUENCES = (
 class Team:
     """One Apollo team's CRM, seeded deterministically from `seed`."""
 
-    def __init__(self, seed: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        seed: int,
+        clock: Callable[[], float],
+        organization: Callable[[str], Row | None] = lambda _id: None,
+    ) -> None:
         self._rng = random.Random(seed * 7919 + 1)
         self.clock = clock
+        # An Apollo organization id -> the organization object records embed.
+        self.organization = organization
         self.id = self.new_id()
         self.users: dict[str, Row] = {}
         self.contact_stages = self._stages(CONTACT_STAGES)
@@ -170,6 +177,18 @@ class Team:
             if label not in out:
                 out.append(label)
         return out
+
+    def crumb_name(self, field: str, value: str) -> str:
+        """A breadcrumb's display name: the stage, list or sequence an id names."""
+        tables = {
+            "contact_stage_ids": self.contact_stages,
+            "account_stage_ids": self.account_stages,
+            "contact_label_ids": self.labels,
+            "account_label_ids": self.labels,
+            "emailer_campaign_ids": self.sequences,
+        }
+        row = tables.get(field, {}).get(value)
+        return str(row["name"]) if row else value
 
     def recount_labels(self) -> None:
         """Keep each list's cached_count equal to the records on it."""

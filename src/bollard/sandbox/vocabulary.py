@@ -67,64 +67,128 @@ COMPANY_SUFFIXES = (
 )
 TLDS = ("com", "com", "com", "io", "co", "ai", "net")
 
-# (city, state, country)
-LOCATIONS = (
-    ("San Francisco", "California", "United States"),
-    ("Los Angeles", "California", "United States"),
-    ("San Diego", "California", "United States"),
-    ("New York", "New York", "United States"),
-    ("Boston", "Massachusetts", "United States"),
-    ("Austin", "Texas", "United States"),
-    ("Dallas", "Texas", "United States"),
-    ("Houston", "Texas", "United States"),
-    ("Seattle", "Washington", "United States"),
-    ("Chicago", "Illinois", "United States"),
-    ("Denver", "Colorado", "United States"),
-    ("Atlanta", "Georgia", "United States"),
-    ("Miami", "Florida", "United States"),
-    ("Raleigh", "North Carolina", "United States"),
-    ("Salt Lake City", "Utah", "United States"),
-    ("Toronto", "Ontario", "Canada"),
-    ("Vancouver", "British Columbia", "Canada"),
-    ("London", "England", "United Kingdom"),
-    ("Manchester", "England", "United Kingdom"),
-    ("Edinburgh", "Scotland", "United Kingdom"),
-    ("Dublin", "Leinster", "Ireland"),
-    ("Berlin", "Berlin", "Germany"),
-    ("Munich", "Bavaria", "Germany"),
-    ("Paris", "Ile-de-France", "France"),
-    ("Amsterdam", "North Holland", "Netherlands"),
-    ("Stockholm", "Stockholm County", "Sweden"),
-    ("Madrid", "Community of Madrid", "Spain"),
-    ("Bengaluru", "Karnataka", "India"),
-    ("Mumbai", "Maharashtra", "India"),
-    ("Singapore", "Singapore", "Singapore"),
-    ("Sydney", "New South Wales", "Australia"),
-    ("Tokyo", "Tokyo", "Japan"),
-    ("Sao Paulo", "Sao Paulo", "Brazil"),
-    ("Tel Aviv", "Tel Aviv District", "Israel"),
+# (industry, keywords, revenue per employee in thousands (low, high), technology uids
+# companies in it favour besides the common ones)
+INDUSTRIES: tuple[tuple[str, tuple[str, ...], tuple[int, int], tuple[str, ...]], ...] = (
+    (
+        "computer software",
+        ("saas", "b2b", "cloud", "developer tools"),
+        (150, 350),
+        ("github", "amazon_aws", "datadog", "segment", "react", "atlassian_jira"),
+    ),
+    (
+        "information technology & services",
+        ("it services", "consulting", "cloud", "security"),
+        (90, 200),
+        ("microsoft_azure", "microsoft_office_365", "atlassian_jira", "okta"),
+    ),
+    (
+        "internet",
+        ("marketplace", "e-commerce", "consumer", "platform"),
+        (200, 500),
+        ("google_cloud", "react", "cloudflare", "stripe", "segment"),
+    ),
+    (
+        "financial services",
+        ("fintech", "payments", "banking", "lending"),
+        (200, 450),
+        ("salesforce", "snowflake", "okta", "tableau", "docusign"),
+    ),
+    (
+        "hospital & health care",
+        ("healthcare", "digital health", "telehealth", "clinics"),
+        (80, 160),
+        ("microsoft_office_365", "workday", "zoom", "docusign"),
+    ),
+    (
+        "marketing & advertising",
+        ("martech", "advertising", "content", "seo"),
+        (90, 200),
+        (
+            "hubspot",
+            "google_analytics",
+            "mailchimp",
+            "wordpress_org",
+            "linkedin_marketing_solutions",
+        ),
+    ),
+    (
+        "computer & network security",
+        ("cybersecurity", "identity", "zero trust", "security"),
+        (180, 380),
+        ("okta", "amazon_aws", "datadog", "github", "salesforce"),
+    ),
+    (
+        "staffing & recruiting",
+        ("recruiting", "hr tech", "talent", "staffing"),
+        (60, 140),
+        ("greenhouse_io", "workday", "linkedin_marketing_solutions", "salesforce"),
+    ),
+    (
+        "logistics & supply chain",
+        ("logistics", "freight", "supply chain", "shipping"),
+        (120, 300),
+        ("microsoft_azure", "tableau", "salesforce", "microsoft_office_365"),
+    ),
+    (
+        "retail",
+        ("retail", "e-commerce", "consumer goods", "omnichannel"),
+        (100, 250),
+        ("shopify", "stripe", "google_analytics", "mailchimp", "zendesk"),
+    ),
+    (
+        "education management",
+        ("edtech", "online learning", "education", "training"),
+        (60, 150),
+        ("zoom", "google_cloud", "wordpress_org", "intercom"),
+    ),
+    (
+        "real estate",
+        ("proptech", "real estate", "property management", "leasing"),
+        (150, 400),
+        ("salesforce", "docusign", "hubspot", "microsoft_office_365"),
+    ),
+    (
+        "biotechnology",
+        ("biotech", "life sciences", "research", "drug discovery"),
+        (150, 400),
+        ("amazon_aws", "snowflake", "tableau", "workday"),
+    ),
+    (
+        "renewables & environment",
+        ("cleantech", "solar", "energy", "sustainability"),
+        (180, 420),
+        ("salesforce", "microsoft_azure", "tableau"),
+    ),
+    (
+        "management consulting",
+        ("strategy", "consulting", "transformation", "advisory"),
+        (150, 320),
+        ("microsoft_office_365", "salesforce", "tableau", "docusign"),
+    ),
+    (
+        "venture capital & private equity",
+        ("venture capital", "private equity", "investing", "startups"),
+        (500, 1500),
+        ("docusign", "gmail", "slack"),
+    ),
 )
-# Personal emails are never returned for these (Apollo withholds them in GDPR regions).
-GDPR_COUNTRIES = frozenset(
-    ("United Kingdom", "Ireland", "Germany", "France", "Netherlands", "Sweden", "Spain")
-)
-
-# (industry, keywords)
-INDUSTRIES = (
-    ("computer software", ("saas", "b2b", "cloud", "developer tools")),
-    ("information technology & services", ("it services", "consulting", "cloud", "security")),
-    ("internet", ("marketplace", "e-commerce", "consumer", "platform")),
-    ("financial services", ("fintech", "payments", "banking", "lending")),
-    ("hospital & health care", ("healthcare", "digital health", "telehealth", "clinics")),
-    ("marketing & advertising", ("martech", "advertising", "content", "seo")),
-    ("computer & network security", ("cybersecurity", "identity", "zero trust", "security")),
-    ("staffing & recruiting", ("recruiting", "hr tech", "talent", "staffing")),
-    ("logistics & supply chain", ("logistics", "freight", "supply chain", "shipping")),
-    ("retail", ("retail", "e-commerce", "consumer goods", "omnichannel")),
-    ("education management", ("edtech", "online learning", "education", "training")),
-    ("real estate", ("proptech", "real estate", "property management", "leasing")),
-    ("biotechnology", ("biotech", "life sciences", "research", "drug discovery")),
-    ("renewables & environment", ("cleantech", "solar", "energy", "sustainability")),
+# Used by most companies whatever their industry.
+COMMON_TECHNOLOGIES = (
+    "gmail",
+    "google_analytics",
+    "slack",
+    "zoom",
+    "microsoft_office_365",
+    "cloudflare",
+    "wordpress_org",
+    "hubspot",
+    "salesforce",
+    "outreach",
+    "gong",
+    "zendesk",
+    "intercom",
+    "marketo",
 )
 
 # (uid, display name, category)
@@ -163,35 +227,6 @@ TECHNOLOGIES = (
     ("linkedin_marketing_solutions", "Linkedin Marketing Solutions", "Advertising"),
 )
 
-# department key -> (display name, individual-contributor role, c-suite title)
-DEPARTMENTS = {
-    "engineering_technical": ("Engineering", "Software Engineer", "Chief Technology Officer"),
-    "sales": ("Sales", "Account Executive", "Chief Revenue Officer"),
-    "marketing": ("Marketing", "Marketing Specialist", "Chief Marketing Officer"),
-    "finance": ("Finance", "Financial Analyst", "Chief Financial Officer"),
-    "human_resources": ("People", "HR Generalist", "Chief People Officer"),
-    "operations": ("Operations", "Operations Analyst", "Chief Operating Officer"),
-    "product_management": ("Product", "Product Manager", "Chief Product Officer"),
-    "information_technology": ("IT", "Systems Administrator", "Chief Information Officer"),
-    "support": ("Customer Success", "Customer Success Manager", "Chief Customer Officer"),
-    "legal": ("Legal", "Corporate Counsel", "General Counsel"),
-}
-
-# Apollo's seniority values with rough shares of a B2B database.
-SENIORITIES = (
-    ("entry", 24),
-    ("senior", 24),
-    ("manager", 18),
-    ("director", 10),
-    ("vp", 6),
-    ("head", 5),
-    ("c_suite", 4),
-    ("founder", 3),
-    ("intern", 2),
-    ("owner", 2),
-    ("partner", 2),
-)
-
 EMAIL_STATUSES = (
     ("verified", 70),
     ("unverified", 14),
@@ -207,20 +242,3 @@ FUNDING_STAGES = (
     "Series D",
     "Venture (Round not Specified)",
 )
-
-
-def title_for(seniority: str, department: str) -> str:
-    """A realistic job title for a seniority in a department."""
-    name, role, chief = DEPARTMENTS[department]
-    return {
-        "owner": "Owner",
-        "founder": "Co-Founder" if department != "engineering_technical" else "Founder & CTO",
-        "c_suite": chief,
-        "partner": "Partner",
-        "vp": f"VP of {name}",
-        "head": f"Head of {name}",
-        "director": f"Director of {name}",
-        "manager": f"{name} Manager",
-        "senior": f"Senior {role}",
-        "intern": f"{name} Intern",
-    }.get(seniority, role)

@@ -146,3 +146,19 @@ audit_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# Signed-in console sessions (migration 0006). A session cookie is honoured only
+# while its row is here, unexpired and not ended: signing out, rotating the admin
+# token or removing an admin ends sessions on every replica at once. The id is
+# stored hashed, so a reader of the database cannot present a session it sees.
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("admin", String(64), nullable=False),  # "" while the token is the only admin
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Index(None, "admin"),
+    Index(None, "expires_at"),
+)
