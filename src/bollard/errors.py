@@ -15,6 +15,7 @@ exceptions: they are results, passed back to the agent and audited.
     ├── NotGranted (403 NOT_GRANTED)
     ├── MasterKeyRequired (403 MASTER_KEY_REQUIRED)
     ├── RouteNotFound (404 NOT_FOUND)
+    │   └── RequestIdUnknown (404 request_id_unknown)
     ├── MethodNotAllowed (405 METHOD_NOT_ALLOWED)
     ├── RateLimited (429 RATE_LIMITED)
     │   └── CreditBudgetExhausted (429 CREDIT_BUDGET_EXHAUSTED)
@@ -116,6 +117,15 @@ class RouteNotFound(BollardError):
     status = 404
     error_code = "NOT_FOUND"
     outcome = "invalid"
+
+
+class RequestIdUnknown(RouteNotFound):
+    """A webhook-result poll for a request id this agent's calls never produced.
+
+    Apollo's own code for an id it never issued, so a polling client stops."""
+
+    error_code = "request_id_unknown"
+    outcome = "denied"
 
 
 class MethodNotAllowed(BollardError):

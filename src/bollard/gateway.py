@@ -44,6 +44,7 @@ from bollard.limits import Limiter
 from bollard.policy import Decision, Verdict, decide, evaluate
 from bollard.rule_book import RuleBook
 from bollard.upstream import Reply, Upstream, UpstreamKeys
+from bollard.webhook_owners import WebhookOwners
 from bollard.withholding import withhold
 
 log = logging.getLogger("bollard.gateway")
@@ -169,6 +170,7 @@ class Gateway:
         self._clock = clock
         # Calls by (door, outcome), for /metrics.
         self.outcomes: Counter[tuple[str, str]] = Counter()
+        self.webhook_owners = WebhookOwners()
 
     async def authenticate(self, key: str | None) -> Agent:
         """The agent behind a key, or 401."""
@@ -207,6 +209,7 @@ class Gateway:
             if resolved.problem is not None:
                 raise resolved.problem
             arguments.check(resolved.action, resolved.args)
+            self.webhook_owners.check(agent.name, resolved.action, resolved.args)
             trace.key_kind, key = self.keys.choose(resolved.action)
             # 5. admit
             admission = await self.limiter.admit(agent.name, resolved.action, resolved.args)
@@ -237,6 +240,7 @@ class Gateway:
                     await self.limiter.release(admission)
                 return self._failed(trace, exc, started)
             # 8. record outcome
+            self.webhook_owners.remember(agent.name, resolved.action, reply.status, reply.body)
             credits = await self.limiter.settle(
                 admission, reply.status, dict(reply.headers), reply.body
             )

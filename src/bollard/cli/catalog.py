@@ -1,7 +1,7 @@
 """`bollard catalog`: the reference guide to Apollo's API, in the terminal.
 
     bollard catalog [--method M] [--access read|write] [--master-only|--scoped-ok]
-                    [--resource R] [--search TEXT] [--json]
+                    [--resource R] [--tag T] [--from seed|openapi] [--search TEXT] [--json]
     bollard catalog show ACTION [--json]
     bollard catalog guide [--json]
 
@@ -21,8 +21,9 @@ from typing import Any
 
 import click
 
-from bollard.catalog import ACCESSES, METHODS, Action, Catalog, Param, load_catalog
+from bollard.catalog import ACCESSES, METHODS, ORIGINS, TAGS, Action, Catalog, Param, load_catalog
 from bollard.catalog.rows import (
+    ORIGIN_LABELS,
     action_detail,
     action_row,
     credits_text,
@@ -33,8 +34,10 @@ from bollard.catalog.rows import (
 
 WIDTH = 88
 SUMMARY_MIN = 24  # below this the summary is left out rather than cut to nothing
-DROPPED_FIRST = ("credits", "master key", "path", "summary")
-TABLE_COLUMNS = ("method", "path", "id", "access", "master key", "credits", "summary")
+DROPPED_FIRST = ("tags", "from", "credits", "master key", "path", "summary")
+TABLE_COLUMNS = (
+    "method", "path", "id", "access", "master key", "credits", "from", "tags", "summary"
+)  # fmt: skip
 
 
 class UsageProblem(click.ClickException):
@@ -53,6 +56,13 @@ class UsageProblem(click.ClickException):
     help="Only actions that need a master key / only those a scoped key can call.",
 )
 @click.option("--resource", help="people, organizations, contacts, accounts, sequences, …")
+@click.option("--tag", type=click.Choice(TAGS), help="Only actions with this risk tag.")
+@click.option(
+    "--from",
+    "origin",
+    type=click.Choice(ORIGINS),
+    help="Only the seed's rows, or only those from Apollo's OpenAPI document.",
+)
 @click.option(
     "--search",
     metavar="TEXT",
@@ -66,6 +76,8 @@ def catalog(
     access: str | None,
     master_key: bool | None,
     resource: str | None,
+    tag: str | None,
+    origin: str | None,
     search: str | None,
     as_json: bool,
 ) -> None:
@@ -82,6 +94,8 @@ def catalog(
         master_key=master_key,
         resource=resource,
         search=search,
+        tag=tag,
+        origin=origin,
     )
     rows = [action_row(a) for a in actions]
     if as_json:
@@ -153,6 +167,8 @@ def _table_cells(row: dict[str, Any]) -> list[str]:
         row["access"],
         "yes" if row["master_key"] else "no",
         row["credits"],
+        row["from"],
+        ",".join(row["tags"]) or "-",
         row["summary"],
     ]
 
@@ -214,6 +230,8 @@ def _describe(action: Action) -> list[str]:
         ("key scope", action.key_scope),
         ("oauth scope", action.oauth_scope),
         ("mcp tool", action.mcp_tool),
+        ("from", ORIGIN_LABELS[action.origin]),
+        ("tags", ", ".join(action.tags) or "none"),
         ("credits", credits_text(action.credits)),
         ("limits", limits_text(action)),
         ("version", action.version),
@@ -222,7 +240,7 @@ def _describe(action: Action) -> list[str]:
         ("source", action.source),
     ]
     if action.credits.note:
-        facts.insert(7, ("credit note", action.credits.note))
+        facts.insert(9, ("credit note", action.credits.note))
     lines = [head, "=" * len(head), *_wrap(action.summary), ""]
     for label, value in facts:
         lines += _wrap(value, indent=" " * 15, first=f"  {label:<12} ")

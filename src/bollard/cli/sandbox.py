@@ -58,7 +58,8 @@ def generated_keys() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
 @click.option(
     "--scoped-mode",
     is_flag=True,
-    help="Scoped keys may reach all 20 actions (OAS), not only the non-master ones (seed).",
+    help="Scoped keys may reach the seed's master-only actions too (as Apollo's document says); "
+    "the document's own four master-only operations still need the master key.",
 )
 @click.option("--seed", default=7, show_default=True, type=int, help="Seed of the generated data.")
 @click.option(
@@ -92,7 +93,7 @@ def sandbox(
     webhook_hosts: tuple[str, ...],
     daily_header: str,
 ) -> None:
-    """Run the Apollo API sandbox (the 20 catalog endpoints) with uvicorn."""
+    """Run the Apollo API sandbox (every catalog endpoint) with uvicorn."""
     scoped_keys = parse_scoped(scoped)
     if not master_keys and not scoped_keys:
         master_keys, scoped_keys = generated_keys()
