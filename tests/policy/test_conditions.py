@@ -214,3 +214,12 @@ def test_a_bad_rule_is_refused_when_written_and_nothing_is_stored(
 
 async def _no_rules(bollard: Bollard) -> bool:
     return bollard.gateway.rules.for_agent("agent", await bollard.agents.version()) == ()
+
+
+def test_a_rule_on_a_tag_covers_every_action_carrying_it(bollard: Bollard) -> None:
+    _, key = bollard.agents.create("agent", ["sequences:write"])
+    add_rule(bollard, "agent", "tag:sends_email", reason="no email from agents")
+    with bollard.client(key) as client:
+        reply = client.post(SEQUENCE, json={"emailer_campaign_id": "seq_abc", **ENROL})
+    assert reply.json()["error"] == "no email from agents"
+    assert _sent(bollard) == []
