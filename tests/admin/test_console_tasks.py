@@ -165,9 +165,9 @@ def test_limits_and_budgets_are_set_and_cleared_from_the_console_and_recorded(
     assert "/admin/usage" in screen.url
     screen.goto(admin.url + "/admin/audit?agent=enricher")
     rows = screen.locator("#log-rows")
-    expect(rows).to_contain_text("limits by console")
+    expect(rows).to_contain_text("limits.set by admin (console)")
     expect(rows).to_contain_text("60 requests per minute, 500 credits per UTC day")
-    expect(rows).to_contain_text("limits cleared by console")
+    expect(rows).to_contain_text("limits.clear by admin (console)")
 
 
 def test_usage_reads_at_a_glance(admin: Bollard, screen: Any) -> None:
@@ -291,7 +291,7 @@ def test_the_reference_reads_parameter_types_and_finds_tools_and_words(
     screen.goto(admin.url + "/reference")
     screen.get_by_label("Search").fill("phone")
     screen.get_by_label("Search").press("Enter")
-    expect(screen.locator("#shown-count")).to_have_text("7 of 20 endpoints")
+    expect(screen.locator("#shown-count")).to_have_text("15 of 80 endpoints")
     row = screen.locator("details#people\\.enrich")
     row.locator("summary").click()
     params = row.get_by_role("table")
@@ -305,7 +305,7 @@ def test_the_reference_reads_parameter_types_and_finds_tools_and_words(
 
     screen.get_by_label("Search").fill("apollo_mixed_companies_search")
     screen.get_by_label("Search").press("Enter")
-    expect(screen.locator("#shown-count")).to_have_text("1 of 20 endpoints")
+    expect(screen.locator("#shown-count")).to_have_text("1 of 80 endpoints")
     search = screen.locator("details#people\\.search")
     screen.get_by_label("Search").fill("people.search")
     screen.get_by_label("Search").press("Enter")

@@ -25,7 +25,7 @@ from tests.mcp.conftest import Bollard, StartBollard, mcp_session
 
 pytestmark = pytest.mark.anyio
 
-PER_CALL = ("seq", "request_id", "ts_us", "door", "prev_hash", "hash")
+PER_CALL = ("seq", "request_id", "ts_us", "door", "prev_hash", "hash", "mac")
 PER_CALL_DATA = ("latency_ms", "rate", "response_bytes")
 
 

@@ -107,12 +107,16 @@ class Changes:
     async def set_limits(self, rule: LimitRule, by: Actor) -> LimitRule:
         """Merge these limits into the agent's; the rule as stored."""
         self._writable()
-        return await _apply(self._core.set_limits, by, rule)
+        stored = await _apply(self._core.set_limits, by, rule)
+        self._gateway.limiter.forget_rules()  # this page and the next call see them
+        return stored
 
     async def clear_limits(self, name: str, action: str | None, by: Actor) -> list[LimitRule]:
         """Remove the agent's limits (all, or one action's); the ones removed."""
         self._writable()
-        return await _apply(self._core.clear_limits, by, name, action)
+        cleared = await _apply(self._core.clear_limits, by, name, action)
+        self._gateway.limiter.forget_rules()
+        return cleared
 
     async def add_rule(self, rule: Rule, by: Actor) -> Rule:
         """Check and store a policy rule (in force on the next call); the rule with its id."""

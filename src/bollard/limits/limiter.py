@@ -137,6 +137,10 @@ class Limiter:
             assert self._rules is not None
             return self._rules
 
+    def forget_rules(self) -> None:
+        """Read the rules again on next use: this process just changed them."""
+        self._rules_at = float("-inf")
+
     async def _read_rules(self) -> None:
         read_at = self.clock()  # the rules are as old as the read's start
         self._rules = await asyncio.to_thread(rule_store.load_rules, self.engine)
