@@ -34,12 +34,21 @@ def load_rules(engine: Engine) -> Rules:
     )
 
 
+# The limits table's columns are INTEGER (32 bits on PostgreSQL): a larger value would
+# fail the write (SQLite: past 64 bits) as a database error instead of a clear refusal.
+LIMIT_MAX = 2**31 - 1
+
+
 def check_rule(rule: LimitRule) -> None:
     """`ConfigError` for a rule no limiter could honour."""
     for name in _FIELDS[:-1]:
         value = getattr(rule, name)
         if value is not None and value < 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be 0 or more, not {value}")
+        if value is not None and value > LIMIT_MAX:
+            raise ConfigError(
+                f"--{name.replace('_', '-')} must be at most {LIMIT_MAX:,}, not {value}"
+            )
     share = rule.share_of_apollo
     if share is not None and not 0 < share <= 100:
         raise ConfigError(f"--share-of-apollo must be a percent in (0, 100], not {share}")
