@@ -78,3 +78,12 @@ def test_a_copy_of_the_flash_replayed_in_its_session_does_not_show_the_key_again
     assert _new_key(console.client.get(location).text) is not None
     console.client.cookies.set(FLASH_COOKIE, sealed, path="/admin")
     assert _new_key(console.client.get(location).text) is None
+
+
+def test_a_new_key_shows_only_on_its_own_agents_page(console: Console, admin: Bollard) -> None:
+    admin.agents.create("other", ["people:read"])
+    made = _create(console, "keyed")
+    # Another agent's page opened first (another tab) neither shows the key nor spends it.
+    assert _new_key(console.client.get("/admin/agents/other").text) is None
+    assert _new_key(console.client.get("/admin/usage").text) is None
+    assert _new_key(console.client.get(made.headers["location"]).text) is not None
