@@ -10,7 +10,8 @@ hits one round of all three. Prints every round and the medians.
         [--seconds 4] [--rounds 8]
 
 A build is a directory holding the `bollard` package (put first on PYTHONPATH).
-`--closed` runs at a fixed concurrency of 32 instead of a fixed rate.
+`--closed` runs wrk at a fixed concurrency (`--concurrency`, default 16) instead of the
+Python client at a fixed rate.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from pathlib import Path
 
 from gateway import (
     SCOPED,
+    Target,
     bollard_env,
-    closed_loop,
     cpu_seconds,
     create_agent,
     free_port,
@@ -33,6 +34,7 @@ from gateway import (
     pct,
     process,
     sandbox_command,
+    wrk,
 )
 
 
@@ -41,7 +43,8 @@ def main() -> None:
     ap.add_argument("a", help="build A: a directory holding the bollard package")
     ap.add_argument("b", help="build B")
     ap.add_argument("--rate", type=int, default=300)
-    ap.add_argument("--closed", action="store_true", help="concurrency 32, not a fixed rate")
+    ap.add_argument("--closed", action="store_true", help="wrk at --concurrency, not a rate")
+    ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=4)
     ap.add_argument("--rounds", type=int, default=8)
     args = ap.parse_args()
@@ -63,25 +66,26 @@ def main() -> None:
             pid = stack.enter_context(process(serve, port, env))
             targets[name] = (f"http://127.0.0.1:{port}", key, pid)
         for url, key, _ in targets.values():
-            asyncio.run(closed_loop(url, key, 2.0, 32))  # warm up
+            asyncio.run(open_loop(url, key, 1.0, 200))  # warm up
         for r in range(args.rounds):
             line = []
             for name, (url, key, pid) in targets.items():
                 cpu = cpu_seconds(pid)
                 if args.closed:
-                    lat = asyncio.run(closed_loop(url, key, args.seconds, 32))
+                    found = wrk(Target(name, url, key, pid), args.seconds, args.concurrency)
+                    row = (found["rps"], found["p50"], found["p99"], found["cpu_ms"])
                 else:
                     lat = asyncio.run(open_loop(url, key, args.seconds, args.rate))
-                row = (
-                    len(lat) / args.seconds,
-                    pct(lat, 50),
-                    pct(lat, 99),
-                    (cpu_seconds(pid) - cpu) / len(lat) * 1000,
-                )
+                    row = (
+                        len(lat) / args.seconds,
+                        pct(lat, 50),
+                        pct(lat, 99),
+                        (cpu_seconds(pid) - cpu) / len(lat) * 1000,
+                    )
                 rows[name].append(row)
                 line.append(f"{name} {row[0]:5.0f}/s p50 {row[1]:6.2f} p99 {row[2]:7.2f} ms")
             print(f"round {r + 1}: " + " | ".join(line), flush=True)
-    load = "concurrency 32" if args.closed else f"{args.rate} req/s"
+    load = f"concurrency {args.concurrency} (wrk)" if args.closed else f"{args.rate} req/s"
     print(f"medians over {args.rounds} rounds at {load}:")
     for name, found in rows.items():
         rps, p50, p99, cpu = (statistics.median(x[i] for x in found) for i in range(4))

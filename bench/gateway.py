@@ -1,21 +1,21 @@
-"""People search three ways, in one run on loopback: direct, bare pass-through, Bollard.
+"""People search, in one run on loopback: direct, bare pass-through, Bollard on SQLite
+and on PostgreSQL.
 
-Each server runs in its own process; the load generator (aiohttp) in this one.
-Prints requests/s and p50/p99 latency at a fixed concurrency, then p99 at a
-fixed 500 requests/s, then Bollard's resident memory, and the ratios.
+Each server runs in its own process. The closed loop is driven by wrk (Debian's
+package; a compiled generator that is not the bottleneck, see bench/README.md) with
+bench/people_search.lua at each `--concurrency`, every target in turn, `--rounds`
+times: per target it prints req/s, p50, p99, the server's CPU per request (its whole
+process tree) and wrk's own, then Bollard/bare for throughput and CPU per call (the
+medians of the rounds' ratios). Then p99 at a fixed `--rate` with the Python client
+(Debian has no wrk2), resident memory, and audit records per fsync.
 
-Both phases run the targets in turn, `--rounds` times, and report medians: on a
-shared machine a slow stretch then hits one round of each rather than all of one
-target. The fixed-rate phase reports each round's added p99 (and what the bare
-pass-through adds: the floor for any proxy on this machine). Each phase prints the
-share of the machine's time the hypervisor took ("steal"): figures from a run with
-much steal describe the host, not Bollard.
+    uv run python bench/gateway.py [--seconds 3] [--rounds 3] [--concurrency 16 64]
+        [--rate 500] [--postgres URL] [--workers N]
 
-    uv run python bench/gateway.py [--seconds 8] [--concurrency 32] [--rate 500] [--rounds 3]
-        [--postgres postgresql://USER@HOST/DB]
-
-Bollard keeps its store in SQLite (the embedded default) unless `--postgres` names a
-database: then in a schema of its own there, dropped at the end.
+Bollard on PostgreSQL runs when `--postgres` (default `$BOLLARD_TEST_POSTGRES_URL`)
+names a database, in a schema of its own there, dropped at the end; `--workers N`
+serves it with `bollard serve --workers N` (limits in `$BOLLARD_TEST_REDIS_URL`).
+The helpers below (process, open_loop, wrk, ...) serve the other bench scripts too.
 """
 
 from __future__ import annotations
@@ -25,14 +25,17 @@ import asyncio
 import gc
 import json
 import os
+import resource
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -74,7 +77,7 @@ def process(args: list[str], port: int, env: dict[str, str] | None = None) -> It
 
 
 def wait_port(
-    port: int, proc: subprocess.Popen[bytes], errors: IO[bytes], timeout: float = 30
+    port: int, proc: subprocess.Popen[bytes], errors: IO[bytes], timeout: float = 120
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -294,117 +297,206 @@ def create_agent(env: dict[str, str]) -> str:
     return str(json.loads(out)["key"])
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    url: str
+    key: str
+    pid: int
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and every process below it (the workers of `serve --workers`, granian's)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        with suppress(OSError):
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def wrk_command() -> str:
+    """wrk's path, or exit saying how to install it (Debian's package)."""
+    found = shutil.which("wrk")
+    if found is None:
+        sys.exit(
+            "bench/gateway.py drives its load with wrk, which is not installed here: "
+            "apt-get update && apt-get install -y wrk"
+        )
+    return found
+
+
+def wrk(
+    target: Target,
+    seconds: float,
+    concurrency: int,
+    processes: Callable[[int], list[int]] = lambda pid: [pid],
+) -> dict[str, float]:
+    """One closed-loop wrk run (1 thread, `concurrency` connections) against `target`.
+
+    Returns req/s, p50/p99 (ms), the target process's CPU per request (ms) and wrk's
+    own (ms), so a reader can see the generator is not the bottleneck. `processes` names
+    the processes whose CPU counts (default: the target's own).
+    """
+    cmd = [
+        *(wrk_command(), "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "10s"),
+        *("-s", str(ROOT / "bench" / "people_search.lua"), "-H", f"X-Api-Key: {target.key}"),
+        target.url,
+    ]
+    pids = processes(target.pid)
+    cpu = sum(cpu_seconds(p) for p in pids)
+    mine = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu = sum(cpu_seconds(p) for p in pids) - cpu
+    found = json.loads(out.strip().splitlines()[-1])
+    n = found["requests"]
+    failed = sum(found[k] for k in ("connect", "read", "write", "timeout", "non2xx"))
+    if failed or not n:
+        raise RuntimeError(f"{target.name}: {failed} of {n} requests failed: {out}")
+    wrk_cpu = (used.ru_utime + used.ru_stime) - (mine.ru_utime + mine.ru_stime)
+    return {
+        "rps": n / (found["duration_us"] / 1e6),
+        "p50": found["p50_us"] / 1000,
+        "p99": found["p99_us"] / 1000,
+        "cpu_ms": server_cpu / n * 1000,
+        "wrk_cpu_ms": wrk_cpu / n * 1000,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=8)
-    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=3, help="each wrk run")
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     ap.add_argument("--rate", type=int, default=500)
+    ap.add_argument("--rate-seconds", type=float, default=4)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--postgres", metavar="URL", help="keep Bollard's store in this database")
+    ap.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get("BOLLARD_TEST_POSTGRES_URL"),
+        help="also run Bollard on this PostgreSQL, in a fresh schema "
+        "(default: $BOLLARD_TEST_POSTGRES_URL; '' for none)",
+    )
+    ap.add_argument(
+        "--workers", type=int, default=1, help="`bollard serve --workers` on PostgreSQL"
+    )
     args = ap.parse_args()
+    wrk_command()
     with ExitStack() as stack:
         database = stack.enter_context(postgres_schema(args.postgres)) if args.postgres else None
-        run(args, database)
+        run(args, database, stack)
 
 
-def run(args: argparse.Namespace, database_url: str | None) -> None:
-    py = sys.executable
-    sp, pp, bp = free_port(), free_port(), free_port()
-    sandbox_url = f"http://127.0.0.1:{sp}"
-    env = bollard_env(sandbox_url, database_url=database_url)
+def start_bollard(
+    stack: ExitStack, name: str, sandbox_url: str, database_url: str | None, workers: int = 1
+) -> Target:
+    env = bollard_env(sandbox_url, name=name, database_url=database_url)
     key = create_agent(env)
+    port = free_port()
+    cmd = [sys.executable, "-m", "bollard.cli", "serve", "--port", str(port)]
+    if workers > 1:  # workers count rate limits together in Redis (serve refuses without)
+        cmd += ["--workers", str(workers)]
+        env["BOLLARD_REDIS_URL"] = os.environ.get("BOLLARD_TEST_REDIS_URL", "redis://127.0.0.1")
+        env["BOLLARD_REDIS_PREFIX"] = f"bench{os.urandom(4).hex()}"
+    pid = stack.enter_context(process(cmd, port, env))
+    return Target(name, f"http://127.0.0.1:{port}", key, pid)
+
+
+def run(args: argparse.Namespace, database_url: str | None, stack: ExitStack) -> None:
+    py = sys.executable
+    sp, pp = free_port(), free_port()
+    sandbox_url = f"http://127.0.0.1:{sp}"
     sandbox_cmd = sandbox_command(sp, "people.search,people.enrich,organizations.search")
-    results: dict[str, dict[str, float]] = {}
-    with (
-        process(sandbox_cmd, sp) as sandbox_pid,
-        process([py, "bench/passthrough.py", str(pp), sandbox_url, SCOPED], pp) as bare_pid,
-        process([py, "-m", "bollard.cli", "serve", "--port", str(bp)], bp, env) as bollard_pid,
-    ):
-        targets = {
-            "direct": (sandbox_url, SCOPED, sandbox_pid),
-            "bare": (f"http://127.0.0.1:{pp}", SCOPED, bare_pid),
-            "bollard": (f"http://127.0.0.1:{bp}", key, bollard_pid),
-        }
-        for url, k, _ in targets.values():
-            asyncio.run(closed_loop(url, k, 1.0, args.concurrency))  # warm up
-        # Closed loop, in rounds too: each target's figures are the median of its rounds,
-        # and the throughput ratio the median of the rounds' ratios.
-        runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
-        for _ in range(args.rounds):
-            for name, (url, k, pid) in targets.items():
-                cpu = cpu_seconds(pid)
+    bare_cmd = [py, "bench/passthrough.py", str(pp), sandbox_url, SCOPED]
+    targets = [
+        Target("direct", sandbox_url, SCOPED, stack.enter_context(process(sandbox_cmd, sp))),
+        Target(
+            "bare", f"http://127.0.0.1:{pp}", SCOPED, stack.enter_context(process(bare_cmd, pp))
+        ),
+        start_bollard(stack, "sqlite", sandbox_url, None),
+    ]
+    if database_url:
+        targets.append(start_bollard(stack, "postgres", sandbox_url, database_url, args.workers))
+    print(f"load before: {os.getloadavg()[0]:.2f} (1-minute average; {os.cpu_count()} cores)")
+    for t in targets:
+        wrk(t, 1, 16)  # warm up
+    # Rounds: every target in turn at each concurrency, so a slow stretch of this shared
+    # machine hits one round of all of them; each figure is the median of its rounds,
+    # and each ratio the median of the rounds' ratios.
+    runs: dict[int, dict[str, list[dict[str, float]]]] = {
+        c: {t.name: [] for t in targets} for c in args.concurrency
+    }
+    for _ in range(args.rounds):
+        for c in args.concurrency:
+            for t in targets:
                 with steal_meter() as steal:
-                    lat = asyncio.run(closed_loop(url, k, args.seconds, args.concurrency))
-                runs[name].append(
-                    {
-                        "rps": len(lat) / args.seconds,
-                        "p50": pct(lat, 50),
-                        "p99": pct(lat, 99),
-                        # The front process's own CPU per request (direct: the sandbox's).
-                        "cpu_ms": (cpu_seconds(pid) - cpu) / len(lat) * 1000,
-                        "steal": steal[0],
-                    }
-                )
-        for name, rows in runs.items():
-            results[name] = {f: statistics.median(r[f] for r in rows) for f in rows[0]}
-        ratios = [b["rps"] / p["rps"] for p, b in zip(runs["bare"], runs["bollard"], strict=True)]
-        # The bare pass-through runs too: the p99 that any proxy adds on this machine.
-        fixed: dict[str, list[float]] = {name: [] for name in targets}
-        rounds: list[tuple[float, float, float, float]] = []  # direct, bare, bollard p99; steal
-        writer: list[str] = []  # per round: how long the audit writer's work held it
-        for _ in range(args.rounds):
-            p99s = []
-            with steal_meter() as steal:
-                for name, (url, k, _) in targets.items():
-                    if name == "bollard":
-                        before = asyncio.run(writer_histograms(url))
-                    lat = asyncio.run(open_loop(url, k, args.seconds, args.rate))
-                    if name == "bollard":
-                        writer.append(writer_report(before, asyncio.run(writer_histograms(url))))
-                    fixed[name] += lat
-                    p99s.append(pct(lat, 99))
-            rounds.append((p99s[0], p99s[1], p99s[2], steal[0]))
-        results["bollard"]["rss_mb"] = rss_mb(bollard_pid)
-        commits = asyncio.run(records_per_commit(targets["bollard"][0]))
+                    row = wrk(t, args.seconds, c, process_tree)
+                runs[c][t.name].append({**row, "steal": steal[0]})
+    report_closed(args, runs, database_url is not None)
+    fixed: dict[str, list[float]] = {t.name: [] for t in targets}
+    for _ in range(args.rounds):
+        for t in targets:
+            try:
+                fixed[t.name] += asyncio.run(open_loop(t.url, t.key, args.rate_seconds, args.rate))
+            except AssertionError as exc:  # a non-200: say so, and keep the other figures
+                print(f"  at {args.rate} req/s, {t.name} answered {exc} (an overloaded host?)")
+    rss = {t.name: sum(rss_mb(p) for p in process_tree(t.pid)) for t in targets[2:]}
+    commits = asyncio.run(records_per_commit(targets[2].url))
+    report_fixed(args, fixed, rss, commits)
+    print(f"load after: {os.getloadavg()[0]:.2f}")
+
+
+def report_closed(
+    args: argparse.Namespace, runs: dict[int, dict[str, list[dict[str, float]]]], postgres: bool
+) -> None:
     print(
-        f"people search, concurrency {args.concurrency}, {args.rounds} rounds of "
-        f"{args.seconds:.0f}s each, loopback (medians of the rounds); "
-        f"Bollard's store: {'PostgreSQL' if database_url else 'SQLite'}"
+        f"people search, wrk -t1, {args.rounds} rounds of {args.seconds:g}s per target and "
+        "concurrency, loopback, medians; sqlite/postgres: Bollard's store"
+        + (" (PostgreSQL on this machine)" if postgres else "")
     )
-    for name, r in results.items():
-        print(
-            f"  {name:8s} {r['rps']:8.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms"
-            f"   {r['cpu_ms']:.3f} CPU ms/req   (steal {r['steal']:.0%})"
+    for c, by_target in runs.items():
+        print(f"  concurrency {c}:")
+        for name, rows in by_target.items():
+            r = {f: statistics.median(row[f] for row in rows) for f in rows[0]}
+            print(
+                f"    {name:8s} {r['rps']:7.0f} req/s  p50 {r['p50']:6.2f}  p99 {r['p99']:6.2f} ms"
+                f"  CPU/req {r['cpu_ms']:.3f} ms  (wrk {r['wrk_cpu_ms']:.3f} ms, "
+                f"steal {r['steal']:.0%})"
+            )
+        for name in ("sqlite", "postgres"):
+            if name not in by_target:
+                continue
+            pairs = list(zip(by_target[name], by_target["bare"], strict=True))
+            tput = [b["rps"] / p["rps"] for b, p in pairs]
+            cpu = [b["cpu_ms"] / p["cpu_ms"] for b, p in pairs]
+            workers = ""
+            if name == "postgres" and args.workers > 1:
+                per = statistics.median(tput) / args.workers
+                workers = f" ({args.workers} workers; throughput per worker {per:.2f})"
+            print(
+                f"    {name}/bare{workers}: throughput {statistics.median(tput):.2f} "
+                f"(rounds {' '.join(f'{x:.2f}' for x in tput)}), CPU per call "
+                f"{statistics.median(cpu):.2f} (rounds {' '.join(f'{x:.2f}' for x in cpu)})"
+            )
+
+
+def report_fixed(
+    args: argparse.Namespace, fixed: dict[str, list[float]], rss: dict[str, float], commits: float
+) -> None:
+    direct99 = pct(fixed["direct"], 99)
+    print(
+        f"  at {args.rate} req/s for {args.rate_seconds:g}s x {args.rounds} (Python client): "
+        + ", ".join(
+            f"{name} p99 {pct(lat, 99):.2f} ms (+{pct(lat, 99) - direct99:.2f})"
+            for name, lat in fixed.items()
+            if lat
         )
-    d, b = results["direct"], results["bollard"]
-    print(
-        f"  bollard / bare throughput: {statistics.median(ratios):.0%} "
-        f"(rounds: {', '.join(f'{r:.0%}' for r in ratios)})"
     )
-    print(f"  bollard / direct throughput: {b['rps'] / d['rps']:.0%}")
-    print(
-        f"  CPU per request in the front process: bare {results['bare']['cpu_ms']:.3f} ms, "
-        f"bollard {b['cpu_ms']:.3f} ms (the sandbox's own: {d['cpu_ms']:.3f} ms)"
-    )
-    print(
-        f"  at {args.rate} req/s ({args.rounds} alternating rounds): pooled p99 direct "
-        f"{pct(fixed['direct'], 99):.2f} ms, bare {pct(fixed['bare'], 99):.2f} ms, "
-        f"bollard {pct(fixed['bollard'], 99):.2f} ms"
-    )
-    for i, (d99, p99, b99, st) in enumerate(rounds, 1):
-        print(
-            f"    round {i}: p99 direct {d99:.2f}, bare {p99:.2f}, bollard {b99:.2f} ms; "
-            f"added by bare {p99 - d99:.2f}, by bollard {b99 - d99:.2f} ms   (steal {st:.0%})"
-        )
-        print(f"      audit writer: {writer[i - 1]}")
-    added = statistics.median(b99 - d99 for d99, _, b99, _ in rounds)
-    bare_added = statistics.median(p99 - d99 for d99, p99, _, _ in rounds)
-    print(
-        f"  added p99 at {args.rate} req/s, median of rounds: bollard {added:.2f} ms "
-        f"(the bare pass-through: {bare_added:.2f} ms)"
-    )
-    print(f"  bollard resident memory: {b['rss_mb']:.0f} MB")
-    print(f"  audit records per durable commit: {commits:.1f}")
+    print("  resident memory: " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in rss.items()))
+    print(f"  audit records per durable commit (sqlite): {commits:.1f}")
 
 
 if __name__ == "__main__":

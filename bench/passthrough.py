@@ -7,6 +7,7 @@ Run: python bench/passthrough.py PORT UPSTREAM_URL APOLLO_KEY
 
 from __future__ import annotations
 
+import os
 import sys
 
 import aiohttp
@@ -41,3 +42,8 @@ if __name__ == "__main__":
     uvicorn.run(
         build(upstream, key), host="127.0.0.1", port=port, log_level="warning", access_log=False
     )
+
+
+def from_env() -> Starlette:
+    """The same app as an ASGI factory (BENCH_UPSTREAM, BENCH_KEY), for other servers."""
+    return build(os.environ["BENCH_UPSTREAM"], os.environ["BENCH_KEY"])

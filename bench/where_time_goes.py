@@ -10,6 +10,7 @@ wait, from /proc/<pid>/task/<tid>/schedstat): on a 2-core machine with the load
 generator and the sandbox beside it, that wait is part of every hop between threads.
 
     uv run python bench/where_time_goes.py [--rate 300] [--seconds 4] [--rounds 4]
+        [--closed 64]   # wrk at that concurrency (saturation) instead of a fixed rate
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from gateway import (
     SCOPED,
+    Target,
     bollard_env,
     create_agent,
     free_port,
@@ -31,6 +33,7 @@ from gateway import (
     pct,
     process,
     sandbox_command,
+    wrk,
 )
 
 VARIANTS = {
@@ -57,6 +60,7 @@ def main() -> None:
     ap.add_argument("--rate", type=int, default=300)
     ap.add_argument("--seconds", type=float, default=4)
     ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--closed", type=int, metavar="CONCURRENCY", help="wrk, not a fixed rate")
     args = ap.parse_args()
     py = sys.executable
     sp = free_port()
@@ -82,13 +86,19 @@ def main() -> None:
                 stack.enter_context(process(cmd, port, env)),
             )
         for url, key, _ in targets.values():
-            asyncio.run(open_loop(url, key, 1.0, args.rate))  # warm up
+            asyncio.run(open_loop(url, key, 1.0, 200))  # warm up
         for _ in range(args.rounds):
             for name, (url, key, pid) in targets.items():
                 before = threads(pid)
-                lat = asyncio.run(open_loop(url, key, args.seconds, args.rate))
+                if args.closed:
+                    found = wrk(Target(name, url, key, pid), args.seconds, args.closed)
+                    n = max(round(found["rps"] * args.seconds), 1)
+                    p50, p99 = found["p50"], found["p99"]
+                else:
+                    lat = asyncio.run(open_loop(url, key, args.seconds, args.rate))
+                    n = max(len(lat), 1)
+                    p50, p99 = pct(lat, 50), pct(lat, 99)
                 after = threads(pid)
-                n = max(len(lat), 1)
                 per_call = [
                     tuple(
                         (a - b) / n * 1000
@@ -98,18 +108,15 @@ def main() -> None:
                 ]
                 used = [*sorted(per_call, reverse=True), (0.0, 0.0)]
                 (loop_cpu, loop_wait), (other_cpu, other_wait) = used[0], used[1]
-                rows[name].append(
-                    (pct(lat, 50), pct(lat, 99), loop_cpu, loop_wait, other_cpu, other_wait)
-                )
-    print(
-        f"people search at {args.rate} req/s, medians of {args.rounds} rounds of {args.seconds:g}s"
-    )
+                rows[name].append((p50, p99, loop_cpu, loop_wait, other_cpu, other_wait, n))
+    load = f"wrk at concurrency {args.closed}" if args.closed else f"{args.rate} req/s"
+    print(f"people search at {load}, medians of {args.rounds} rounds of {args.seconds:g}s")
     print("  (ms per call: CPU and run-queue wait of the loop thread, then of the busiest other)")
     for name, found in rows.items():
-        p50, p99, lc, lw, oc, ow = (statistics.median(r[i] for r in found) for i in range(6))
+        p50, p99, lc, lw, oc, ow, n = (statistics.median(r[i] for r in found) for i in range(7))
         print(
-            f"  {name:24s} p50 {p50:5.2f}  p99 {p99:6.2f} ms   loop CPU {lc:.3f} wait {lw:.3f}"
-            f"   other CPU {oc:.3f} wait {ow:.3f}"
+            f"  {name:24s} {n / args.seconds:6.0f}/s p50 {p50:6.2f} p99 {p99:6.2f} ms  loop CPU"
+            f" {lc:.3f} wait {lw:.3f}  other CPU {oc:.3f} wait {ow:.3f}"
         )
 
 

@@ -186,12 +186,14 @@ def test_a_bad_agent_name_is_refused_with_the_rule(repo: Agents, name: str) -> N
         repo.create(name)
 
 
-def test_an_unknown_agent_name_lists_the_agents_there_are(repo: Agents) -> None:
+def test_an_unknown_agent_name_offers_the_nearest_names(repo: Agents) -> None:
     repo.create("research")
     repo.create("enrich")
-    with pytest.raises(ConfigError, match="no agent named 'reserch'; agents are: enrich, research"):
+    with pytest.raises(ConfigError, match="no agent named 'reserch'; did you mean research or"):
         repo.revoke("reserch")
     assert repo.get("reserch") is None
+    with pytest.raises(ConfigError, match="no agent named 'zzz'; agents are: enrich, research"):
+        repo.revoke("zzz")
 
 
 def test_list_returns_every_agent_by_name_with_its_grants(repo: Agents) -> None:

@@ -187,7 +187,7 @@ def test_mistakes_print_an_error_and_exit_two_without_a_traceback(
     bollard.create("research", "people:read")
     result = bollard(*args)
     assert result.exit_code == 2, result.output
-    assert result.stderr.startswith("error: ")
+    assert result.stderr.startswith("Error: ")
     assert says in result.stderr
     assert "Traceback" not in result.output
     assert result.stdout == ""
@@ -198,4 +198,4 @@ def test_a_bad_database_url_is_an_error_not_a_traceback() -> None:
         main, ["agents", "list"], env={"BOLLARD_DATABASE_URL": "mysql://root@localhost/x"}
     )
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: database URL scheme 'mysql' is not supported")
+    assert result.stderr.startswith("Error: database URL scheme 'mysql' is not supported")

@@ -42,7 +42,7 @@ def test_a_bad_setting_is_one_error_line_and_exit_2(
             timeout=60,
         )
         assert done.returncode == 2, done.stderr
-        assert done.stderr.startswith("error: bad setting: "), done.stderr
+        assert done.stderr.startswith("Error: bad setting: "), done.stderr
         assert says in done.stderr
         assert f"(got {value!r})" in done.stderr
         assert "Traceback" not in done.stderr

@@ -11,10 +11,12 @@ a rotated key's grace) are judged on every call.
 from __future__ import annotations
 
 import builtins
+import contextlib
+import difflib
 import hmac
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -40,6 +42,24 @@ Status = Literal["active", "revoked", "expired"]
 NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DAYS = {"m": 1 / 1440, "h": 1 / 24, "d": 1, "w": 7}
+DURATION_MAX = timedelta(days=3650)
+
+
+class UnknownAgentName(ConfigError):
+    """No agent has this name; the message offers the nearest names there are."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        self.nearest = tuple(difflib.get_close_matches(name, known, n=3, cutoff=0.6))
+        if self.nearest:
+            hint = f"did you mean {' or '.join(self.nearest)}?"
+        else:
+            hint = f"agents are: {', '.join(known)}" if known else "there are no agents yet"
+        super().__init__(f"no agent named {name!r}; {hint}")
+
+
+class AgentNameTaken(ConfigError):
+    """An agent with this name already exists (names are never reused)."""
 
 
 def utcnow() -> datetime:
@@ -48,14 +68,31 @@ def utcnow() -> datetime:
 
 
 def parse_duration(text: str) -> timedelta:
-    """`90m`, `12h`, `30d` or `1w` as a timedelta; anything else is a ConfigError."""
+    """`90m`, `12h`, `30d` or `1w` as a timedelta, up to DURATION_MAX; else a ConfigError."""
     match = _DURATION.match(text)
     if match is None or int(match[1]) == 0:
         raise ConfigError(
             f"duration {text!r} is not understood: use a positive whole number "
             "followed by m (minutes), h (hours), d (days) or w (weeks), e.g. 30d"
         )
+    # Compared as numbers first: 10**12 days would not even fit in a timedelta.
+    days = int(match[1]) * _DAYS[match[2]]
+    if days > DURATION_MAX.days:
+        raise ConfigError(
+            f"duration {text!r} is too long: at most {DURATION_MAX.days} days (about 10 years)"
+        )
     return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def in_words(period: timedelta) -> str:
+    """A duration as a person says it: `3 minutes`, `2 hours 30 minutes`, `30 days`."""
+    minutes = int(period.total_seconds() // 60)
+    parts = []
+    for unit, size in (("week", 10080), ("day", 1440), ("hour", 60), ("minute", 1)):
+        count, minutes = divmod(minutes, size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+    return " ".join(parts[:2]) or "less than a minute"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +176,12 @@ class Agents:
         *,
         expires_at: datetime | None = None,
         note: str = "",
+        conn: Connection | None = None,
     ) -> tuple[Agent, str]:
-        """A new agent and its key; the key is returned here once and never stored."""
+        """A new agent and its key; the key is returned here once and never stored.
+
+        With `conn`, inside the caller's transaction (as every method that takes one).
+        """
         if not NAME.fullmatch(name):
             raise ConfigError(
                 f"agent name {name!r} is not allowed: use 1 to 64 lowercase letters, "
@@ -149,18 +190,27 @@ class Agents:
         selectors = self._selectors(grants)
         now = self._now()
         try:
-            with self._engine.begin() as conn:
+            with self._begin(conn) as tx:
                 values = {"name": name, "note": note, "created_at": now, "expires_at": expires_at}
-                agent_id: int = conn.execute(
+                agent_id: int = tx.execute(
                     insert(agents).values(values).returning(agents.c.id)
                 ).scalar_one()
-                _insert_grants(conn, agent_id, selectors, now)
-                key = _insert_key(conn, agent_id, now)
+                _insert_grants(tx, agent_id, selectors, now)
+                key = _insert_key(tx, agent_id, now)
         except IntegrityError as exc:
-            if self.get(name) is not None:
-                raise ConfigError(f"an agent named {name!r} already exists") from exc
+            if conn is None and self.get(name) is not None:
+                raise AgentNameTaken(f"an agent named {name!r} already exists") from exc
             raise
-        return self.require(name), key
+        return self.require(name, conn), key
+
+    @contextlib.contextmanager
+    def _begin(self, conn: Connection | None) -> Iterator[Connection]:
+        """The caller's transaction, or a new one of our own."""
+        if conn is not None:
+            yield conn
+            return
+        with self._engine.begin() as new:
+            yield new
 
     def authenticate(self, key: str, version: int | None = None) -> Agent | None:
         """The agent a key belongs to, or None if the key does not let it in now.
@@ -210,60 +260,66 @@ class Agents:
         agent = _agent(first, (r.selector for r in rows))
         return _Entry(agent, first.key_revoked_at, first.key_expires_at)
 
-    def get(self, name: str) -> Agent | None:
+    def get(self, name: str, conn: Connection | None = None) -> Agent | None:
         """The agent with this name, whatever its status."""
-        found = self._load(agents.c.name == name)
+        found = self._load(agents.c.name == name, conn)
         return found[0] if found else None
 
-    def list(self) -> builtins.list[Agent]:
+    def list(self, conn: Connection | None = None) -> builtins.list[Agent]:
         """Every agent, by name."""
-        return self._load(None)
+        return self._load(None, conn)
 
-    def revoke(self, name: str) -> Agent:
+    def revoke(self, name: str, conn: Connection | None = None) -> Agent:
         """Revoke an agent and all its keys, from the next call on."""
-        agent = self.require(name)
+        agent = self.require(name, conn)
         now = self._now()
-        with self._engine.begin() as conn:
-            conn.execute(
+        with self._begin(conn) as tx:
+            tx.execute(
                 update(agents)
                 .where(agents.c.id == agent.id, agents.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
-            conn.execute(
+            tx.execute(
                 update(agent_keys)
                 .where(agent_keys.c.agent_id == agent.id, agent_keys.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
-        return self.require(name)
+        return self.require(name, conn)
 
-    def rotate(self, name: str, grace: timedelta | None = None) -> str:
+    def rotate(
+        self, name: str, grace: timedelta | None = None, conn: Connection | None = None
+    ) -> str:
         """A new key; the old ones stop now, or keep working for `grace`."""
-        agent = self.require(name)
+        agent = self.require(name, conn)
         if agent.revoked_at is not None:
             raise ConfigError(f"agent {name!r} is revoked; create a new agent instead")
         now = self._now()
         live = and_(agent_keys.c.agent_id == agent.id, agent_keys.c.revoked_at.is_(None))
-        with self._engine.begin() as conn:
+        with self._begin(conn) as tx:
             if grace is None:
-                conn.execute(update(agent_keys).where(live).values(revoked_at=now))
+                tx.execute(update(agent_keys).where(live).values(revoked_at=now))
             else:
                 # A shorter expiry already set by an earlier rotation stays.
                 until = now + grace
                 later = or_(agent_keys.c.expires_at.is_(None), agent_keys.c.expires_at > until)
-                conn.execute(update(agent_keys).where(live, later).values(expires_at=until))
-            return _insert_key(conn, agent.id, now)
+                tx.execute(update(agent_keys).where(live, later).values(expires_at=until))
+            return _insert_key(tx, agent.id, now)
 
-    def add_grants(self, name: str, selectors: Sequence[str]) -> Agent:
+    def add_grants(
+        self, name: str, selectors: Sequence[str], conn: Connection | None = None
+    ) -> Agent:
         """Grant more; selectors already granted are left as they are."""
-        agent = self.require(name)
+        agent = self.require(name, conn)
         wanted = [s for s in self._selectors(selectors) if s not in agent.grants]
-        with self._engine.begin() as conn:
-            _insert_grants(conn, agent.id, wanted, self._now())
-        return self.require(name)
+        with self._begin(conn) as tx:
+            _insert_grants(tx, agent.id, wanted, self._now())
+        return self.require(name, conn)
 
-    def remove_grants(self, name: str, selectors: Sequence[str]) -> Agent:
+    def remove_grants(
+        self, name: str, selectors: Sequence[str], conn: Connection | None = None
+    ) -> Agent:
         """Take grants away; naming one the agent does not have is a ConfigError."""
-        agent = self.require(name)
+        agent = self.require(name, conn)
         missing = [s.strip() for s in selectors if s.strip() not in agent.grants]
         if missing:
             have = ", ".join(agent.grants) or "none"
@@ -271,27 +327,26 @@ class Agents:
                 f"agent {name!r} has no grant {', '.join(map(repr, missing))}; "
                 f"its grants are: {have}"
             )
-        with self._engine.begin() as conn:
-            conn.execute(
+        with self._begin(conn) as tx:
+            tx.execute(
                 delete(grants).where(
                     grants.c.agent_id == agent.id,
                     grants.c.selector.in_([s.strip() for s in selectors]),
                 )
             )
-        return self.require(name)
+        return self.require(name, conn)
 
     def _selectors(self, texts: Iterable[str]) -> builtins.list[str]:
         return list(dict.fromkeys(parse_selector(t, self._catalog) for t in texts))
 
-    def require(self, name: str) -> Agent:
-        """The agent with this name, or a ConfigError that lists the agents there are."""
-        agent = self.get(name)
+    def require(self, name: str, conn: Connection | None = None) -> Agent:
+        """The agent with this name, or UnknownAgentName with the nearest names there are."""
+        agent = self.get(name, conn)
         if agent is None:
-            names = ", ".join(a.name for a in self.list()) or "none yet"
-            raise ConfigError(f"no agent named {name!r}; agents are: {names}")
+            raise UnknownAgentName(name, [a.name for a in self.list(conn)])
         return agent
 
-    def _load(self, where: Any) -> builtins.list[Agent]:
+    def _load(self, where: Any, conn: Connection | None = None) -> builtins.list[Agent]:
         query = (
             select(agents, grants.c.selector)
             .outerjoin(grants, grants.c.agent_id == agents.c.id)
@@ -299,8 +354,11 @@ class Agents:
         )
         if where is not None:
             query = query.where(where)
-        with self._reader.connect() as conn:
+        if conn is not None:
             rows = conn.execute(query).all()
+        else:
+            with self._reader.connect() as read:
+                rows = read.execute(query).all()
         by_id: dict[int, builtins.list[Row[Any]]] = {}
         for row in rows:
             by_id.setdefault(row.id, []).append(row)

@@ -15,10 +15,12 @@ exceptions: they are results, passed back to the agent and audited.
     ├── NotGranted (403 NOT_GRANTED)
     ├── MasterKeyRequired (403 MASTER_KEY_REQUIRED)
     ├── RouteNotFound (404 NOT_FOUND)
+    │   └── RequestIdUnknown (404 request_id_unknown)
     ├── MethodNotAllowed (405 METHOD_NOT_ALLOWED)
     ├── RateLimited (429 RATE_LIMITED)
     │   └── CreditBudgetExhausted (429 CREDIT_BUDGET_EXHAUSTED)
     ├── AuditUnavailable (503 AUDIT_UNAVAILABLE)
+    ├── StoreUnavailable (503 STORE_UNAVAILABLE)
     ├── UpstreamUnavailable (502 UPSTREAM_UNAVAILABLE)
     │   ├── UpstreamFailedMidCall (502 UPSTREAM_UNAVAILABLE)
     │   ├── UpstreamRedirected (502 UPSTREAM_REDIRECTED)
@@ -109,6 +111,15 @@ class RouteNotFound(BollardError):
     outcome = "invalid"
 
 
+class RequestIdUnknown(RouteNotFound):
+    """A webhook-result poll for a request id this agent's calls never produced.
+
+    Apollo's own code for an id it never issued, so a polling client stops."""
+
+    error_code = "request_id_unknown"
+    outcome = "denied"
+
+
 class MethodNotAllowed(BollardError):
     status = 405
     error_code = "METHOD_NOT_ALLOWED"
@@ -128,6 +139,14 @@ class CreditBudgetExhausted(RateLimited):
 class AuditUnavailable(BollardError):
     status = 503
     error_code = "AUDIT_UNAVAILABLE"
+    outcome = "error"
+
+
+class StoreUnavailable(BollardError):
+    """The database could not be read while deciding a call (an outage): retry shortly."""
+
+    status = 503
+    error_code = "STORE_UNAVAILABLE"
     outcome = "error"
 
 

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import psycopg
+from sqlalchemy.exc import DBAPIError
+
 from bollard import arguments, resolver
 from bollard.agents import Agent, Agents
 from bollard.audit import AuditWriter, Record, redact
@@ -32,11 +35,13 @@ from bollard.errors import (
     InvalidRequest,
     NotGranted,
     RouteNotFound,
+    StoreUnavailable,
     Unauthenticated,
 )
 from bollard.limits import Limiter
 from bollard.policy import Decision, decide
 from bollard.upstream import Reply, Upstream, UpstreamKeys
+from bollard.webhook_owners import WebhookOwners
 
 log = logging.getLogger("bollard.gateway")
 _JSON = {"content-type": "application/json"}
@@ -157,6 +162,7 @@ class Gateway:
         self._clock = clock
         # Calls by (door, outcome), for /metrics.
         self.outcomes: Counter[tuple[str, str]] = Counter()
+        self.webhook_owners = WebhookOwners()
 
     async def authenticate(self, key: str | None) -> Agent:
         """The agent behind a key, or 401."""
@@ -191,6 +197,7 @@ class Gateway:
             if resolved.problem is not None:
                 raise resolved.problem
             arguments.check(resolved.action, resolved.args)
+            self.webhook_owners.check(agent.name, resolved.action, resolved.args)
             trace.key_kind, key = self.keys.choose(resolved.action)
             # 5. admit
             admission = await self.limiter.admit(agent.name, resolved.action, resolved.args)
@@ -221,6 +228,7 @@ class Gateway:
                     await self.limiter.release(admission)
                 return self._failed(trace, exc, started)
             # 8. record outcome
+            self.webhook_owners.remember(agent.name, resolved.action, reply.status, reply.body)
             credits = await self.limiter.settle(
                 admission, reply.status, dict(reply.headers), reply.body
             )
@@ -417,7 +425,14 @@ def _while_forwarding(exc: Exception, request_id: str) -> BollardError:
 
 def _while_deciding(exc: Exception) -> BollardError:
     """An unforeseen error while deciding a call, as the refusal it becomes (its type,
-    not its message: that could quote the request)."""
+    not its message: that could quote the request). The database away (an outage,
+    not a fault) is a 503 to retry, naming no host, port or driver."""
+    if isinstance(exc, (DBAPIError, psycopg.Error, TimeoutError, ConnectionError)):
+        return StoreUnavailable(
+            "Bollard cannot check calls right now (its database cannot be reached), so "
+            "this call was not sent to Apollo. Retry in a few seconds.",
+            headers={"Retry-After": "2"},
+        )
     return BollardError(f"internal error while deciding: {type(exc).__name__}")
 
 

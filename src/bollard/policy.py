@@ -1,7 +1,8 @@
 """Grants → decision, with a reason. Pure: values in, values out.
 
-A grant selector is an action id (`contacts.create`) or `<resource>:<access>`
-where resource may be `*` and access is `read`, `write` or `*`. Deny by
+A grant selector is an action id (`contacts.create`), `<resource>:<access>`
+where resource may be `*` and access is `read`, `write` or `*`, or
+`tag:<risk tag>` (`tag:sends_email`: every action carrying that tag). Deny by
 default: no grant, no call. An empty grant list allows nothing.
 """
 
@@ -10,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bollard.catalog import ACCESSES, Action, Catalog
+from bollard.catalog import ACCESSES, TAGS, Action, Catalog
 from bollard.errors import ConfigError
+
+TAG_PREFIX = "tag"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,13 @@ def parse_selector(text: str, catalog: Catalog) -> str:
     if catalog.get(selector) is not None:
         return selector
     resource, sep, access = selector.partition(":")
+    if sep and resource == TAG_PREFIX:
+        if access in TAGS:
+            return selector
+        raise ConfigError(
+            f"unknown tag {access!r} in selector {text!r}; tags are {', '.join(TAGS)}"
+            f"{_nearest(access, TAGS)}"
+        )
     if sep:
         resources = (*catalog.resources, "*")
         if resource in resources and access in (*ACCESSES, "*"):
@@ -46,7 +56,8 @@ def parse_selector(text: str, catalog: Catalog) -> str:
     hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
     raise ConfigError(
         f"unknown selector {text!r}: use an action id (e.g. contacts.create) "
-        f"or <resource>:<read|write|*> (e.g. people:read){hint}"
+        f"or <resource>:<read|write|*> (e.g. people:read) or tag:<tag> (e.g. "
+        f"tag:sends_email){hint}"
     )
 
 
@@ -64,6 +75,8 @@ def matches(selector: str, action: Action) -> bool:
     resource, sep, access = selector.partition(":")
     if not sep:
         return False
+    if resource == TAG_PREFIX:
+        return access in action.tags
     return resource in ("*", action.resource) and access in ("*", action.access)
 
 

@@ -150,7 +150,7 @@ def test_an_admin_grants_and_revokes_and_finds_the_denied_call_in_the_log(
     with admin.client(key) as agent:
         assert agent.post("/api/v1/contacts", json=contact).status_code == 401
     page.goto(admin.url + "/admin/audit?agent=sdr")
-    expect(page.locator("#log-rows")).to_contain_text("revoke by console")
+    expect(page.locator("#log-rows")).to_contain_text("agents.revoke by admin (console)")
     expect(page.locator("#log-rows")).to_contain_text("added contacts.create")
 
 
@@ -160,13 +160,13 @@ def test_the_reference_guide_filters_and_shows_an_endpoints_detail(
     from playwright.sync_api import expect
 
     page.goto(admin.url + "/reference")
-    expect(page.locator("#shown-count")).to_have_text("20 of 20 endpoints")
+    expect(page.locator("#shown-count")).to_have_text("80 of 80 endpoints")
     shot(page, "08-reference")
     page.get_by_label("Permission").select_option("master")
-    expect(page.locator("#shown-count")).to_have_text("9 of 20 endpoints")
+    expect(page.locator("#shown-count")).to_have_text("13 of 80 endpoints")
     page.get_by_label("Search").fill("opportunities")
     page.get_by_label("Search").press("Enter")
-    expect(page.locator("#shown-count")).to_have_text("3 of 20 endpoints")
+    expect(page.locator("#shown-count")).to_have_text("3 of 80 endpoints")
     row = page.locator("details#deals\\.update")
     row.locator("summary").click()
     expect(row.get_by_role("table")).to_contain_text("opportunity_id")
@@ -174,6 +174,23 @@ def test_the_reference_guide_filters_and_shows_an_endpoints_detail(
     shot(page, "09-reference-filtered-detail")
     with httpx.Client(base_url=admin.url, timeout=10) as client:
         assert client.get("/reference/catalog.json").status_code == 200
+
+
+def test_the_reference_guide_filters_by_risk_tag_and_marks_each_rows_origin(
+    admin: Bollard, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(admin.url + "/reference")
+    page.get_by_label("Risk tag").select_option("sends_email")
+    expect(page.locator("#shown-count")).to_have_text("5 of 80 endpoints")
+    send = page.locator("details#emails\\.send_now summary")
+    expect(send).to_contain_text("Apollo's document")
+    expect(send).to_contain_text("sends_email")
+    expect(page.locator("details#sequences\\.add_contacts summary")).to_contain_text("seed")
+    shot(page, "12-reference-sends-email")
+    page.get_by_label("From").select_option("openapi")
+    expect(page.locator("#shown-count")).to_have_text("4 of 80 endpoints")
 
 
 def test_console_pages_fit_a_phone_screen(admin: Bollard, browser: Any) -> None:

@@ -19,7 +19,7 @@ def test_reference_page_is_public_and_lists_every_endpoint_by_area(admin: Bollar
     with httpx.Client(base_url=admin.url, timeout=10) as client:
         page = client.get("/reference")
     assert page.status_code == 200
-    assert len(ROW.findall(page.text)) == 20
+    assert len(ROW.findall(page.text)) == 80
     for heading in ("Key kinds", "Credits", "Rate limits", "Pagination", "Versioning", "Webhooks"):
         assert heading in page.text
     assert "Status codes and what to do" in page.text
@@ -28,9 +28,12 @@ def test_reference_page_is_public_and_lists_every_endpoint_by_area(admin: Bollar
 
 def test_reference_filters_by_method_access_permission_and_path(admin: Bollard) -> None:
     with httpx.Client(base_url=admin.url, timeout=10) as client:
-        master_reads = client.get("/reference", params={"permission": "master", "access": "read"})
-        patches = client.get("/reference", params={"method": "PATCH"})
-        searched = client.get("/reference", params={"q": "emailer_campaigns"})
+        seed = {"from": "seed"}
+        master_reads = client.get(
+            "/reference", params={"permission": "master", "access": "read", **seed}
+        )
+        patches = client.get("/reference", params={"method": "PATCH", **seed})
+        searched = client.get("/reference", params={"q": "emailer_campaigns", **seed})
         nothing = client.get("/reference", params={"q": "no-such-path"})
     assert ROW.findall(master_reads.text) == [
         "sequences.search",
@@ -54,8 +57,35 @@ def test_catalog_json_is_the_same_data_as_bollard_catalog(admin: Bollard) -> Non
     assert filtered.json()["actions"] == json.loads(listed.output)
     enrich = next(a for a in whole["actions"] if a["id"] == "people.enrich")
     assert enrich == json.loads(shown.output)
-    assert len(whole["actions"]) == 20
+    assert len(whole["actions"]) == 80
     assert [s["id"] for s in whole["guide"]["sections"]][:1] == ["connect"]
+
+
+def test_reference_marks_each_rows_origin_and_filters_by_risk_tag(admin: Bollard) -> None:
+    with httpx.Client(base_url=admin.url, timeout=10) as client:
+        sends = client.get("/reference", params={"tag": "sends_email"})
+        document = client.get("/reference", params={"from": "openapi"})
+        as_json = client.get("/reference/catalog.json", params={"tag": "destructive"})
+    assert ROW.findall(sends.text) == [
+        "sequences.add_contacts",
+        "sequences.create",
+        "sequences.update",
+        "sequences.activate",
+        "emails.send_now",
+    ]
+    assert "5 of 80 endpoints" in sends.text
+    row = sends.text.split('id="sequences.add_contacts"')[1].split("</summary>")[0]
+    assert '<span class="origin seed"' in row
+    assert ">sends_email</span>" in row
+    row = sends.text.split('id="emails.send_now"')[1].split("</summary>")[0]
+    assert "Apollo&#39;s document</span>" in row
+    assert len(ROW.findall(document.text)) == 60
+    assert {a["id"] for a in as_json.json()["actions"]} == {
+        "sequences.remove_contacts",
+        "sequences.deactivate",
+        "sequences.archive",
+        "lists.remove_records",
+    }
 
 
 def test_reference_can_be_put_behind_sign_in(start_bollard: StartBollard) -> None:

@@ -98,8 +98,10 @@ def test_a_database_older_than_the_checkpoint_file_refuses_every_call(
         refused = client.post(SEARCH, json={"per_page": 1})
         ready = client.get("/readyz")
     assert refused.status_code == 503
-    assert "rolled back" in refused.json()["error"]
+    # The agent is told only that calls cannot be recorded; the operator reads why.
+    assert "cannot record calls right now" in refused.json()["error"]
     assert ready.status_code == 503
+    assert "rolled back" in ready.json()["checks"]["audit"]
 
 
 def test_an_audit_store_opened_read_only_means_no_call_is_forwarded(
@@ -118,9 +120,15 @@ def test_an_audit_store_opened_read_only_means_no_call_is_forwarded(
 
     with bollard.client(key) as client:
         reply = client.post(SEARCH, json={"per_page": 1})
+        # Write access returns: connections made from now on may write again.
+        event.remove(bollard.engine, "connect", _read_only)
+        bollard.engine.pool.dispose()
+        assert bollard.gateway.audit.wait_writable(20)
+        after = client.post(SEARCH, json={"per_page": 1})
     assert reply.status_code == 503
     assert reply.json()["error_code"] == "AUDIT_UNAVAILABLE"
-    assert bollard.sandbox.calls == []
+    assert after.status_code == 200
+    assert len(bollard.sandbox.calls) == 1
 
 
 def test_a_full_audit_store_means_no_call_is_forwarded(start_bollard: StartBollard) -> None:
@@ -144,8 +152,9 @@ def test_a_full_audit_store_means_no_call_is_forwarded(start_bollard: StartBolla
         ready = client.get("/readyz")
     assert statuses[-1] == 503
     assert {r.status_code for r in after} == {503}
-    assert "full" in after[0].json()["error"]
+    assert "cannot record calls right now" in after[0].json()["error"]
     assert ready.status_code == 503
+    assert "full" in ready.json()["checks"]["audit"]
     # Forwarded: exactly the calls whose request record was committed (each answered
     # with Apollo's 200, even the last, whose outcome may no longer have fitted).
     requests = [r for r in bollard.records() if r["kind"] == "request"]
@@ -195,11 +204,13 @@ def test_an_outcome_that_cannot_be_committed_still_answers_and_is_closed_at_the_
     # Apollo acted: its answer goes back (a 503 would invite a repeated write) ...
     assert answered.status_code == 200
     request_id = answered.headers["x-request-id"]
-    assert f"the outcome of request {request_id} could not be recorded" in caplog.text
-    # ... and the failed log refuses every later call, as any write failure does.
+    # ... and the failed log refuses every later call while it cannot write.
     assert refused.status_code == 503
     assert refused.json()["error_code"] == "AUDIT_UNAVAILABLE"
     assert len(bollard.sandbox.calls) == 1
+    # Stopped while the log still fails: the outcome it held is lost with the process.
+    bollard.server.stop()
+    assert f"the outcome of request {request_id} could not be recorded" in caplog.text
     with bollard.engine.begin() as conn:
         conn.execute(text("DROP TRIGGER outcomes_fail"))
     again = start_bollard()

@@ -21,15 +21,48 @@ def listed_ids(*args: str) -> list[str]:
     return [row["id"] for row in json.loads(result.output)]
 
 
-def test_bare_catalog_lists_all_twenty_actions_as_a_table() -> None:
+def test_bare_catalog_lists_all_eighty_actions_as_a_table_marking_where_each_comes_from() -> None:
     result = run()
     assert result.exit_code == 0
     assert "METHOD" in result.output
     assert "MASTER KEY" in result.output
+    assert "FROM" in result.output
     for a in load_catalog().actions:
         assert a.id in result.output
         assert a.full_path in result.output
-    assert "20 of 20 actions" in result.output
+    assert "80 of 80 actions" in result.output
+    lines = result.output.splitlines()
+    row = next(line for line in lines if " people.search " in line)
+    assert " seed " in row
+    row = next(line for line in lines if " email_accounts.list " in line)
+    assert " Apollo's document " in row
+
+
+def test_from_filter_splits_the_seeds_twenty_from_the_documents_sixty() -> None:
+    seed = listed_ids("--from", "seed")
+    document = listed_ids("--from", "openapi")
+    assert (len(seed), len(document)) == (20, 60)
+    assert seed == [a.id for a in load_catalog().actions][:20]
+    assert "sequences.activate" in document
+
+
+def test_tag_filter_lists_every_action_that_sends_email() -> None:
+    assert listed_ids("--tag", "sends_email") == [
+        "sequences.add_contacts", "sequences.create", "sequences.update",
+        "sequences.activate", "emails.send_now",
+    ]  # fmt: skip
+    destructive = listed_ids("--tag", "destructive")
+    assert {"sequences.archive", "sequences.remove_contacts"} <= set(destructive)
+    result = run("--tag", "sends_mail")
+    assert result.exit_code == 2
+    assert "sends_email" in result.output
+
+
+def test_show_names_the_origin_and_the_risk_tags() -> None:
+    out = run("show", "emails.send_now").output
+    assert "from         Apollo's document" in out
+    assert "tags         sends_email" in out
+    assert "from         seed" in run("show", "people.enrich").output
 
 
 def test_json_rows_are_the_shared_row_dicts() -> None:
@@ -40,27 +73,34 @@ def test_json_rows_are_the_shared_row_dicts() -> None:
 def test_master_only_and_scoped_ok_split_the_catalog() -> None:
     master = listed_ids("--master-only")
     scoped = listed_ids("--scoped-ok")
-    assert len(master) == 9
-    assert len(scoped) == 11
+    # The seed marks 9 master-only; Apollo's document marks 4 of its other 60.
+    assert len(master) == 9 + 4
+    assert len(scoped) == 11 + 56
     assert "users.list" in master
+    assert "calls.search" in master
     assert "people.search" in scoped
     assert not set(master) & set(scoped)
 
 
 def test_method_and_access_filters_combine() -> None:
-    assert listed_ids("--method", "patch", "--access", "write") == [
+    assert listed_ids("--method", "patch", "--access", "write", "--from", "seed") == [
         "contacts.update", "accounts.update", "deals.update",
+    ]  # fmt: skip
+    assert listed_ids("--method", "patch", "--access", "write", "--from", "openapi") == [
+        "tasks.update", "lists.update", "fields.update",
     ]  # fmt: skip
     assert listed_ids("--method", "GET", "--access", "write") == []
 
 
 def test_resource_filter_lists_only_that_resource() -> None:
-    assert listed_ids("--resource", "deals") == ["deals.create", "deals.update", "deals.list"]
+    assert listed_ids("--resource", "deals") == [
+        "deals.create", "deals.update", "deals.list", "deals.get", "deals.list_stages",
+    ]  # fmt: skip
 
 
 def test_search_matches_path_id_or_summary_ignoring_case() -> None:
     assert listed_ids("--search", "MIXED_") == ["people.search", "organizations.search"]
-    assert listed_ids("--search", "Teammates") == ["users.list"]
+    assert listed_ids("--search", "Teammates", "--from", "seed") == ["users.list"]
     assert listed_ids("--search", "add_contacts") == ["sequences.add_contacts"]
 
 

@@ -19,6 +19,10 @@ PAGED = {
 }
 
 
+def seed_actions() -> list[Action]:
+    return [a for a in load_catalog().actions if a.origin == "seed"]
+
+
 def action(action_id: str) -> Action:
     found = load_catalog().get(action_id)
     assert found is not None, action_id
@@ -37,9 +41,10 @@ def test_every_paged_search_caps_pages_at_500_and_per_page_at_100() -> None:
         assert (per_page.minimum, per_page.maximum) == (1, 100), action_id
 
 
-def test_only_actions_with_page_parameters_declare_paging() -> None:
+def test_only_the_seeds_actions_with_page_parameters_declare_paging() -> None:
+    # Apollo's document states no paging caps for its other searches, so none are set.
     with_paging = {a.id for a in load_catalog().actions if a.paging is not None}
-    with_page = {a.id for a in load_catalog().actions if a.param("page") is not None}
+    with_page = {a.id for a in seed_actions() if a.param("page") is not None}
     assert with_paging == with_page == PAGED
 
 
@@ -114,15 +119,33 @@ def test_one_of_rules_cover_organization_enrichment_sequences_and_accounts() -> 
     }
 
 
-def test_only_updates_and_sequence_enrolment_are_destructive() -> None:
-    destructive = {a.id for a in load_catalog().actions if a.destructive}
+def test_of_the_seeds_actions_only_updates_and_sequence_enrolment_are_destructive() -> None:
+    destructive = {a.id for a in seed_actions() if a.destructive}
     assert destructive == {
         "contacts.update", "accounts.update", "deals.update", "sequences.add_contacts",
     }  # fmt: skip
 
 
-def test_only_enrichment_and_company_search_spend_credits() -> None:
-    spenders = {a.id: a.credits for a in load_catalog().actions if a.credits.spends}
+def test_every_write_that_removes_stops_archives_or_sends_is_destructive() -> None:
+    for a in load_catalog().actions:
+        if {"destructive", "sends_email"} & set(a.tags):
+            assert (a.access, a.destructive) == ("write", True), a.id
+    tagged = {a.id for a in load_catalog().actions if "destructive" in a.tags}
+    assert tagged == {
+        "sequences.remove_contacts", "sequences.deactivate", "sequences.archive",
+        "lists.remove_records",
+    }  # fmt: skip
+
+
+def test_spends_credits_is_tagged_exactly_on_the_actions_that_spend() -> None:
+    for a in load_catalog().actions:
+        assert ("spends_credits" in a.tags) == a.credits.spends, a.id
+    owners = {a.id for a in load_catalog().actions if "changes_owner" in a.tags}
+    assert {"contacts.update_owners", "accounts.update_owners"} <= owners
+
+
+def test_of_the_seeds_actions_only_enrichment_and_company_search_spend_credits() -> None:
+    spenders = {a.id: a.credits for a in seed_actions() if a.credits.spends}
     assert set(spenders) == {
         "people.enrich", "people.bulk_enrich", "organizations.search", "organizations.enrich",
     }  # fmt: skip
@@ -132,9 +155,9 @@ def test_only_enrichment_and_company_search_spend_credits() -> None:
         assert (credits.base, credits.phone_reveal, credits.waterfall) == (1, 8, True)
 
 
-def test_only_enrichments_describe_a_webhook() -> None:
+def test_only_enrichments_and_their_poll_describe_a_webhook() -> None:
     with_webhook = {a.id for a in load_catalog().actions if a.webhook != "None"}
-    assert with_webhook == {"people.enrich", "people.bulk_enrich"}
+    assert with_webhook == {"people.enrich", "people.bulk_enrich", "people.webhook_result"}
 
 
 def test_bulk_enrichment_notes_its_tenth_of_the_rate_limit() -> None:
@@ -143,7 +166,7 @@ def test_bulk_enrichment_notes_its_tenth_of_the_rate_limit() -> None:
 
 def test_each_action_cites_its_own_apollo_reference_page() -> None:
     sources = [a.source for a in load_catalog().actions]
-    assert len(set(sources)) == 20
+    assert len(set(sources)) == len(sources) == 80
     assert action("people.search").source == "https://docs.apollo.io/reference/people-api-search"
 
 
@@ -182,8 +205,10 @@ def test_every_action_and_the_guide_serialise_to_json() -> None:
 
 def test_filters_combine_and_search_ignores_case() -> None:
     actions = load_catalog().actions
-    assert [a.id for a in filter_actions(actions, search="BULK")] == ["people.bulk_enrich"]
-    patched = filter_actions(actions, method="patch", master_key=False)
+    assert [a.id for a in filter_actions(actions, search="BULK", origin="seed")] == [
+        "people.bulk_enrich"
+    ]
+    patched = filter_actions(actions, method="patch", master_key=False, origin="seed")
     assert [a.id for a in patched] == ["contacts.update", "accounts.update"]
 
 

@@ -21,8 +21,21 @@ def refusal(text: str) -> CatalogError:
     return info.value
 
 
-def test_the_shipped_catalog_loads_with_twenty_actions() -> None:
-    assert len(load_catalog().actions) == 20
+def test_the_shipped_catalog_loads_the_seeds_twenty_and_the_documents_sixty() -> None:
+    actions = load_catalog().actions
+    assert len(actions) == 80
+    assert [a.origin for a in actions] == ["seed"] * 20 + ["openapi"] * 60
+
+
+def test_an_unknown_risk_tag_is_refused_naming_the_tags() -> None:
+    error = refusal(broken('tags = ["sends_email", "bulk"]', 'tags = ["sends_mail", "bulk"]'))
+    assert (error.entry, error.field) == ("sequences.add_contacts", "tags")
+    assert "sends_email" in str(error)
+
+
+def test_a_spending_action_without_the_spends_credits_tag_is_refused() -> None:
+    error = refusal(broken('tags = ["spends_credits", "bulk"]', 'tags = ["bulk"]'))
+    assert (error.entry, error.field) == ("people.bulk_enrich", "tags")
 
 
 def test_a_duplicate_id_is_refused_naming_the_id() -> None:
@@ -71,12 +84,18 @@ def test_a_nested_property_without_a_type_is_refused_naming_the_path() -> None:
     assert error.field == "params.details.properties.hashed_email.type"
 
 
-def test_nineteen_actions_are_refused() -> None:
+def test_a_missing_action_of_the_document_is_refused() -> None:
     text = catalog_text()
     last = text.rindex("[[actions]]")
     error = refusal(text[:last])
     assert (error.entry, error.field) == ("<file>", "actions")
-    assert "found 19" in str(error)
+    assert "expected exactly 60 from openapi, found 59" in str(error)
+
+
+def test_a_seed_action_passed_off_as_the_documents_is_refused() -> None:
+    marked = 'id = "people.enrich"\norigin = "openapi"\n'
+    error = refusal(broken('id = "people.enrich"\n', marked))
+    assert "expected exactly 20 from seed, found 19" in str(error)
 
 
 def test_a_rule_naming_an_unknown_parameter_is_refused() -> None:

@@ -16,7 +16,9 @@ from bollard.store import open_store
 def env(tmp_path: Path) -> dict[str, str]:
     url = f"sqlite:///{tmp_path / 'bollard.db'}"
     open_store(url).dispose()
-    return {"BOLLARD_DATABASE_URL": url, "BOLLARD_REDIS_URL": ""}
+    env = {"BOLLARD_DATABASE_URL": url, "BOLLARD_REDIS_URL": ""}
+    bollard(env, "agents", "create", "research")
+    return env
 
 
 def bollard(env: dict[str, str], *args: str) -> str:

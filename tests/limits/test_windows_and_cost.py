@@ -132,6 +132,18 @@ def test_real_cost_without_credits_consumed_counts_the_matches(catalog: Catalog)
     assert actual(bulk, planned, 200, body) == 18
 
 
+def test_bulk_company_enrichment_reserves_per_domain_and_settles_per_company_found(
+    catalog: Catalog,
+) -> None:
+    bulk = action(catalog, "organizations.bulk_enrich")
+    args = {"domains": ["a.io", "b.io"], "details": [{"name": "C"}]}
+    planned = estimate(bulk, args)
+    assert planned.credits == 3
+    assert estimate(bulk, {"domains": ["a.io"] * 12}).credits == 10
+    body = json.dumps({"organizations": [{"id": "1"}, {"id": "2"}]}).encode()
+    assert actual(bulk, planned, 200, body) == 2
+
+
 def test_an_error_answer_costs_nothing_and_an_unreadable_one_the_worst_case(
     catalog: Catalog,
 ) -> None:

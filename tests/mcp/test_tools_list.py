@@ -25,6 +25,8 @@ async def test_tools_list_shows_only_granted_actions_named_as_apollo_names_them(
         "apollo_people_match",
         "apollo_people_bulk_match",
         "apollo_contacts_create",
+        "apollo_people_show",
+        "apollo_webhook_result_show",
     ]
 
 
@@ -71,6 +73,34 @@ async def test_tool_schema_annotations_and_description_come_from_the_catalog(
     assert create.annotations.destructive_hint is False
 
 
+async def test_annotations_come_from_the_risk_tags_of_the_documents_actions(
+    bollard: Bollard,
+) -> None:
+    _, key = bollard.agents.create("all", ["*:*"])
+    async with mcp_session(bollard.url, key) as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+    for name in (
+        "apollo_emailer_messages_send_now",  # sends email
+        "apollo_emailer_campaigns_approve",  # starts a sequence sending
+        "apollo_emailer_campaigns_archive",  # destructive
+        "apollo_emailer_campaigns_remove_or_stop_contact_ids",  # destructive
+    ):
+        hints = tools[name].annotations
+        assert hints is not None
+        assert (hints.read_only_hint, hints.destructive_hint, hints.open_world_hint) == (
+            False, True, True,
+        ), name  # fmt: skip
+    send = tools["apollo_emailer_messages_send_now"]
+    assert send.description is not None
+    assert "Risk tags: sends_email." in send.description
+    draft = tools["apollo_emailer_messages_create"].annotations
+    assert draft is not None
+    assert draft.destructive_hint is False
+    accounts = tools["apollo_email_accounts_index"].annotations
+    assert accounts is not None
+    assert accounts.read_only_hint is True
+
+
 async def test_grant_change_shows_in_the_next_tools_list(bollard: Bollard) -> None:
     _, key = bollard.agents.create("growing", ["people.search"])
     async with mcp_session(bollard.url, key) as session:
@@ -80,12 +110,16 @@ async def test_grant_change_shows_in_the_next_tools_list(bollard: Bollard) -> No
         bollard.agents.remove_grants("growing", ["people.search"])
         last = [t.name for t in (await session.list_tools()).tools]
     assert before == ["apollo_mixed_people_api_search"]
-    assert after == [
-        "apollo_mixed_people_api_search",
+    writes = [
         "apollo_contacts_create",
         "apollo_contacts_update",
+        "apollo_contacts_update_stages",
+        "apollo_contacts_update_owners",
+        "apollo_contacts_bulk_create",
+        "apollo_contacts_bulk_update",
     ]
-    assert last == ["apollo_contacts_create", "apollo_contacts_update"]
+    assert after == ["apollo_mixed_people_api_search", *writes]
+    assert last == writes
 
 
 @pytest.mark.parametrize("version", HANDSHAKE_PROTOCOL_VERSIONS)

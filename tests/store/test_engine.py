@@ -106,10 +106,13 @@ def test_sqlite_connections_use_wal_full_sync_busy_timeout_and_foreign_keys(
     }
 
 
-def test_sqlite_file_gets_its_directory_created(tmp_path: Path) -> None:
+def test_a_sqlite_file_in_a_missing_directory_is_refused_and_nothing_created(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "deep" / "er" / "bollard.db"
-    open_store(f"sqlite:///{path}").dispose()
-    assert path.is_file()
+    with pytest.raises(ConfigError, match=r"the directory .*deep/er does not exist"):
+        open_store(f"sqlite:///{path}")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_plain_urls_get_the_drivers_bollard_ships_with(tmp_path: Path) -> None:

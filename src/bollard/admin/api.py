@@ -25,7 +25,7 @@ from starlette.routing import Route
 from bollard.admin import log as audit_log
 from bollard.admin import usage
 from bollard.admin.auth import CSRF_HEADER, SAFE_METHODS, AdminAuth, Principal
-from bollard.admin.changes import Changes
+from bollard.admin.changes import Changes, actor_for
 from bollard.admin.grants import matrix
 from bollard.admin.openapi import openapi_document
 from bollard.admin.problems import (
@@ -54,6 +54,9 @@ class NewAgent(BaseModel):
     grants: list[str] = Field(default_factory=list, max_length=100)
     note: str = Field(default="", max_length=500)
     expires_in: str | None = Field(default=None, max_length=16, description="e.g. 30d, 12h")
+    reason: str | None = Field(
+        default=None, max_length=500, description="why, kept in the audit record"
+    )
 
 
 class Rotation(BaseModel):
@@ -63,6 +66,18 @@ class Rotation(BaseModel):
     grace: str | None = Field(
         default=None, max_length=16, description="keep old keys working this long, e.g. 1h"
     )
+    reason: str | None = Field(
+        default=None, max_length=500, description="why, kept in the audit record"
+    )
+
+
+class Revocation(BaseModel):
+    """Why an agent is revoked (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(
+        default=None, max_length=500, description="why, kept in the audit record"
+    )
 
 
 class GrantChange(BaseModel):
@@ -71,6 +86,9 @@ class GrantChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     add: list[str] = Field(default_factory=list, max_length=100)
     remove: list[str] = Field(default_factory=list, max_length=100)
+    reason: str | None = Field(
+        default=None, max_length=500, description="why, kept in the audit record"
+    )
 
 
 def agent_json(agent: Agent, last_used_us: int | None) -> dict[str, Any]:
@@ -133,7 +151,7 @@ def _guarded(auth: AdminAuth, handler: Handler) -> Callable[[Request], Awaitable
 
 async def openapi(request: Request) -> JSONResponse:
     """The OpenAPI document describing this API."""
-    return JSONResponse(openapi_document(NewAgent, Rotation, GrantChange))
+    return JSONResponse(openapi_document(NewAgent, Rotation, Revocation, GrantChange))
 
 
 def _gateway(request: Request) -> Gateway:
@@ -155,42 +173,57 @@ async def list_agents(request: Request, principal: Principal) -> Response:
 
 async def create_agent(request: Request, principal: Principal) -> Response:
     body = await _body(request, NewAgent)
-    agent, key = await Changes(_gateway(request)).create(
-        body.name, body.grants, body.note, body.expires_in, by=principal.via
+    agent, key = await Changes.of(request).create(
+        body.name,
+        body.grants,
+        body.note,
+        body.expires_in,
+        by=actor_for(request, principal.via),
+        reason=body.reason,
     )
     return JSONResponse({"agent": agent_json(agent, None), "key": key}, status_code=201)
 
 
 async def get_agent(request: Request, principal: Principal) -> Response:
-    gateway = _gateway(request)
-    agent = await Changes(gateway).agent(request.path_params["name"])
+    agent = await Changes.of(request).agent(request.path_params["name"])
     used = await run_in_threadpool(audit_log.last_use, _engine(request))
     return JSONResponse({"agent": agent_json(agent, used.get(agent.name))})
 
 
 async def revoke_agent(request: Request, principal: Principal) -> Response:
-    agent = await Changes(_gateway(request)).revoke(request.path_params["name"], principal.via)
-    return JSONResponse({"agent": agent_json(agent, None)})
+    body = await _body(request, Revocation, empty_ok=True)
+    done = await Changes.of(request).revoke(
+        request.path_params["name"], actor_for(request, principal.via), reason=body.reason
+    )
+    return JSONResponse({"agent": agent_json(done.agent, None), "already_revoked": done.already})
 
 
 async def rotate_agent(request: Request, principal: Principal) -> Response:
     body = await _body(request, Rotation, empty_ok=True)
     name = request.path_params["name"]
-    key = await Changes(_gateway(request)).rotate(name, body.grace, principal.via)
-    return JSONResponse({"name": name, "key": key})
+    done = await Changes.of(request).rotate(
+        name, body.grace, actor_for(request, principal.via), reason=body.reason
+    )
+    return JSONResponse(
+        {"name": name, "key": done.key, "old_keys_until": _iso(done.old_keys_until)}
+    )
 
 
 async def get_grants(request: Request, principal: Principal) -> Response:
     gateway = _gateway(request)
-    agent = await Changes(gateway).agent(request.path_params["name"])
+    agent = await Changes.of(request).agent(request.path_params["name"])
     grid = matrix(gateway.catalog, agent.grants)
     return JSONResponse({"name": agent.name, "grants": list(agent.grants), **grid.to_json()})
 
 
 async def change_grants(request: Request, principal: Principal) -> Response:
     body = await _body(request, GrantChange)
-    agent = await Changes(_gateway(request)).regrant(
-        request.path_params["name"], body.add, body.remove, principal.via
+    agent = await Changes.of(request).regrant(
+        request.path_params["name"],
+        body.add,
+        body.remove,
+        actor_for(request, principal.via),
+        reason=body.reason,
     )
     return JSONResponse({"name": agent.name, "grants": list(agent.grants)})
 

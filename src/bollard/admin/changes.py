@@ -1,130 +1,117 @@
-"""Admin changes to agents: applied through the agents repository, then audited.
+"""Admin changes from the console and the admin API: the core service, off the event loop.
 
-Every change is checked first, applied, and written to the audit log as a
-record of kind "admin" from door "admin", naming the agent, what changed and
-who changed it (a console session or a script with the admin token). A change
-is refused up front while the audit log cannot be written, so no change goes
-unrecorded. Agents are read from the store on every call, so a change is in
-force on the agent's next call.
+Every change goes through `bollard.changes.AdminChanges`, as the CLI's do: applied
+and written to the audit log in one transaction, naming who made it (`actor_for`).
+This module only adapts: it runs the service in a thread, parses the durations
+typed into forms, and turns the service's errors into the console's refusals.
+A change is refused up front while this server's audit log has failed, so the
+console does not add to a log the server itself no longer trusts.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
-from typing import Any, ParamSpec, TypeVar
+from datetime import timedelta
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 
+from bollard.admin.auth import client_address
 from bollard.admin.problems import AgentExists, ChangeNotRecorded, InvalidInput, UnknownAgent
-from bollard.agents import Agent, parse_duration, utcnow
-from bollard.audit import Record
-from bollard.errors import AuditUnavailable, ConfigError
+from bollard.agents import Agent, AgentNameTaken, UnknownAgentName, parse_duration, utcnow
+from bollard.changes import Actor, AdminChanges, Revocation, Rotation
+from bollard.errors import ConfigError
 from bollard.gateway import Gateway
-from bollard.limits.rule_store import clear_rules, rule_dict, set_rule
-from bollard.limits.rules import ALL_ACTIONS, LimitRule
-from bollard.policy import parse_selector
+from bollard.limits.rules import LimitRule
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
+def actor_for(request: Request, via: str) -> Actor:
+    """The signed-in admin (console) or the admin token's holder (api), and their address."""
+    name = "admin token" if via == "token" else "admin"
+    door = "console" if via == "console" else "api"
+    return Actor(name, door, client_address(request))
+
+
 class Changes:
     """Create, revoke, rotate and re-grant agents and set their limits, each change recorded."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, engine: Engine) -> None:
         self._gateway = gateway
         self._agents = gateway.agents
+        self._core = AdminChanges(engine, gateway.agents, gateway.audit.checkpointer)
+
+    @classmethod
+    def of(cls, request: Request) -> Changes:
+        """The changes service of the app serving this request."""
+        return cls(request.app.state.gateway, request.app.state.engine)
 
     async def agent(self, name: str) -> Agent:
-        """The named agent, or UnknownAgent."""
-        agent = await run_in_threadpool(self._agents.get, name)
-        if agent is None:
-            raise UnknownAgent(f"no agent named {name!r}")
-        return agent
+        """The named agent, or UnknownAgent with the nearest names."""
+        return await _apply(self._agents.require, name)
 
     async def create(
-        self, name: str, grants: Sequence[str], note: str, expires_in: str | None, by: str
+        self,
+        name: str,
+        grants: Sequence[str],
+        note: str,
+        expires_in: str | None,
+        by: Actor,
+        reason: str | None = None,
     ) -> tuple[Agent, str]:
         """A new agent and its key (shown once)."""
         self._writable()
-        selectors = self._selectors(grants)
-        expires_at = utcnow() + _duration(expires_in) if expires_in else None
-        if await run_in_threadpool(self._agents.get, name) is not None:
-            raise AgentExists(f"an agent named {name!r} already exists; choose another name")
-        agent, key = await _apply(
-            self._agents.create, name, selectors, expires_at=expires_at, note=note
+        expires_at = utcnow() + _duration(expires_in) if expires_in is not None else None
+        return await _apply(
+            self._core.create_agent,
+            by,
+            name,
+            grants,
+            expires_at=expires_at,
+            note=note,
+            reason=reason,
         )
-        await self._record(
-            agent.name, "create", by, grants=list(agent.grants), expires_at=_iso(expires_at)
-        )
-        return agent, key
 
-    async def revoke(self, name: str, by: str) -> Agent:
+    async def revoke(self, name: str, by: Actor, reason: str | None = None) -> Revocation:
         """Revoke the agent and all its keys from the next call on."""
         self._writable()
-        await self.agent(name)
-        agent = await _apply(self._agents.revoke, name)
-        await self._record(name, "revoke", by)
-        return agent
+        return await _apply(self._core.revoke, by, name, reason)
 
-    async def rotate(self, name: str, grace: str | None, by: str) -> str:
+    async def rotate(
+        self, name: str, grace: str | None, by: Actor, reason: str | None = None
+    ) -> Rotation:
         """A new key for the agent; old keys stop now or after `grace`."""
         self._writable()
-        current = await self.agent(name)
-        if current.revoked_at is not None:
-            raise InvalidInput(f"agent {name!r} is revoked; create a new agent instead")
-        key = await _apply(self._agents.rotate, name, _duration(grace) if grace else None)
-        await self._record(name, "rotate", by, grace=grace)
-        return key
+        period = _duration(grace) if grace is not None else None
+        return await _apply(self._core.rotate, by, name, period, reason)
 
-    async def regrant(self, name: str, add: Sequence[str], remove: Sequence[str], by: str) -> Agent:
+    async def regrant(
+        self,
+        name: str,
+        add: Sequence[str],
+        remove: Sequence[str],
+        by: Actor,
+        reason: str | None = None,
+    ) -> Agent:
         """Add and remove grants in one change; removing one it lacks is an error."""
         self._writable()
-        current = await self.agent(name)
-        adding = [s for s in self._selectors(add) if s not in current.grants]
         removing = [s.strip() for s in remove]
-        missing = [s for s in removing if s not in current.grants]
-        if missing:
-            have = ", ".join(current.grants) or "none"
-            raise InvalidInput(
-                f"agent {name!r} has no grant {', '.join(map(repr, missing))}; "
-                f"its grants are: {have}"
-            )
-        if not adding and not removing:
-            return current
-        if removing:
-            await _apply(self._agents.remove_grants, name, removing)
-        agent = await _apply(self._agents.add_grants, name, adding)
-        await self._record(
-            name, "grants", by, added=adding, removed=removing, grants=list(agent.grants)
-        )
-        return agent
+        return await _apply(self._core.change_grants, by, name, add, removing, reason)
 
-    async def set_limits(self, engine: Engine, rule: LimitRule, by: str) -> LimitRule:
-        """Merge `rule`'s given limits into the agent's stored rule (as `bollard limits set`)."""
+    async def set_limits(self, rule: LimitRule, by: Actor) -> LimitRule:
+        """Merge these limits into the agent's; the rule as stored."""
         self._writable()
-        await self.agent(rule.agent)
-        stored = await _apply(set_rule, engine, rule, time.time())
-        await self._record(rule.agent, "limits", by, limits=rule_dict(stored))
-        return stored
+        return await _apply(self._core.set_limits, by, rule)
 
-    async def clear_limits(self, engine: Engine, name: str, action: str | None, by: str) -> int:
-        """Remove the agent's limits, all or one action's (as `bollard limits clear`)."""
+    async def clear_limits(self, name: str, action: str | None, by: Actor) -> list[LimitRule]:
+        """Remove the agent's limits (all, or one action's); the ones removed."""
         self._writable()
-        await self.agent(name)
-        gone = await _apply(clear_rules, engine, name, action)
-        await self._record(name, "limits cleared", by, action=action or ALL_ACTIONS, rules=gone)
-        return gone
-
-    def _selectors(self, texts: Sequence[str]) -> list[str]:
-        try:
-            return list(dict.fromkeys(parse_selector(t, self._gateway.catalog) for t in texts))
-        except ConfigError as exc:
-            raise InvalidInput(str(exc)) from exc
+        return await _apply(self._core.clear_limits, by, name, action)
 
     def _writable(self) -> None:
         if self._gateway.audit.failure is not None:
@@ -133,29 +120,20 @@ class Changes:
                 "no change is made until it can be"
             )
 
-    async def _record(self, agent: str, change: str, by: str, **details: Any) -> None:
-        data = {"change": change, "by": by, **{k: v for k, v in details.items() if v is not None}}
-        record = Record(
-            request_id=os.urandom(12).hex(),
-            kind="admin",
-            ts_us=int(time.time() * 1_000_000),
-            door="admin",
-            agent=agent,
-            data=data,
-        )
-        try:
-            await self._gateway.audit.append(record)
-        except AuditUnavailable as exc:
-            raise ChangeNotRecorded(
-                f"the change was made but could not be recorded: {exc.message}"
-            ) from exc
-
 
 async def _apply(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     try:
         return await run_in_threadpool(func, *args, **kwargs)
+    except UnknownAgentName as exc:
+        raise UnknownAgent(str(exc)) from exc
+    except AgentNameTaken as exc:
+        raise AgentExists(f"{exc}; choose another name") from exc
     except ConfigError as exc:
         raise InvalidInput(str(exc)) from exc
+    except SQLAlchemyError as exc:  # the change and its record roll back together
+        raise ChangeNotRecorded(
+            f"the database refused the change ({type(exc).__name__}); nothing was changed"
+        ) from exc
 
 
 def _duration(text: str) -> timedelta:
@@ -163,7 +141,3 @@ def _duration(text: str) -> timedelta:
         return parse_duration(text)
     except ConfigError as exc:
         raise InvalidInput(str(exc)) from exc
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="seconds") if moment else None

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from starlette.requests import Request
 
+from bollard.audit import seal
 from bollard.audit.chain import COLUMNS
 from bollard.audit.checkpoint_store import CheckpointFile
 from bollard.audit.keyfile import signing_key
@@ -198,8 +199,12 @@ def facets(
 
 def verify_all(engine: Engine, state_dir: Path) -> dict[str, Any]:
     """`bollard audit verify`: every record and signed checkpoint, as JSON-able data."""
+    key = signing_key(state_dir)
     report = verify(
-        engine, signing_key(state_dir).public_key(), CheckpointFile.in_state_dir(state_dir)
+        engine,
+        key.public_key(),
+        CheckpointFile.in_state_dir(state_dir),
+        mac_key=seal.mac_key(key),
     )
     problems = [
         {"kind": p.kind, "seq": p.seq, "fatal": p.fatal, "message": p.message}
@@ -212,6 +217,7 @@ def verify_all(engine: Engine, state_dir: Path) -> dict[str, Any]:
         "last_seq": report.last_seq,
         "checkpoints": report.checkpoints,
         "anchored_through": report.anchored_through,
+        "coverage": report.coverage(),
         "problem": "; ".join(p.message for p in report.problems if p.fatal),
         "problems": problems,
         "method": "full verification of every record and signed checkpoint",

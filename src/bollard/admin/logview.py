@@ -73,7 +73,8 @@ def entry_view(entry: audit_log.Entry) -> dict[str, Any]:
     data["when"] = when_us(data["ts_us"])
     if entry.admin is not None:
         change = dict(entry.admin.data)
-        data["summary"] = f"{change.get('change', 'change')} by {change.get('by', 'admin')}"
+        via = f" ({change['via']})" if change.get("via") else ""
+        data["summary"] = f"{change.get('change', 'change')} by {change.get('by', 'admin')}{via}"
         data["reason"] = _admin_summary(change)
     return data
 
@@ -83,12 +84,15 @@ def _admin_summary(change: dict[str, Any]) -> str:
     for key in ("added", "removed"):
         if change.get(key):
             parts.append(f"{key} {', '.join(change[key])}")
-    if change.get("change") == "create":
-        parts.append("grants " + (", ".join(change.get("grants") or []) or "none"))
-    if change.get("change") == "limits" and isinstance(change.get("limits"), dict):
-        parts.append(limitform.describe(change["limits"]))
-    if change.get("change") == "limits cleared":
-        parts.append(f"{change.get('rules', 0)} rule(s) for {change.get('action', '*')}")
+    kind, after = change.get("change"), change.get("after")
+    if kind == "agents.create" and isinstance(after, dict):
+        parts.append("grants " + (", ".join(after.get("grants") or []) or "none"))
+    if kind == "limits.set" and isinstance(after, dict):
+        parts.append(limitform.describe(after))
+    if kind == "limits.clear" and isinstance(change.get("before"), list):
+        parts.append(f"{len(change['before'])} limit rule(s) cleared")
+    if change.get("reason"):
+        parts.append(f"reason: {change['reason']}")
     return "; ".join(parts)
 
 

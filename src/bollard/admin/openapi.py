@@ -112,7 +112,13 @@ def openapi_document(*models: type[BaseModel]) -> dict[str, Any]:
         },
         "/admin/api/agents/{name}/revoke": {
             "parameters": [NAME],
-            "post": _op("Revoke an agent and all its keys", "the revoked agent", *write, 404),
+            "post": _op(
+                "Revoke an agent and all its keys (again: no change, already_revoked true)",
+                "the revoked agent",
+                *write,
+                404,
+                requestBody=_body("Revocation", required=False),
+            ),
         },
         "/admin/api/agents/{name}/rotate": {
             "parameters": [NAME],

@@ -35,7 +35,7 @@ from bollard.admin.auth import (
     login_nonce,
     set_login_cookie,
 )
-from bollard.admin.changes import Changes
+from bollard.admin.changes import Changes, actor_for
 from bollard.admin.grants import difference, matrix
 from bollard.admin.keypanel import key_panel
 from bollard.admin.problems import AdminError, CsrfRejected, InvalidInput, SignInThrottled
@@ -178,12 +178,12 @@ class Pages:
         if page.form is not None:
             form = page.form
             try:
-                agent, key = await Changes(gateway).create(
+                agent, key = await Changes.of(request).create(
                     _text(form, "name").strip(),
                     _split(_text(form, "grants")),
                     _text(form, "note").strip(),
                     _text(form, "expires_in").strip() or None,
-                    by="console",
+                    by=actor_for(request, "console"),
                 )
             except AdminError as exc:
                 error, status = exc.message, exc.status
@@ -211,7 +211,7 @@ class Pages:
         gateway = _gateway(request)
         status = int(extra.pop("status", 200))
         try:
-            agent = await Changes(gateway).agent(request.path_params["name"])
+            agent = await Changes.of(request).agent(request.path_params["name"])
         except AdminError as exc:
             return self.render(request, "error.html", page.csrf, error=exc, status=exc.status)
         said = flash.take(self.auth, request, page.session) if page.form is None else {}
@@ -245,7 +245,7 @@ class Pages:
 
     async def grants(self, request: Request, page: Page) -> Response:
         assert page.form is not None
-        changes = Changes(_gateway(request))
+        changes = Changes.of(request)
         ticked = [str(g) for g in page.form.getlist("grant")]
         typed = _text(page.form, "extra")
         try:
@@ -255,7 +255,7 @@ class Pages:
                     f"agent {agent.name!r} is revoked: its grants can no longer change"
                 )
             add, remove = difference(agent.grants, set(ticked) | set(_split(typed)))
-            await changes.regrant(agent.name, add, remove, by="console")
+            await changes.regrant(agent.name, add, remove, by=actor_for(request, "console"))
         except AdminError as exc:
             # Keep what the admin ticked and typed, so fixing one selector loses nothing.
             return await self.agent(
@@ -273,27 +273,28 @@ class Pages:
     async def revoke(self, request: Request, page: Page) -> Response:
         name = request.path_params["name"]
         try:
-            await Changes(_gateway(request)).revoke(name, by="console")
+            done = await Changes.of(request).revoke(name, by=actor_for(request, "console"))
         except AdminError as exc:
             return await self.agent(request, page, error=exc.message, status=exc.status)
+        said = "It was already revoked: no change." if done.already else None
         return self.redirect(
-            request, page, _agent_path(name), notice="Revoked: its keys stop working now."
+            request, page, _agent_path(name), notice=said or "Revoked: its keys stop working now."
         )
 
     async def rotate(self, request: Request, page: Page) -> Response:
         assert page.form is not None
-        changes = Changes(_gateway(request))
+        changes = Changes.of(request)
         name = request.path_params["name"]
         grace = _text(page.form, "grace").strip() or None
         try:
-            key = await changes.rotate(name, grace, by="console")
+            done = await changes.rotate(name, grace, by=actor_for(request, "console"))
         except AdminError as exc:
             return await self.agent(
                 request, page, error=exc.message, status=exc.status, grace=grace
             )
         old = f"The old key keeps working for {grace}." if grace else "The old key stopped working."
         return self.redirect(
-            request, page, _agent_path(name), notice=f"New key made. {old}", key=key
+            request, page, _agent_path(name), notice=f"New key made. {old}", key=done.key
         )
 
     async def limits(self, request: Request, page: Page) -> Response:
@@ -303,16 +304,21 @@ class Pages:
         name = request.path_params["name"]
         back = _back(_text(page.form, "back"), _agent_path(name))
         form = {k: v for k, v in page.form.items() if isinstance(v, str)}
-        engine = request.app.state.engine
         try:
             if "clear" in form:
                 action = limitform.action_of(form.get("action", ""), gateway.catalog)
                 scope = None if action == ALL_ACTIONS else action
-                gone = await Changes(gateway).clear_limits(engine, name, scope, by="console")
-                notice = f"Cleared {gone} limit rule(s) for {name} ({_scope_words(action)})."
+                cleared = await Changes.of(request).clear_limits(
+                    name, scope, by=actor_for(request, "console")
+                )
+                notice = (
+                    f"Cleared {len(cleared)} limit rule(s) for {name} ({_scope_words(action)})."
+                )
             else:
                 rule = limitform.rule_from_form(name, form, gateway.catalog)
-                stored = await Changes(gateway).set_limits(engine, rule, by="console")
+                stored = await Changes.of(request).set_limits(
+                    rule, by=actor_for(request, "console")
+                )
                 said = limitform.describe(rule_dict(stored))
                 notice = f"Limits for {name} ({_scope_words(stored.action)}): {said}."
         except AdminError as exc:

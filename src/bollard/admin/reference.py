@@ -19,7 +19,7 @@ from starlette.templating import Jinja2Templates
 from bollard.admin.auth import AdminAuth
 from bollard.admin.headers import secure
 from bollard.admin.problems import SignInThrottled, problem
-from bollard.catalog import METHODS, Catalog, load_catalog
+from bollard.catalog import METHODS, ORIGINS, TAGS, Catalog, load_catalog
 from bollard.catalog.rows import action_detail, action_row, filter_actions, guide_dict
 
 PERMISSIONS = {"master": True, "scoped": False}
@@ -44,6 +44,8 @@ def reference_filters(params: dict[str, str], catalog: Catalog) -> dict[str, Any
         "master_key": PERMISSIONS.get(params.get("permission", "")),
         "resource": resource if resource in catalog.resources else None,
         "search": params.get("q", "").strip()[:200] or None,
+        "tag": params.get("tag") if params.get("tag") in TAGS else None,
+        "origin": params.get("from") if params.get("from") in ORIGINS else None,
     }
 
 
@@ -74,6 +76,7 @@ def reference_routes(auth: AdminAuth, templates: Jinja2Templates, *, public: boo
             "params": params,
             "methods": sorted({a.method for a in catalog.actions}),
             "resources": catalog.resources,
+            "tags": TAGS,
             "signed_in": signed,
         }
         response = templates.TemplateResponse(request, "reference.html", context)

@@ -14,9 +14,10 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
 from sqlalchemy.exc import IntegrityError
 
-from bollard.audit.chain import GENESIS, Record, canonical, fast_hash
-from bollard.audit.checkpoint import Checkpoint, sign
+from bollard.audit.chain import COLUMNS, GENESIS, Record, canonical, fast_hash
+from bollard.audit.checkpoint import Checkpoint, is_authentic, sign
 from bollard.audit.checkpointer import Checkpointer
+from bollard.audit.seal import Head, Untrusted, mac, vouch
 from bollard.store.tables import audit_head
 
 
@@ -39,14 +40,18 @@ def append_records(
         return None
     conn = engine.raw_connection()
     try:
-        return ChainSQL.for_engine(engine).append(
-            conn, records, checkpointer, force_checkpoint=force_checkpoint
+        return (
+            ChainSQL.for_engine(engine)
+            .append(conn, records, checkpointer, force_checkpoint=force_checkpoint)
+            .checkpoint
         )
     finally:
         conn.close()
 
 
-def append_within(conn: Connection, records: Sequence[Record]) -> int:
+def append_within(
+    conn: Connection, records: Sequence[Record], checkpointer: Checkpointer | None
+) -> int:
     """Chain `records` inside the caller's open transaction; returns the new head's seq.
 
     For a change and its audit record that must commit (or roll back) together, from
@@ -54,6 +59,8 @@ def append_within(conn: Connection, records: Sequence[Record]) -> int:
     SQLite, call it after the transaction's first write (which takes the write lock),
     so the head it reads cannot move before the commit. No checkpoint is signed here:
     the next checkpoint (a running writer's, or the next CLI append's) covers it.
+    `checkpointer` gives the MAC key (None only where no key is used: some tests);
+    the records after the newest checkpoint must carry valid MACs (seal.Untrusted).
     """
     if not records:
         return 0
@@ -62,14 +69,33 @@ def append_within(conn: Connection, records: Sequence[Record]) -> int:
         raise RuntimeError("append_within needs a connection with an open transaction")
     cursor = raw.cursor()
     try:
-        return ChainSQL.for_engine(conn.engine).extend(cursor, records)[1]
+        sql = ChainSQL.for_engine(conn.engine)
+        trusted = sql.trusted(cursor, checkpointer)
+        return sql.extend(cursor, records, checkpointer, trusted).seq
     finally:
         cursor.close()
 
 
+_PREV, _HASH = COLUMNS.index("prev_hash"), COLUMNS.index("hash")
+
+
+class NothingWritten(Exception):
+    """An append failed at its first statement (reading the head): nothing was sent
+    to be written, so it may be made again on another connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """What an append left: the new head, and the checkpoint it signed (if any)."""
+
+    head: Head
+    checkpoint: Checkpoint | None
+
+
 _CHECKPOINT_COLUMNS = ("seq", "count", "head_hash", "ts_us", "key_id", "signature")
-# 13 parameters a row, 76 rows: 988, under the 999 that SQLite builds before 3.32 allow.
-_ROWS_PER_INSERT = 76
+# 14 parameters a row, 71 rows: 994, under the 999 that SQLite builds before 3.32 allow.
+_ROWS_PER_INSERT = 71
+_COLUMN_LIST = ", ".join(COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +113,10 @@ class ChainSQL:
     set_head: str
     latest_checkpoint: str
     insert_checkpoint: str
+    since: str  # the records after one seq through another, to vouch for them
+    mac_at: str
+    kinds: str  # ... IN, followed by a group of placeholders
+    placeholder: str
 
     @classmethod
     def for_engine(cls, engine: Engine) -> ChainSQL:
@@ -108,9 +138,9 @@ class ChainSQL:
             # The columns in chain.COLUMNS order, as the rows below are built.
             insert=driver(
                 "INSERT INTO audit_records (seq, request_id, kind, ts_us, agent, door, action,"
-                " decision, outcome, status, data, prev_hash, hash) VALUES "
+                " decision, outcome, status, data, prev_hash, hash, mac) VALUES "
             ),
-            values=driver("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            values=driver("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
             set_head=driver("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"),
             latest_checkpoint=(
                 "SELECT seq, count, head_hash, ts_us, key_id, signature FROM audit_checkpoints"
@@ -120,6 +150,13 @@ class ChainSQL:
                 "INSERT INTO audit_checkpoints (seq, count, head_hash, ts_us, key_id, signature)"
                 " VALUES (?, ?, ?, ?, ?, ?)"
             ),
+            since=driver(
+                f"SELECT {_COLUMN_LIST}, mac FROM audit_records"  # noqa: S608 - fixed names
+                " WHERE seq > ? AND seq <= ? ORDER BY seq"
+            ),
+            mac_at=driver("SELECT mac FROM audit_records WHERE seq = ?"),
+            kinds="SELECT request_id, kind FROM audit_records WHERE request_id IN ",
+            placeholder=driver("?"),
         )
 
     def append(
@@ -130,10 +167,16 @@ class ChainSQL:
         *,
         force_checkpoint: bool = False,
         datas: Sequence[str] | None = None,
-    ) -> Checkpoint | None:
+        trusted: Head | None = None,
+        probe: bool = False,
+    ) -> Appended:
         """One transaction on a DBAPI connection: the records, then a checkpoint if due.
 
         `datas`, if given, are the records' canonical data, already encoded by the caller.
+        `trusted`: the head this writer last wrote or vouched for; None reads the newest
+        signed checkpoint's. Records between it and the stored head must chain on and
+        carry valid MACs, or nothing is written (seal.Untrusted). `probe`: write the
+        head even if no record is appended (a write that fails on a full disk).
 
         The checkpoint goes to the file only after the commit, so the file is never
         ahead of the database. On any error the transaction is rolled back and the
@@ -143,10 +186,13 @@ class ChainSQL:
         try:
             if self.begin:
                 cursor.execute(self.begin)
-            start, seq, prev = self.extend(cursor, records, datas)
+            if trusted is None:
+                trusted = self.trusted(cursor, checkpointer)
+            head = self.extend(cursor, records, checkpointer, trusted, datas, probe=probe)
+            start = head.seq - len(records)
             made = None
-            if checkpointer is not None and (force_checkpoint or checkpointer.due(start, seq)):
-                made = self._checkpoint(cursor, checkpointer, seq, prev)
+            if checkpointer is not None and (force_checkpoint or checkpointer.due(start, head.seq)):
+                made = self._checkpoint(cursor, checkpointer, head.seq, head.hash)
             if self.sqlite:
                 cursor.execute("COMMIT")
             else:
@@ -162,22 +208,50 @@ class ChainSQL:
             cursor.close()
         if made is not None and checkpointer is not None:
             checkpointer.file.append([made])
-        return made
+        return Appended(head, made)
+
+    def trusted(self, cursor: DBAPICursor, checkpointer: Checkpointer | None) -> Head | None:
+        """The newest signed checkpoint's head (genesis if none); None without a key."""
+        if checkpointer is None:
+            return None
+        cursor.execute(self.latest_checkpoint)
+        found = cursor.fetchone()
+        if found is None:
+            return Head(0, GENESIS)
+        last = Checkpoint.from_json(dict(zip(_CHECKPOINT_COLUMNS, found, strict=True)))
+        if not is_authentic(last, checkpointer.key.public_key()):
+            raise Untrusted(f"checkpoint #{last.seq} in the database is not signed by this key")
+        return Head(last.count, last.head_hash)
 
     def extend(
-        self, cursor: DBAPICursor, records: Sequence[Record], datas: Sequence[str] | None = None
-    ) -> tuple[int, int, str]:
+        self,
+        cursor: DBAPICursor,
+        records: Sequence[Record],
+        checkpointer: Checkpointer | None = None,
+        trusted: Head | None = None,
+        datas: Sequence[str] | None = None,
+        *,
+        probe: bool = False,
+    ) -> Head:
         """Chain `records` after the stored head, inside the cursor's open transaction.
 
-        Locks the head (PostgreSQL: FOR UPDATE), inserts the rows, moves the head; never
-        begins, commits or rolls back. Returns (head seq before, head seq after, head hash).
+        Locks the head (PostgreSQL: FOR UPDATE), vouches for the records between
+        `trusted` and it (when given, with `checkpointer`'s MAC key), inserts the rows
+        with their MACs, moves the head; never begins, commits or rolls back.
+        Returns the new head.
         """
-        cursor.execute(self.head)
-        head = cursor.fetchone()
-        if head is None:
+        try:
+            cursor.execute(self.head)
+            found = cursor.fetchone()
+        except Exception as exc:  # the transaction's first statement: nothing written
+            raise NothingWritten(str(exc)) from exc
+        if found is None:
             raise RuntimeError("the audit chain has no head row: run ensure_head first")
-        start, prev = int(head[0]), str(head[1])
-        seq, rows = start, []
+        stored = Head(int(found[0]), str(found[1]))
+        key = checkpointer.mac_key if checkpointer is not None else None
+        if key is not None and trusted is not None and trusted != stored:
+            self._vouch(cursor, key, trusted, stored)
+        seq, prev, rows = stored.seq, stored.hash, []
         if datas is None:
             datas = [canonical(r.data) for r in records]
         for r, data in zip(records, datas, strict=True):
@@ -188,7 +262,7 @@ class ChainSQL:
                 r.decision, r.outcome, r.status, data,
             )  # fmt: skip
             digest = fast_hash(prev, hashed)
-            rows.append((*hashed, prev, digest))
+            rows.append((*hashed, prev, digest, mac(key, digest) if key else None))
             prev = digest
         for at in range(0, len(rows), _ROWS_PER_INSERT):
             chunk = rows[at : at + _ROWS_PER_INSERT]
@@ -196,9 +270,36 @@ class ChainSQL:
             # up and takes back the GIL once, not once per row.
             sql = self.insert + ", ".join([self.values] * len(chunk))
             cursor.execute(sql, tuple(v for row in chunk for v in row))
-        if rows:
+        if rows or probe:
             cursor.execute(self.set_head, (seq, prev))
-        return start, seq, prev
+        return Head(seq, prev)
+
+    def kinds_of(self, cursor: DBAPICursor, request_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The kinds of record the log holds for each of these request ids."""
+        found: dict[str, set[str]] = {}
+        for at in range(0, len(request_ids), 500):
+            chunk = request_ids[at : at + 500]
+            cursor.execute(
+                self.kinds + "(" + ", ".join([self.placeholder] * len(chunk)) + ")", chunk
+            )
+            for rid, kind in cursor.fetchall():
+                found.setdefault(str(rid), set()).add(str(kind))
+        return found
+
+    def _vouch(self, cursor: DBAPICursor, key: bytes, trusted: Head, stored: Head) -> None:
+        # Another replica, the CLI or an attacker moved the head: accept only records
+        # that chain on from ours and carry a MAC made with the key.
+        begun = False
+        if trusted.seq > 0:
+            cursor.execute(self.mac_at, (trusted.seq,))
+            at = cursor.fetchone()
+            begun = at is not None and at[0] is not None
+        cursor.execute(self.since, (trusted.seq, max(stored.seq, trusted.seq)))
+        rows = [
+            (row[0], row[_PREV], row[_HASH], row[-1], fast_hash(row[_PREV], row) == row[_HASH])
+            for row in cursor.fetchall()
+        ]
+        vouch(key, trusted, stored, rows, begun)
 
     def _checkpoint(
         self, cursor: DBAPICursor, checkpointer: Checkpointer, count: int, head: str

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bollard.audit import seal
 from bollard.audit.checkpoint_store import CheckpointFile
 from bollard.audit.keyfile import signing_key
 from bollard.settings import Settings
@@ -15,14 +16,21 @@ from bollard.settings import Settings
 
 @dataclass(slots=True)
 class Checkpointer:
-    """Signs checkpoints of the head: every `every` records, or `seconds` after the last."""
+    """Signs checkpoints of the head (every `every` records, or `seconds` after the last)
+    and holds the key that MACs each record."""
 
     key: Ed25519PrivateKey
     file: CheckpointFile
     every: int = 1000
-    seconds: float = 10.0
+    # About a second: records after the newest checkpoint are vouched for only by their
+    # MACs, and tail truncation goes unseen offline until the next checkpoint.
+    seconds: float = 1.0
     clock: Callable[[], float] = time.time
     last_at: float = field(default=0.0)
+    mac_key: bytes = field(init=False)  # the records' MAC key, derived from `key`
+
+    def __post_init__(self) -> None:
+        self.mac_key = seal.mac_key(self.key)
 
     def due(self, before: int, after: int) -> bool:
         crossed = after // self.every > before // self.every

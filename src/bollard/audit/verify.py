@@ -36,10 +36,12 @@ from sqlalchemy import Engine, func, select
 from bollard.audit import checkpoint_store
 from bollard.audit.chain import COLUMNS, GENESIS, HASHED_COLUMNS, message
 from bollard.audit.checkpoint_store import CheckpointFile
+from bollard.audit.seal import MacWalk
 from bollard.audit.walk import (
     PAGE_SEPARATOR,
     ChainWalk,
     Page,
+    Problem,
     Report,
     Sources,
     check_checkpoints,
@@ -66,10 +68,12 @@ def verify(
     progress: Progress = lambda n: None,
     *,
     fast: bool = True,
+    mac_key: bytes | None = None,
 ) -> Report:
     """Walk every record and checkpoint; the report says what, if anything, is wrong.
 
     `fast=False` walks the general way on SQLite too (the tests compare the two).
+    `mac_key` (seal.mac_key of the private signing key) checks every record's MAC.
     """
     in_db = checkpoint_store.stored(engine)
     in_file, file_problems = file.read() if file is not None else ([], [])
@@ -83,7 +87,36 @@ def verify(
             walk.feed(batch)
             progress(len(batch))
     sources = Sources(in_db, in_file if file is not None else None, file_problems, head)
-    return check_checkpoints(walk, sources, key)
+    report = check_checkpoints(walk, sources, key)
+    if mac_key is not None:
+        _check_macs(engine, mac_key, report)
+    return report
+
+
+def _check_macs(engine: Engine, key: bytes, report: Report) -> None:
+    macs = MacWalk(key)
+    with engine.connect() as conn:
+        rows = conn.execution_options(yield_per=BATCH).execute(
+            select(audit_records.c.seq, audit_records.c.hash, audit_records.c.mac).order_by(
+                audit_records.c.seq
+            )
+        )
+        for batch in rows.partitions():
+            macs.feed((int(r[0]), str(r[1]), r[2]) for r in batch)
+    report.macs_checked, report.macs_valid = True, macs.valid
+    report.before_macs = macs.before_macs
+    for seq, why in macs.forged:
+        report.problems.append(
+            Problem(
+                "forged",
+                f"record {seq} {why}: it was not written by Bollard (someone with write "
+                "access to the database added or rewrote it)",
+                seq,
+            )
+        )
+    if macs.forged_count > len(macs.forged):
+        more = macs.forged_count - len(macs.forged)
+        report.problems.append(Problem("forged", f"and {more} more record(s) without a valid MAC"))
 
 
 def _batches(engine: Engine) -> Iterator[Rows]:

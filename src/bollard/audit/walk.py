@@ -8,6 +8,7 @@ file outside it) with what the walk saw.
 Each problem names its kind, so a report says which tampering it found:
 
     edited        a record's content no longer matches its hash
+    forged        a record without a valid MAC (written by someone without the key)
     deleted       records missing (a gap, or later records renumbered down)
     inserted      records added in the middle (later records renumbered up)
     reordered     records moved to other positions
@@ -59,6 +60,31 @@ class Report:
     checkpoints: int = 0
     anchored_through: int = 0
     problems: list[Problem] = field(default_factory=list)
+    macs_checked: bool = False  # False: verified with the public key alone
+    macs_valid: int = 0
+    before_macs: int = 0  # records written before record MACs existed
+
+    def coverage(self) -> list[str]:
+        """Which records a signature vouches for, and which only their MACs do."""
+        if self.records == 0:
+            return ["the log is empty"]
+        first, last, anchored = self.first_seq, self.last_seq, self.anchored_through
+        lines = []
+        if anchored >= first:
+            lines.append(f"records {first}..{anchored} are covered by a signed checkpoint")
+        if last > max(anchored, first - 1):
+            since = max(anchored + 1, first)
+            vouched = (
+                "each carries a valid MAC (made only with the key)"
+                if self.macs_checked
+                else "their MACs were not checked (that needs the private key)"
+            )
+            lines.append(
+                f"records {since}..{last} are NOT covered by a signed checkpoint yet; {vouched}"
+            )
+        if self.before_macs:
+            lines.append(f"{self.before_macs} record(s) were written before records had MACs")
+        return lines
 
     @property
     def ok(self) -> bool:

@@ -6,10 +6,14 @@ commits once, so the durability cost (one fsync) is shared by every call that
 arrived meanwhile. Every `checkpoint_every` records, or `checkpoint_seconds`
 after the last checkpoint if records came since, the same thread signs a
 checkpoint of the head: into the database in the batch's transaction, then
-into the checkpoint file. The first write error is final for this process:
-from then on every append fails at once and `/readyz` says why. Nothing is
-retried and carried on, because a call whose record may be lost must not be
-forwarded.
+into the checkpoint file.
+
+A write error starts an outage (`outage.py`): every append fails at once and
+`/readyz` says why, while the thread tries the database again every second and
+resumes when it takes writes. No record is retried and carried on: a call whose
+record may be lost is never forwarded. Records that do not chain on from the head
+this writer last wrote, or carry no valid MAC (`seal.py`), end appends for good:
+someone wrote the database who does not hold the key.
 """
 
 from __future__ import annotations
@@ -25,16 +29,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
-from sqlalchemy.pool import PoolProxiedConnection
 
 from bollard.audit import checkpoint_store
-from bollard.audit.appender import ChainSQL, append_records, ensure_head
+from bollard.audit.appender import ChainSQL, NothingWritten, append_records, ensure_head
 from bollard.audit.chain import Record, canonical
 from bollard.audit.checkpoint import Checkpoint
 from bollard.audit.checkpoint_store import rollback_problem
 from bollard.audit.checkpointer import Checkpointer, checkpointer_for
 from bollard.audit.durations import Durations
+from bollard.audit.link import Link, pragma
+from bollard.audit.outage import (
+    COMMIT_TIMEOUT,
+    HELD_AT_MOST,
+    RETRY_EVERY,
+    Outage,
+    closing,
+    requests_among,
+    unavailable,
+)
 from bollard.audit.recovery import POSTGRES_ORPHAN_GRACE_US, orphans
+from bollard.audit.seal import Head, Untrusted
 from bollard.errors import AuditUnavailable
 from bollard.settings import Settings
 
@@ -47,6 +61,7 @@ class _Pending:
     datas: Sequence[str]  # each record's canonical data, encoded once by the caller
     future: asyncio.Future[None]
     loop: asyncio.AbstractEventLoop
+    deferred: bool = False  # nobody waits: held through an outage, not refused
 
 
 _STOP = object()
@@ -92,11 +107,20 @@ class AuditWriter:
         self._wake_loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._sql = ChainSQL.for_engine(engine)
-        self._conn: PoolProxiedConnection | None = None  # SQLite: the thread's own
+        self._link = Link(engine)  # the thread's own connection
         self._sqlite = engine.dialect.name == "sqlite"
         self._wal_at = time.monotonic()  # SQLite: when the WAL was last checkpointed
         self._wal_pending = False  # and whether commits came since
-        self.failure: str | None = None
+        self.failure: str | None = None  # what is wrong, for the operator (log, /readyz)
+        self.fatal = False  # the failure ends appends for good (tampering, a rollback)
+        self.outages = 0
+        self._outage: Outage | None = None
+        self._held: list[_Pending] = []  # deferred records held through an outage
+        self._trusted: Head | None = None  # the head this writer last wrote or vouched for
+        self._writable = threading.Event()  # set while no outage (or fatal failure) holds
+        self._busy_since: float | None = None  # when the thread's database work began
+        self._watching = threading.Event()  # set: the watch ends
+        self._writable.set()
         self.batches = 0
         self.records_written = 0
         self.checkpoints_written = 0
@@ -107,8 +131,17 @@ class AuditWriter:
         self.wal_checkpoint_seconds = Durations()
 
     @property
+    def checkpointer(self) -> Checkpointer | None:
+        """Its signer, whose key also seals the admin changes appended beside it."""
+        return self._checkpointer
+
+    @property
     def healthy(self) -> bool:
         return self.failure is None
+
+    def wait_writable(self, timeout: float) -> bool:
+        """Wait (from a thread, not the event loop) until an outage is over."""
+        return self._writable.wait(timeout)
 
     @property
     def queued(self) -> int:
@@ -123,11 +156,14 @@ class AuditWriter:
             self._guarded(self._recover)
         self._thread = threading.Thread(target=self._run, name="bollard-audit", daemon=True)
         self._thread.start()
+        self._watching.clear()
+        threading.Thread(target=self._watch, name="bollard-audit-watch", daemon=True).start()
 
     def close(self) -> None:
         """Stop the thread after what is queued, and anchor the tail with a last checkpoint."""
         if self._thread is not None:
             self._queue.put(_STOP)
+            self._watching.set()
             self._thread.join(timeout=10)
             stuck = self._thread.is_alive()
             self._thread = None
@@ -138,13 +174,23 @@ class AuditWriter:
             # failure, their callers told), the thread being gone.
             if self._deferred:
                 self._commit(self._take_deferred())
-                self._close_connection()
+                self._link.close()
+            self._drop_held()
             if self._checkpointer is not None and self.failure is None:
                 self._guarded(lambda: self.checkpoint_now())
 
     async def append(self, *records: Record) -> None:
         """Commit these records (in order, adjacent in the chain) or raise AuditUnavailable."""
-        await self.enqueue(*records)
+        committed = self.enqueue(*records)
+        try:
+            await asyncio.wait_for(asyncio.shield(committed), COMMIT_TIMEOUT)
+        except TimeoutError:
+            # A partition says nothing: shut the socket the thread waits on, so the
+            # commit fails (and an outage begins) instead of holding every call.
+            log.error("an audit commit took over %g s; closing its connection", COMMIT_TIMEOUT)
+            self._writable.clear()  # until a commit succeeds again
+            self._link.cut()
+            raise unavailable() from None
 
     async def flush(self) -> None:
         """Return once everything queued before this call is committed (or has failed),
@@ -155,8 +201,8 @@ class AuditWriter:
         future: asyncio.Future[None] = loop.create_future()
         # Through the queue even after a failure: the thread still settles, in order.
         self._queue.put(_Pending((), (), future, loop))
-        with contextlib.suppress(AuditUnavailable):
-            await future
+        with contextlib.suppress(AuditUnavailable, TimeoutError):
+            await asyncio.wait_for(asyncio.shield(future), COMMIT_TIMEOUT)
 
     def enqueue(self, *records: Record) -> asyncio.Future[None]:
         """Queue these records for the next commit and return at once, without waiting.
@@ -177,7 +223,7 @@ class AuditWriter:
         share the next request records' commit and fsync, instead of costing the
         writer a wake-up and a commit of their own.
         """
-        pending = self._pending(records)
+        pending = self._pending(records, deferred=True)
         self._deferred.append(pending)
         # No timer to come? (One set on another loop may never fire: it may have closed.)
         # A flag, not a deadline: uvloop keeps timers in whole milliseconds and can
@@ -193,9 +239,10 @@ class AuditWriter:
         if self._deferred:
             self._queue.put(_WAKE)
 
-    def _pending(self, records: Sequence[Record]) -> _Pending:
-        if self.failure is not None:
-            raise AuditUnavailable(f"the audit log cannot be written: {self.failure}")
+    def _pending(self, records: Sequence[Record], deferred: bool = False) -> _Pending:
+        # In an outage a deferred record (a forwarded call's outcome) is held, not refused.
+        if self.failure is not None and (self.fatal or not deferred):
+            raise unavailable()
         if self._thread is None:
             raise AuditUnavailable("the audit log is not open (the writer is stopped)")
         try:
@@ -210,7 +257,7 @@ class AuditWriter:
                 "so it was not sent"
             ) from None
         loop = asyncio.get_running_loop()
-        return _Pending(records, datas, loop.create_future(), loop)
+        return _Pending(records, datas, loop.create_future(), loop, deferred)
 
     def append_now(self, *records: Record) -> None:
         """Commit from synchronous code (the CLI); same chain, same transaction rules."""
@@ -248,7 +295,9 @@ class AuditWriter:
             work()
         except Exception as exc:  # a failure here is a refusal, like a failed write
             log.exception("audit log unusable; refusing all calls")
-            self.failure = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            self.failure = _describe(exc)
+            self.fatal = True
+            self._writable.clear()
 
     def _run(self) -> None:
         busy = False
@@ -257,14 +306,16 @@ class AuditWriter:
                 item = self._queue.get(timeout=self._idle_timeout())
             except queue.Empty:
                 cp = self._checkpointer
-                if cp is not None and self._clock() - cp.last_at >= cp.seconds:
+                if self._outage is not None:
+                    self._commit(self._take_deferred())
+                elif cp is not None and self._clock() - cp.last_at >= cp.seconds:
                     self._commit(self._take_deferred(), idle=True)
                 if self._wal_pending:
                     self._checkpoint_wal()
                 continue
             if item is _STOP:
                 self._commit(self._take_deferred())
-                self._close_connection()
+                self._link.close()
                 return
             batch = [item]
             if busy:
@@ -295,8 +346,10 @@ class AuditWriter:
         return taken
 
     def _idle_timeout(self) -> float | None:
-        if self.failure is not None:
+        if self.fatal:
             return None
+        if self._outage is not None:
+            return max(0.01, self._outage.next_try - time.monotonic())
         waits = []
         if self._checkpointer is not None:
             cp = self._checkpointer
@@ -320,74 +373,155 @@ class AuditWriter:
         started = self._wal_at = time.monotonic()
         self._wal_pending = False
         try:
-            _pragma(self._connection(), "wal_checkpoint(PASSIVE)")
+            pragma(self._link.get(), "wal_checkpoint(PASSIVE)")
             self.wal_checkpoint_seconds.observe(time.monotonic() - started)
         except Exception as exc:
             log.warning("WAL checkpoint failed (%s); will retry", exc)
 
     def _commit(self, batch: list[_Pending], idle: bool = False) -> None:
+        if self._outage is not None and not self._resume():
+            self._refuse(batch)
+            return
         records = [r for p in batch for r in p.records]
         datas = [d for p in batch for d in p.datas]
         if self.failure is None and (records or (idle and self._checkpointer)):
             try:
                 started = time.monotonic()
-                made = self._append(records, datas, idle)
+                self._busy_since = time.monotonic()
+                try:
+                    made = self._append(records, datas, idle)
+                finally:
+                    self._busy_since = None
                 self.commit_seconds.observe(time.monotonic() - started)
                 self.batches += bool(batch)
                 self.records_written += len(records)
                 self.checkpoints_written += made is not None
                 self._wal_pending = self._sqlite
+                if not self._writable.is_set():
+                    self._writable.set()
             except Exception as exc:  # the one place a write error becomes a refusal
-                log.exception("audit write failed; refusing all further calls")
-                self.failure = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-                self._close_connection()
+                self._failed(exc)
+                self._refuse(batch)
+                return
+        self._settle(batch, self.failure)
+
+    def _settle(self, batch: list[_Pending], failure: str | None) -> None:
         # One wake-up per event loop for the whole batch, not one per caller.
         by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         for pending in batch:
             by_loop.setdefault(pending.loop, []).append(pending.future)
         for loop, futures in by_loop.items():
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
-                loop.call_soon_threadsafe(_settle, futures, self.failure)
+                loop.call_soon_threadsafe(_settle, futures, failure)
+
+    def _refuse(self, batch: list[_Pending]) -> None:
+        """Tell the waiting callers; hold what nobody waits for until the database is back."""
+        outage = self._outage
+        if outage is None:  # fatal: nothing will be written again
+            self._settle(batch, self.failure or "failed")
+            return
+        waiting = [p for p in batch if not p.deferred]
+        for pending in waiting:
+            outage.unsure.update(requests_among(pending.records))
+        for pending in batch:
+            if pending.deferred and len(outage.held) < HELD_AT_MOST:
+                outage.held.extend(pending.records)
+                self._held.append(pending)
+            elif pending.deferred:
+                log.error("too many outcomes held in the outage; dropping some")
+                waiting.append(pending)
+        self._settle(waiting, self.failure or "failed")
+
+    def _failed(self, exc: Exception) -> None:
+        self._link.close()
+        self._writable.clear()
+        self.failure = _describe(exc)
+        if isinstance(exc, Untrusted):
+            log.error("audit log refused: %s; refusing all calls until restarted", exc)
+            self.fatal, self._outage = True, None
+            self._drop_held()
+        elif self._outage is None:
+            log.exception("audit write failed; refusing calls until the database is back")
+            now = time.monotonic()
+            self._outage = Outage(self.failure, now, now + RETRY_EVERY)
+            self.outages += 1
+        else:
+            self._outage.reason = self.failure
+            self._outage.next_try = time.monotonic() + RETRY_EVERY
+
+    def _resume(self) -> bool:
+        """Try the database again (at most every RETRY_EVERY): write what the outage
+        held, then carry on. False while it is still away."""
+        outage = self._outage
+        assert outage is not None
+        if time.monotonic() < outage.next_try:
+            return False
+        self._busy_since = time.monotonic()
+        try:
+            conn = self._link.get()
+            cursor = conn.cursor()
+            try:
+                kinds = self._sql.kinds_of(cursor, outage.request_ids())
+            finally:
+                cursor.close()
+            closing_records = closing(outage, kinds, int(self._clock() * 1_000_000))
+            appended = self._sql.append(
+                conn, closing_records, self._checkpointer, trusted=self._trusted, probe=True
+            )
+        except Exception as exc:
+            self._failed(exc)
+            return False
+        finally:
+            self._busy_since = None
+        self._trusted = appended.head
+        took = time.monotonic() - outage.since
+        log.warning(
+            "audit log writable again after %.1f s; %d held record(s) written",
+            took,
+            len(closing_records),
+        )
+        self.failure, self._outage = None, None
+        self._writable.set()
+        held, self._held = self._held, []
+        self._settle(held, None)
+        return True
+
+    def _drop_held(self) -> None:
+        held, self._held = self._held, []
+        self._settle(held, self.failure or "stopped")
 
     def _append(self, records: list[Record], datas: list[str], idle: bool) -> Checkpoint | None:
-        if not self._sqlite:
-            # PostgreSQL: a pooled connection per batch, pinged on checkout, so a
-            # server restarted between batches is reconnected rather than fatal.
-            pooled = self._engine.raw_connection()
-            try:
-                return self._sql.append(
-                    pooled, records, self._checkpointer, force_checkpoint=idle, datas=datas
-                )
-            finally:
-                pooled.close()
-        # SQLite: the thread's own connection, kept (no checkout per batch).
-        return self._sql.append(
-            self._connection(), records, self._checkpointer, force_checkpoint=idle, datas=datas
-        )
+        kept = self._link.conn is not None
+        conn = self._link.get()
+        try:
+            appended = self._sql.append(
+                conn, records, self._checkpointer, force_checkpoint=idle, datas=datas,
+                trusted=self._trusted,
+            )  # fmt: skip
+        except NothingWritten:
+            if self._sqlite or not kept:
+                raise
+            # PostgreSQL ended the kept connection between batches (a restart,
+            # pg_terminate_backend) and said so too late to be seen idle: once more,
+            # on a new one. Safe: the failed transaction wrote nothing.
+            self._link.close()
+            appended = self._sql.append(
+                self._link.get(), records, self._checkpointer, force_checkpoint=idle,
+                datas=datas, trusted=self._trusted,
+            )  # fmt: skip
+        self._trusted = appended.head
+        return appended.checkpoint
 
-    def _connection(self) -> PoolProxiedConnection:
-        """SQLite: the thread's own connection, opened on first use."""
-        if self._conn is None:
-            conn = self._engine.raw_connection()
-            conn.detach()  # this thread's alone, for as long as it runs
-            _pragma(conn, "wal_autocheckpoint = 0")  # `_checkpoint_wal` does it
-            self._conn = conn
-        return self._conn
-
-    def _close_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
-
-
-def _pragma(conn: PoolProxiedConnection, pragma: str) -> None:
-    cursor = conn.cursor()
-    try:
-        cursor.execute(f"PRAGMA {pragma}")
-        cursor.fetchall()
-    finally:
-        cursor.close()
+    def _watch(self) -> None:
+        """Cut the connection of database work that has not answered in COMMIT_TIMEOUT,
+        whoever waits for it (a checkpoint, outcomes nobody waits for, a lock held by a
+        replica stuck in a partition)."""
+        while not self._watching.wait(1.0):
+            since = self._busy_since
+            if since is not None and time.monotonic() - since > COMMIT_TIMEOUT:
+                log.error("audit database work stuck for over %g s; cutting", COMMIT_TIMEOUT)
+                self._writable.clear()
+                self._link.cut()
 
 
 def _settle(futures: list[asyncio.Future[None]], failure: str | None) -> None:
@@ -397,7 +531,12 @@ def _settle(futures: list[asyncio.Future[None]], failure: str | None) -> None:
         if failure is None:
             future.set_result(None)
         else:
-            future.set_exception(AuditUnavailable(f"the audit log cannot be written: {failure}"))
+            future.set_exception(unavailable())
+
+
+def _describe(exc: Exception) -> str:
+    """An error as the operator reads it (the log and /readyz; never an agent)."""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
 
 
 def writer_for(

@@ -1,4 +1,4 @@
-"""The Apollo catalog: the 20 actions and the reference guide, as data.
+"""The Apollo catalog: the seed's 20 actions, Apollo's document's other 60, and the guide.
 
 `apollo.toml` beside this module is the single source of truth. It drives
 routes, validation, MCP tools, the sandbox, the CLI and the reference page.
@@ -22,6 +22,7 @@ from bollard.catalog.model import (
     Guide,
     GuideSection,
     Location,
+    Origin,
     Paging,
     Param,
     ParamType,
@@ -34,8 +35,10 @@ from bollard.catalog.parse import (
     EXPECTED_ACTIONS,
     LOCATIONS,
     METHODS,
+    ORIGINS,
     PARAM_TYPES,
     RULE_KINDS,
+    TAGS,
     parse_catalog,
 )
 
@@ -45,9 +48,11 @@ __all__ = [
     "EXPECTED_ACTIONS",
     "LOCATIONS",
     "METHODS",
+    "ORIGINS",
     "PARAM_TYPES",
     "PATH_PARAM_VALUE",
     "RULE_KINDS",
+    "TAGS",
     "Access",
     "Action",
     "Area",
@@ -56,6 +61,7 @@ __all__ = [
     "Guide",
     "GuideSection",
     "Location",
+    "Origin",
     "Paging",
     "Param",
     "ParamType",

@@ -11,6 +11,8 @@ from typing import Any, Literal
 Access = Literal["read", "write"]
 ParamType = Literal["string", "integer", "number", "boolean", "array", "object"]
 Location = Literal["path", "query", "body"]
+# Where an action's entry comes from: the user's own guide, or Apollo's OpenAPI document.
+Origin = Literal["seed", "openapi"]
 
 # Apollo ids are 24 hex characters; we accept any short token of safe characters.
 PATH_PARAM_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -113,6 +115,9 @@ class Action:
     paging: Paging | None = None
     bulk_max: int | None = None
     segments: tuple[str, ...] = field(default=(), repr=False)
+    origin: Origin = "seed"
+    # Risk tags a person reads at a glance and a selector can name (`tag:sends_email`).
+    tags: tuple[str, ...] = ()
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -187,6 +192,8 @@ class Catalog:
     guide: Guide
     _by_id: Mapping[str, Action] = field(repr=False)
     _by_tool: Mapping[str, Action] = field(repr=False)
+    # (method, segment count) → candidate actions, fewest {param} segments first.
+    _by_shape: Mapping[tuple[str, int], tuple[Action, ...]] = field(repr=False)
 
     @property
     def resources(self) -> tuple[str, ...]:
@@ -205,11 +212,19 @@ class Catalog:
         """The ids closest to a mistyped one, for 'did you mean' messages."""
         return difflib.get_close_matches(text, list(self._by_id), n=n, cutoff=0.4)
 
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """Tags in use, in catalog order, each once."""
+        return tuple(dict.fromkeys(t for a in self.actions for t in a.tags))
+
     def match(self, method: str, segments: Sequence[str]) -> tuple[Action, dict[str, str]] | None:
-        """The action whose template matches these (already split) path segments."""
-        for action in self.actions:
-            if action.method != method or len(action.segments) != len(segments):
-                continue
+        """The action whose template matches these (already split) path segments.
+
+        A literal segment beats a `{param}` one, so `GET /opportunities/search` is the
+        search and not the deal with id "search": candidates are tried fewest
+        parameters first, and only those of this method and length.
+        """
+        for action in self._by_shape.get((method, len(segments)), ()):
             params = _bind(action.segments, segments)
             if params is not None:
                 return action, params

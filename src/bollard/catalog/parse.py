@@ -21,6 +21,7 @@ from bollard.catalog.model import (
     Guide,
     GuideSection,
     Location,
+    Origin,
     Paging,
     Param,
     ParamType,
@@ -35,7 +36,10 @@ PARAM_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "array
 LOCATIONS: tuple[str, ...] = ("path", "query", "body")
 CREDIT_KINDS = ("none", "per_page", "per_record", "plan")
 RULE_KINDS = ("one_of", "requires")
-EXPECTED_ACTIONS = 20
+# The seed's 20, and the other 60 operations of Apollo's OpenAPI document.
+EXPECTED_ACTIONS = {"seed": 20, "openapi": 60}
+ORIGINS = ("seed", "openapi")
+TAGS = ("spends_credits", "sends_email", "bulk", "changes_owner", "destructive")
 
 _ID = re.compile(r"[a-z_]+\.[a-z_]+")
 _TEMPLATE_SEGMENT = re.compile(r"[a-z_]+|\{[a-z_]+\}")
@@ -53,17 +57,27 @@ def parse_catalog(text: str) -> Catalog:
         raise CatalogError("<file>", "actions", "missing [[actions]] entries")
     actions = tuple(_action(i, raw) for i, raw in enumerate(raw_actions))
     _check_unique(actions)
-    if len(actions) != EXPECTED_ACTIONS:
-        raise CatalogError(
-            "<file>", "actions", f"expected exactly {EXPECTED_ACTIONS}, found {len(actions)}"
-        )
+    for origin, expected in EXPECTED_ACTIONS.items():
+        found = sum(a.origin == origin for a in actions)
+        if found != expected:
+            raise CatalogError(
+                "<file>", "actions", f"expected exactly {expected} from {origin}, found {found}"
+            )
     guide = _guide(data.get("guide"), actions)
     return Catalog(
         actions=actions,
         guide=guide,
         _by_id={a.id: a for a in actions},
         _by_tool={a.mcp_tool: a for a in actions},
+        _by_shape=_by_shape(actions),
     )
+
+
+def _by_shape(actions: Sequence[Action]) -> dict[tuple[str, int], tuple[Action, ...]]:
+    shapes: dict[tuple[str, int], list[Action]] = {}
+    for a in sorted(actions, key=lambda a: len(a.path_params)):
+        shapes.setdefault((a.method, len(a.segments)), []).append(a)
+    return {shape: tuple(group) for shape, group in shapes.items()}
 
 
 def _check_unique(actions: Sequence[Action]) -> None:
@@ -139,6 +153,7 @@ def _action(index: int, raw: Any) -> Action:
     params = _params(entry, raw, segments)
     names = {p.name for p in params}
     rules = tuple(_rule(entry, r, names) for r in _table_list(entry, raw, "rules"))
+    credits = _credits(entry, raw.get("credits"))
     return Action(
         id=action_id,
         resource=resource,
@@ -152,7 +167,7 @@ def _action(index: int, raw: Any) -> Action:
         summary=_str(entry, raw, "summary"),
         notes=_str(entry, raw, "notes"),
         acts_on=_str(entry, raw, "acts_on"),
-        credits=_credits(entry, raw.get("credits")),
+        credits=credits,
         params=params,
         rules=rules,
         version=_str(entry, raw, "version"),
@@ -164,7 +179,22 @@ def _action(index: int, raw: Any) -> Action:
         paging=_paging(entry, raw.get("paging")),
         bulk_max=_opt_int(entry, raw, "bulk_max", minimum=1),
         segments=segments,
+        origin=cast(Origin, _choice(entry, raw, "origin", ORIGINS) if "origin" in raw else "seed"),
+        tags=_tags(entry, raw, credits),
     )
+
+
+def _tags(entry: str, raw: Mapping[str, Any], credits: Credits) -> tuple[str, ...]:
+    tags = raw.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise CatalogError(entry, "tags", "must be a list of strings")
+    unknown = [t for t in tags if t not in TAGS]
+    if unknown:
+        raise CatalogError(entry, "tags", f"{unknown[0]!r} is not one of {', '.join(TAGS)}")
+    # Derived, so that a tag:spends_credits rule can never miss an action that spends.
+    if ("spends_credits" in tags) != credits.spends:
+        raise CatalogError(entry, "tags", "spends_credits is tagged exactly when credits spend")
+    return tuple(dict.fromkeys(tags))
 
 
 def _mcp_tool(entry: str, raw: Mapping[str, Any]) -> str:

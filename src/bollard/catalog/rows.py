@@ -11,6 +11,9 @@ from typing import Any
 
 from bollard.catalog.model import Action, Credits, Guide, Paging, Param, Rule
 
+# How the reference guide marks where a row comes from.
+ORIGIN_LABELS = {"seed": "seed", "openapi": "Apollo's document"}
+
 
 def credits_text(credits: Credits) -> str:
     """A short human cost line, e.g. '1 per record, +8 phone reveal, + waterfall'."""
@@ -55,6 +58,9 @@ def action_row(action: Action) -> dict[str, Any]:
         "destructive": action.destructive,
         "mcp_tool": action.mcp_tool,
         "summary": action.summary,
+        "origin": action.origin,
+        "from": ORIGIN_LABELS[action.origin],
+        "tags": list(action.tags),
     }
 
 
@@ -156,6 +162,8 @@ def filter_actions(
     master_key: bool | None = None,
     resource: str | None = None,
     search: str | None = None,
+    tag: str | None = None,
+    origin: str | None = None,
 ) -> list[Action]:
     """The actions passing every filter given; `search` matches any text the guide shows
     for an action: path, id, MCP tool name, summary, notes, parameter names and descriptions."""
@@ -167,6 +175,8 @@ def filter_actions(
         and (access is None or a.access == access)
         and (master_key is None or a.master_key == master_key)
         and (resource is None or a.resource == resource)
+        and (tag is None or tag in a.tags)
+        and (origin is None or a.origin == origin)
         and (needle is None or needle in searchable_text(a))
     ]
 

@@ -1,7 +1,9 @@
 """`bollard agents`, `bollard grants` and `bollard check`: the admin's view of agents.
 
-Every command opens the store at `BOLLARD_DATABASE_URL` (migrating it first),
-accepts `--json`, and reports a ConfigError as `error: ...` with exit code 2.
+Every command opens the database `--db` names or finds (see `cli.database`),
+accepts `--json`, and reports a bad input as `Error: ...` with exit code 2. Every
+change goes through `AdminChanges`: made and audited in one transaction, naming
+`--actor` (default: your user@host) and `--reason` if given.
 """
 
 from __future__ import annotations
@@ -9,25 +11,39 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import click
 
-from bollard.agents import Agent, Agents, parse_duration, utcnow
+from bollard.agents import Agent, Agents, in_words, parse_duration, utcnow
+from bollard.audit.checkpointer import checkpointer_for
 from bollard.catalog import load_catalog
-from bollard.cli.options import json_option, reports_errors
+from bollard.changes import AdminChanges
+from bollard.cli import options
+from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
 from bollard.errors import ConfigError
 from bollard.policy import decide
-from bollard.settings import Settings
 from bollard.store import open_store
+
+SOON = timedelta(hours=1)  # a key that stops sooner than this gets a warning
 
 
 @contextmanager
-def _repository() -> Iterator[Agents]:
-    engine = open_store(Settings.from_env().database_url)
+def _repository(create: bool = False) -> Iterator[Agents]:
+    engine = open_store(options.settings(create=create).database_url)
     try:
         yield Agents(engine, load_catalog())
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _changes(create: bool = False) -> Iterator[AdminChanges]:
+    settings = options.settings(create=create)
+    engine = open_store(settings.database_url)
+    try:
+        yield AdminChanges(engine, Agents(engine, load_catalog()), checkpointer_for(settings))
     finally:
         engine.dispose()
 
@@ -59,7 +75,7 @@ def _describe(agent: Agent, now: datetime) -> str:
         f"created: {agent.created_at:%Y-%m-%d %H:%M} UTC",
     ]
     if agent.expires_at is not None:
-        lines.append(f"expires: {agent.expires_at:%Y-%m-%d %H:%M} UTC")
+        lines.append(f"expires: {_until(agent.expires_at, now)}")
     if agent.revoked_at is not None:
         lines.append(f"revoked: {agent.revoked_at:%Y-%m-%d %H:%M} UTC")
     if agent.note:
@@ -77,21 +93,56 @@ def agents_group() -> None:
     """Create, list, show, revoke and rotate agents."""
 
 
+def _until(moment: datetime, now: datetime) -> str:
+    """`in 3 minutes, at 2026-12-07 21:03 UTC` (or `... ago` once past)."""
+    at = f"{moment:%Y-%m-%d %H:%M} UTC"
+    if moment <= now:
+        return f"{in_words(now - moment)} ago, at {at}"
+    return f"in {in_words(moment - now)}, at {at}"
+
+
+def _warn_if_soon(what: str, moment: datetime, now: datetime) -> None:
+    if moment - now < SOON:
+        click.echo(
+            f"Warning: {what} stops working within the hour ({_until(moment, now)}); "
+            "m means minutes: for hours or days write h or d (e.g. 3h, 3d)",
+            err=True,
+        )
+
+
 @agents_group.command("create")
 @click.argument("name")
 @click.option("--grant", "grants", multiple=True, help="A selector: people.search, people:read…")
-@click.option("--expires", help="The agent stops working after this long: 90m, 12h, 30d, 1w.")
+@click.option(
+    "--expires",
+    metavar="DURATION",
+    help="The agent stops working after this long: 90m (minutes), 12h (hours), "
+    "30d (days), 1w (weeks). Default: never.",
+)
 @click.option("--note", default="", help="What the agent is for.")
+@actor_option
+@reason_option
 @json_option
 @reports_errors
 def create_command(
-    name: str, grants: tuple[str, ...], expires: str | None, note: str, as_json: bool
+    name: str,
+    grants: tuple[str, ...],
+    expires: str | None,
+    note: str,
+    actor: str | None,
+    reason: str | None,
+    as_json: bool,
 ) -> None:
     """Create agent NAME and print its key, once."""
     now = utcnow()
-    expires_at = now + parse_duration(expires) if expires else None
-    with _repository() as repo:
-        agent, key = repo.create(name, grants, expires_at=expires_at, note=note)
+    expires_at = now + parse_duration(expires) if expires is not None else None
+    who = options.actor(actor)
+    with _changes(create=True) as changes:
+        agent, key = changes.create_agent(
+            who, name, grants, expires_at=expires_at, note=note, reason=reason
+        )
+    if expires_at is not None:
+        _warn_if_soon("this agent", expires_at, now)
     if as_json:
         _echo_json({"agent": _agent_json(agent, now), "key": key, "key_shown_once": True})
         return
@@ -133,36 +184,68 @@ def show_command(name: str, as_json: bool) -> None:
 
 @agents_group.command("revoke")
 @click.argument("name")
+@actor_option
+@reason_option
 @json_option
 @reports_errors
-def revoke_command(name: str, as_json: bool) -> None:
+def revoke_command(name: str, actor: str | None, reason: str | None, as_json: bool) -> None:
     """Revoke agent NAME and all its keys, from its next call on."""
     now = utcnow()
-    with _repository() as repo:
-        agent = repo.revoke(name)
+    who = options.actor(actor)
+    with _changes() as changes:
+        done = changes.revoke(who, name, reason)
+    agent = done.agent
     if as_json:
-        _echo_json(_agent_json(agent, now))
+        _echo_json({**_agent_json(agent, now), "already_revoked": done.already})
+    elif done.already and agent.revoked_at is not None:
+        click.echo(
+            f"agent {agent.name!r} was already revoked ({_until(agent.revoked_at, now)}); "
+            "nothing changed"
+        )
     else:
         click.echo(f"revoked agent {agent.name!r} and all its keys")
 
 
 @agents_group.command("rotate")
 @click.argument("name")
-@click.option("--grace", help="Old keys keep working this long (90m, 12h, 30d, 1w).")
+@click.option(
+    "--grace",
+    metavar="DURATION",
+    help="Old keys keep working this long: 90m (minutes), 12h (hours), 30d (days), 1w (weeks).",
+)
+@actor_option
+@reason_option
 @json_option
 @reports_errors
-def rotate_command(name: str, grace: str | None, as_json: bool) -> None:
+def rotate_command(
+    name: str, grace: str | None, actor: str | None, reason: str | None, as_json: bool
+) -> None:
     """Give agent NAME a new key; old keys stop now, or after --grace."""
-    period = parse_duration(grace) if grace else None
+    period = parse_duration(grace) if grace is not None else None
     now = utcnow()
-    with _repository() as repo:
-        key = repo.rotate(name, period)
-    old = "revoked" if period is None else f"expire at {_stamp(now + period)}"
+    who = options.actor(actor)
+    with _changes() as changes:
+        done = changes.rotate(who, name, period, reason)
     if as_json:
-        _echo_json({"agent": name, "key": key, "key_shown_once": True, "old_keys": old})
+        _echo_json(
+            {
+                "agent": name,
+                "key": done.key,
+                "key_shown_once": True,
+                "old_keys": "revoked"
+                if period is None
+                else f"expire at {_stamp(done.old_keys_until)}",
+                "old_keys_until": _stamp(done.old_keys_until),
+            }
+        )
         return
-    click.echo(f"new key for {name!r}; old keys {old}")
-    _echo_key(key)
+    if period is None:
+        click.echo(f"new key for {name!r}; its old keys stopped working now")
+    else:
+        old = _until(done.old_keys_until, now)
+        click.echo(f"new key for {name!r}; its old keys keep working until then: {old}")
+        _warn_if_soon("the old key", done.old_keys_until, now)
+    _echo_key(done.key)
 
 
 @click.group("grants")
@@ -182,23 +265,33 @@ def _echo_grants(agent: Agent, as_json: bool) -> None:
 @grants_group.command("add")
 @click.argument("name")
 @click.argument("selectors", nargs=-1, required=True)
+@actor_option
+@reason_option
 @json_option
 @reports_errors
-def grants_add_command(name: str, selectors: tuple[str, ...], as_json: bool) -> None:
+def grants_add_command(
+    name: str, selectors: tuple[str, ...], actor: str | None, reason: str | None, as_json: bool
+) -> None:
     """Grant agent NAME the SELECTORS (action ids or resource:access)."""
-    with _repository() as repo:
-        _echo_grants(repo.add_grants(name, selectors), as_json)
+    who = options.actor(actor)
+    with _changes() as changes:
+        _echo_grants(changes.change_grants(who, name, add=selectors, reason=reason), as_json)
 
 
 @grants_group.command("remove")
 @click.argument("name")
 @click.argument("selectors", nargs=-1, required=True)
+@actor_option
+@reason_option
 @json_option
 @reports_errors
-def grants_remove_command(name: str, selectors: tuple[str, ...], as_json: bool) -> None:
+def grants_remove_command(
+    name: str, selectors: tuple[str, ...], actor: str | None, reason: str | None, as_json: bool
+) -> None:
     """Take SELECTORS away from agent NAME."""
-    with _repository() as repo:
-        _echo_grants(repo.remove_grants(name, selectors), as_json)
+    who = options.actor(actor)
+    with _changes() as changes:
+        _echo_grants(changes.change_grants(who, name, remove=selectors, reason=reason), as_json)
 
 
 @grants_group.command("list")

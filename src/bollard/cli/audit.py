@@ -1,8 +1,8 @@
 """`bollard audit`: verify, search, tail, export, prune, hash, public-key.
 
-Every command opens the store at `BOLLARD_DATABASE_URL` and finds the keys in
-the environment or `BOLLARD_STATE_DIR`. `verify` exits 1 when anything but an
-unanchored tail is wrong; a bad argument is `error: ...` with exit code 2.
+Every command opens the database `--db` names or finds (see `cli.database`) and
+finds the keys in the environment or the state directory. `verify` exits 1 when
+anything but an unanchored tail is wrong; a bad argument is `Error: ...`, exit 2.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 from sqlalchemy import Engine
 
+from bollard.audit import seal
 from bollard.audit.appender import ensure_head
 from bollard.audit.checkpoint import key_id, public_bytes
 from bollard.audit.checkpoint_store import CheckpointFile
@@ -34,6 +35,7 @@ from bollard.audit.verify import count
 from bollard.audit.verify import verify as verify_log
 from bollard.audit.walk import Report
 from bollard.cli.options import json_option, reports_errors
+from bollard.cli.options import settings as cli_settings
 from bollard.errors import ConfigError
 from bollard.settings import Settings
 from bollard.store import open_store
@@ -123,7 +125,8 @@ def audit() -> None:
 @reports_errors
 def verify(public: str | None, export_file: Any, as_json: bool) -> None:
     """Re-walk the chain and every checkpoint; exit 1 if anything but the tail is wrong."""
-    settings = Settings.from_env()
+    settings = cli_settings()
+    private = None if public else signing_key(settings.state_dir)
     key = public_key(public) if public else signing_key(settings.state_dir).public_key()
     started = time.perf_counter()
     if export_file is not None:
@@ -135,7 +138,8 @@ def verify(public: str | None, export_file: Any, as_json: bool) -> None:
             with click.progressbar(
                 length=total, label="verifying", file=sys.stderr, show_pos=True
             ) as bar:
-                report = verify_log(engine, key, file, bar.update)
+                macs = seal.mac_key(private) if private is not None else None
+                report = verify_log(engine, key, file, bar.update, mac_key=macs)
     _report(report, time.perf_counter() - started, as_json)
     if not report.ok:
         raise SystemExit(1)
@@ -156,6 +160,9 @@ def _report(report: Report, seconds: float, as_json: bool) -> None:
                     "last_seq": report.last_seq,
                     "checkpoints": report.checkpoints,
                     "anchored_through": report.anchored_through,
+                    "macs_checked": report.macs_checked,
+                    "macs_valid": report.macs_valid,
+                    "coverage": report.coverage(),
                     "seconds": round(seconds, 3),
                     "problems": problems,
                 }
@@ -168,6 +175,8 @@ def _report(report: Report, seconds: float, as_json: bool) -> None:
         f"{report.checkpoints} checkpoints, anchored through {report.anchored_through}; "
         f"{seconds:.2f}s ({rate:,.0f} records/s)"
     )
+    for line in report.coverage():
+        click.echo(line)
     for problem in report.problems:
         label = "ERROR" if problem.fatal else "note"
         click.echo(f"{label} [{problem.kind}] {problem.message}")
@@ -182,7 +191,7 @@ def _report(report: Report, seconds: float, as_json: bool) -> None:
 @reports_errors
 def search(limit: int, before_seq: int | None, as_json: bool, **options: Any) -> None:
     """Find records, newest first (page on with --before-seq)."""
-    settings = Settings.from_env()
+    settings = cli_settings()
     with _store(settings) as engine:
         rows = search_records(engine, _filters(options), limit, before_seq)
     for row in rows:
@@ -201,7 +210,7 @@ def tail(
     lines: int, keep: bool, interval: float, polls: int | None, as_json: bool, **options: Any
 ) -> None:
     """Print the newest records; with -f, follow new ones as they are written."""
-    settings = Settings.from_env()
+    settings = cli_settings()
     filters = _filters(options)
     with _store(settings) as engine:
         after = last_seq(engine)
@@ -225,7 +234,7 @@ def tail(
 @reports_errors
 def export(fmt: str, output: Path | None, **options: Any) -> None:
     """Stream records as JSON lines (verifiable for a time range) or CSV."""
-    settings = Settings.from_env()
+    settings = cli_settings()
     with _store(settings) as engine:
         total = count(engine)
         out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
@@ -244,7 +253,7 @@ def export(fmt: str, output: Path | None, **options: Any) -> None:
 @reports_errors
 def prune(before: str, yes: bool) -> None:
     """Remove old records up to a checkpoint; what is kept still verifies from it."""
-    settings = Settings.from_env()
+    settings = cli_settings()
     before_us = _when(before, "--before")
     assert before_us is not None
     if not yes:
@@ -263,13 +272,13 @@ def prune(before: str, yes: bool) -> None:
 @click.argument("value")
 def hash_value(value: str) -> None:
     """The keyed hash the log stores for a personal value (search `params` for it)."""
-    click.echo(keyed_hash(audit_key(Settings.from_env()), value))
+    click.echo(keyed_hash(audit_key(cli_settings()), value))
 
 
 @audit.command(name="public-key")
 def public_key_command() -> None:
     """The public half of the checkpoint signing key (what `verify --public-key` takes)."""
-    key = signing_key(Settings.from_env().state_dir).public_key()
+    key = signing_key(cli_settings().state_dir).public_key()
     click.echo(public_bytes(key).hex())
     click.echo(f"key id {key_id(key)}", err=True)
 

@@ -1,7 +1,7 @@
 """`bollard catalog`: the reference guide to Apollo's API, in the terminal.
 
     bollard catalog [--method M] [--access read|write] [--master-only|--scoped-ok]
-                    [--resource R] [--search TEXT] [--json]
+                    [--resource R] [--tag T] [--from seed|openapi] [--search TEXT] [--json]
     bollard catalog show ACTION [--json]
     bollard catalog guide [--json]
 
@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
+import shutil
+import sys
 import textwrap
 from collections.abc import Sequence
 from typing import Any
 
 import click
 
-from bollard.catalog import ACCESSES, METHODS, Action, Catalog, Param, load_catalog
+from bollard.catalog import ACCESSES, METHODS, ORIGINS, TAGS, Action, Catalog, Param, load_catalog
 from bollard.catalog.rows import (
+    ORIGIN_LABELS,
     action_detail,
     action_row,
     credits_text,
@@ -29,7 +33,11 @@ from bollard.catalog.rows import (
 )
 
 WIDTH = 88
-TABLE_COLUMNS = ("method", "path", "id", "access", "master key", "credits", "summary")
+SUMMARY_MIN = 24  # below this the summary is left out rather than cut to nothing
+DROPPED_FIRST = ("tags", "from", "credits", "master key", "path", "summary")
+TABLE_COLUMNS = (
+    "method", "path", "id", "access", "master key", "credits", "from", "tags", "summary"
+)  # fmt: skip
 
 
 class UsageProblem(click.ClickException):
@@ -48,6 +56,13 @@ class UsageProblem(click.ClickException):
     help="Only actions that need a master key / only those a scoped key can call.",
 )
 @click.option("--resource", help="people, organizations, contacts, accounts, sequences, …")
+@click.option("--tag", type=click.Choice(TAGS), help="Only actions with this risk tag.")
+@click.option(
+    "--from",
+    "origin",
+    type=click.Choice(ORIGINS),
+    help="Only the seed's rows, or only those from Apollo's OpenAPI document.",
+)
 @click.option(
     "--search",
     metavar="TEXT",
@@ -61,6 +76,8 @@ def catalog(
     access: str | None,
     master_key: bool | None,
     resource: str | None,
+    tag: str | None,
+    origin: str | None,
     search: str | None,
     as_json: bool,
 ) -> None:
@@ -77,6 +94,8 @@ def catalog(
         master_key=master_key,
         resource=resource,
         search=search,
+        tag=tag,
+        origin=origin,
     )
     rows = [action_row(a) for a in actions]
     if as_json:
@@ -85,7 +104,7 @@ def catalog(
     if not rows:
         click.echo("No actions match these filters.")
         return
-    click.echo(_table(TABLE_COLUMNS, [_table_cells(r) for r in rows]))
+    click.echo(_table(TABLE_COLUMNS, [_table_cells(r) for r in rows], _columns()))
     click.echo(f"\n{len(rows)} of {len(cat.actions)} actions.  Details: bollard catalog show ID")
 
 
@@ -148,12 +167,46 @@ def _table_cells(row: dict[str, Any]) -> list[str]:
         row["access"],
         "yes" if row["master_key"] else "no",
         row["credits"],
+        row["from"],
+        ",".join(row["tags"]) or "-",
         row["summary"],
     ]
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    # The last column (summary) is left unpadded so long lines wrap naturally.
+def _columns() -> int:
+    """The terminal's width (or COLUMNS); piped into another program, no limit."""
+    if "COLUMNS" in os.environ or sys.stdout.isatty():
+        return shutil.get_terminal_size((WIDTH, 24)).columns
+    return 10_000
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], columns: int) -> str:
+    """The table in `columns` characters: the summary cut short with `…`, and while even
+    that leaves it too little room, the least needed columns left out."""
+    keep = list(range(len(headers)))
+    for dropped in DROPPED_FIRST:
+        if _fixed_width(headers, rows, keep) + SUMMARY_MIN <= columns:
+            break
+        keep.remove(headers.index(dropped))
+    headers = [headers[i] for i in keep]
+    rows = [[row[i] for i in keep] for row in rows]
+    room = max(columns - _fixed_width(headers, rows, range(len(headers))), 1)
+    rows = [[*row[:-1], _cut(row[-1], room)] for row in rows]
+    return _aligned(headers, rows)
+
+
+def _fixed_width(headers: Sequence[str], rows: Sequence[Sequence[str]], keep: Any) -> int:
+    """The width of every kept column but the last, with the two spaces after each."""
+    kept = list(keep)[:-1]
+    return sum(max(len(r[i]) for r in [headers, *rows]) + 2 for i in kept)
+
+
+def _cut(text: str, room: int) -> str:
+    return text if len(text) <= room else text[: max(room - 1, 0)] + "…"
+
+
+def _aligned(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    # The last column is left unpadded.
     widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers) - 1)]
 
     def line(cells: Sequence[str]) -> str:
@@ -177,6 +230,8 @@ def _describe(action: Action) -> list[str]:
         ("key scope", action.key_scope),
         ("oauth scope", action.oauth_scope),
         ("mcp tool", action.mcp_tool),
+        ("from", ORIGIN_LABELS[action.origin]),
+        ("tags", ", ".join(action.tags) or "none"),
         ("credits", credits_text(action.credits)),
         ("limits", limits_text(action)),
         ("version", action.version),
@@ -185,7 +240,7 @@ def _describe(action: Action) -> list[str]:
         ("source", action.source),
     ]
     if action.credits.note:
-        facts.insert(7, ("credit note", action.credits.note))
+        facts.insert(9, ("credit note", action.credits.note))
     lines = [head, "=" * len(head), *_wrap(action.summary), ""]
     for label, value in facts:
         lines += _wrap(value, indent=" " * 15, first=f"  {label:<12} ")

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
 
+from bollard.agents import Agents
+from bollard.audit.checkpointer import checkpointer_for
 from bollard.catalog import load_catalog
-from bollard.errors import ConfigError
+from bollard.changes import AdminChanges
+from bollard.cli import options
+from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
 from bollard.limits import Limiter, create_limiter
-from bollard.limits.rule_store import clear_rules, rule_dict, set_rule
+from bollard.limits.rule_store import LIMIT_MAX, rule_dict
 from bollard.limits.rules import ALL_ACTIONS, LimitRule
 from bollard.limits.usage import usage_fetch, usage_report
 from bollard.settings import Settings
@@ -23,9 +26,15 @@ T = TypeVar("T")
 _NUMBERS = ("per_minute", "per_hour", "per_day", "credits_per_day", "credits_per_month")
 
 
-def _with_limiter(work: Callable[[Limiter], Awaitable[T]]) -> T:
-    settings = Settings.from_env()
+def _with_limiter(work: Callable[[Limiter], Awaitable[T]], agent: str | None = None) -> T:
+    settings = options.settings()
     engine = open_store(settings.database_url)
+    if agent is not None:
+        try:
+            Agents(engine, load_catalog()).require(agent)
+        except BaseException:
+            engine.dispose()
+            raise
 
     async def run() -> T:
         limiter = create_limiter(settings, engine, load_catalog())
@@ -53,6 +62,20 @@ def _action(text: str | None) -> str:
     return text
 
 
+def _changes_of(work: Callable[[AdminChanges], T]) -> T:
+    settings = options.settings()
+    engine = open_store(settings.database_url)
+    try:
+        return work(
+            AdminChanges(engine, Agents(engine, load_catalog()), checkpointer_for(settings))
+        )
+    finally:
+        engine.dispose()
+
+
+_COUNT = click.IntRange(min=0, max=LIMIT_MAX)
+
+
 @click.group("limits")
 def limits_group() -> None:
     """Per-agent rate limits, credit budgets and share of Apollo's windows."""
@@ -63,47 +86,65 @@ def limits_group() -> None:
 @click.option(
     "--action", help="Limit only this action (e.g. people.enrich); default: every action."
 )
-@click.option("--per-minute", type=click.IntRange(min=0), help="Requests per minute.")
-@click.option("--per-hour", type=click.IntRange(min=0), help="Requests per hour.")
-@click.option("--per-day", type=click.IntRange(min=0), help="Requests per day.")
-@click.option("--credits-per-day", type=click.IntRange(min=0), help="Credits per UTC day.")
-@click.option("--credits-per-month", type=click.IntRange(min=0), help="Credits per UTC month.")
+@click.option("--per-minute", type=_COUNT, help="Requests per minute.")
+@click.option("--per-hour", type=_COUNT, help="Requests per hour.")
+@click.option("--per-day", type=_COUNT, help="Requests per day.")
+@click.option("--credits-per-day", type=_COUNT, help="Credits per UTC day.")
+@click.option("--credits-per-month", type=_COUNT, help="Credits per UTC month.")
 @click.option(
     "--share-of-apollo",
     type=click.FloatRange(0, 100, min_open=True),
     help="At most this percent of each of Apollo's windows for an endpoint.",
 )
-def set_command(name: str, action: str | None, **values: Any) -> None:
+@actor_option
+@reason_option
+@json_option
+@reports_errors
+def set_command(
+    name: str,
+    action: str | None,
+    actor: str | None,
+    reason: str | None,
+    as_json: bool,
+    **values: Any,
+) -> None:
     """Set limits for agent NAME; options not given keep their current value."""
     given = {k: v for k, v in values.items() if v is not None}
     if not given:
         raise click.UsageError(
             "give at least one limit, e.g. --per-minute 60 or --credits-per-day 500"
         )
-    settings = Settings.from_env()
-    engine = open_store(settings.database_url)
-    try:
-        rule = set_rule(engine, LimitRule(name, _action(action), **given), _now())
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from exc
-    finally:
-        engine.dispose()
-    click.echo(f"limits for {_who(rule.agent, rule.action)}: {_describe(rule)}")
+    changes = LimitRule(name, _action(action), **given)
+    who = options.actor(actor)
+    rule = _changes_of(lambda core: core.set_limits(who, changes, reason))
+    if as_json:
+        click.echo(json.dumps(rule_dict(rule), indent=2))
+    else:
+        click.echo(f"limits for {_who(rule.agent, rule.action)}: {_describe(rule)}")
 
 
 @limits_group.command("clear")
 @click.argument("name")
 @click.option("--action", help="Clear only the limits for this action.")
-def clear_command(name: str, action: str | None) -> None:
+@actor_option
+@reason_option
+@json_option
+@reports_errors
+def clear_command(
+    name: str, action: str | None, actor: str | None, reason: str | None, as_json: bool
+) -> None:
     """Remove agent NAME's limits (all of them, or those for one action)."""
-    settings = Settings.from_env()
-    engine = open_store(settings.database_url)
-    try:
-        gone = clear_rules(engine, name, None if action is None else _action(action))
-    finally:
-        engine.dispose()
-    what = _who(name, action or ALL_ACTIONS) if action else f"agent {name!r}"
-    click.echo(f"cleared {gone} limit rule(s) for {what}")
+    only = None if action is None else _action(action)
+    who = options.actor(actor)
+    gone = _changes_of(lambda core: core.clear_limits(who, name, only, reason))
+    if as_json:
+        click.echo(json.dumps({"agent": name, "cleared": [rule_dict(r) for r in gone]}))
+        return
+    what = _who(name, only) if only else f"agent {name!r}"
+    if not gone:
+        click.echo(f"{what} had no limits to clear; nothing changed")
+    else:
+        click.echo(f"cleared {len(gone)} limit rule(s) for {what}")
 
 
 class UsageGroup(click.Group):
@@ -118,8 +159,9 @@ class UsageGroup(click.Group):
 
 
 @click.group("usage", cls=UsageGroup, invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @click.pass_context
+@reports_errors
 def usage_group(ctx: click.Context, as_json: bool) -> None:
     """Show windows, credits spent and left (for agent NAME, or every agent with limits).
 
@@ -128,14 +170,14 @@ def usage_group(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     agent = ctx.meta.get("usage_agent")
-    report = _with_limiter(lambda limiter: usage_report(limiter, agent))
+    report = _with_limiter(lambda limiter: usage_report(limiter, agent), agent)
     click.echo(json.dumps(report, indent=2) if as_json else _render(report))
 
 
 @usage_group.command("sync")
 def sync_command() -> None:
     """Refresh Apollo's windows from its usage-stats endpoint (needs the master key)."""
-    fetch = usage_fetch(Settings.from_env())
+    fetch = usage_fetch(Settings.from_env())  # needs no database
     if fetch is None:
         raise click.UsageError(
             "usage sync needs Apollo's master key: set BOLLARD_APOLLO_MASTER_KEY "
@@ -146,10 +188,6 @@ def sync_command() -> None:
     except (RuntimeError, OSError) as exc:
         raise click.ClickException(f"usage sync failed: {exc}") from exc
     click.echo(f"synced {len(stats)} windows of {len({s.endpoint for s in stats})} endpoints")
-
-
-def _now() -> float:
-    return time.time()
 
 
 def _who(agent: str, action: str) -> str:
@@ -165,20 +203,37 @@ def _describe(rule: LimitRule) -> str:
 
 
 def _render(report: dict[str, Any]) -> str:
-    lines = [f"counters: {report['counters']}"]
+    """Each agent first; then Apollo's team-wide windows, one line per endpoint in use."""
+    lines: list[str] = []
     for agent in report["agents"]:
         lines += _render_agent(agent)
-    lines.append("\nApollo's windows")
-    for w in report["apollo"]:
-        lines.append(
-            f"  {w['endpoint']} {w['window']}: {w['used']} of {w['limit']} ({w['source']})"
-        )
-    lines += [f"\n{name}: {count}" for name, count in report["events"].items()]
+    if not report["agents"]:
+        lines.append("no agent has limits; set some with: bollard limits set NAME --per-minute 60")
+    lines += ["", *_render_apollo(report["apollo"])]
+    lines += [f"{name}: {count}" for name, count in report["events"].items()]
+    lines.append(f"(counters: {report['counters']})")
     return "\n".join(lines)
 
 
+def _render_apollo(windows: list[dict[str, Any]]) -> list[str]:
+    by_endpoint: dict[str, list[dict[str, Any]]] = {}
+    for w in windows:
+        by_endpoint.setdefault(w["endpoint"], []).append(w)
+    used = {e: ws for e, ws in by_endpoint.items() if any(w["used"] for w in ws)}
+    if not by_endpoint:
+        return ["Apollo's team windows: none reported yet (bollard usage sync reads them)"]
+    source = windows[0]["source"]
+    lines = [f"Apollo's team windows, shared by every agent ({source}):"]
+    for endpoint, ws in used.items():
+        parts = [f"{w['used']}/{w['limit']} per {w['window']}" for w in ws]
+        lines.append(f"  {endpoint}: {', '.join(parts)}")
+    if len(used) < len(by_endpoint):
+        lines.append(f"  {len(by_endpoint) - len(used)} more endpoint(s) with nothing used")
+    return lines
+
+
 def _render_agent(agent: dict[str, Any]) -> list[str]:
-    lines = [f"\nagent {agent['agent']}"]
+    lines = [f"agent {agent['agent']}"]
     for data in agent["limits"]:
         rule = LimitRule(**data)
         lines.append(f"  limits {_who(rule.agent, rule.action)}: {_describe(rule)}")

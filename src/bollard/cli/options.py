@@ -1,29 +1,92 @@
-"""What every `bollard` subcommand shares: the --json flag and one way to report errors."""
+"""What every `bollard` subcommand shares: --json, --actor and --reason, the settings with
+the database `--db` names (or that is found), and one way to report errors.
+
+Errors: `Error: ...` on stderr and a non-zero exit; with `--json`, the same as
+`{"error": ..., "error_code": ...}` on stdout, where a script reads the answer.
+"""
 
 from __future__ import annotations
 
 import functools
+import json
+import os
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from pathlib import Path
+from typing import IO, Any, ParamSpec, TypeVar
 
 import click
 
+from bollard.agents import AgentNameTaken, UnknownAgentName
+from bollard.changes import Actor
+from bollard.cli.database import locate
 from bollard.errors import ConfigError
+from bollard.settings import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
+DB_KEY = "bollard.db"
+JSON_KEY = "bollard.json"
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+actor_option = click.option(
+    "--actor", help="Who is making this change, for the audit log (default: your user@host)."
+)
+reason_option = click.option("--reason", help="Why, kept in the audit record of this change.")
+
+
+class CommandError(click.ClickException):
+    """A refused command: `Error: ...` and exit code 2 (like click's own usage errors)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, error_code: str = "INVALID_INPUT") -> None:
+        super().__init__(message)
+        self.error_code = error_code
 
 
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn a ConfigError into `error: ...` on stderr and exit code 2, never a traceback."""
+    """Turn a ConfigError into a CommandError: one line and exit code 2, never a traceback."""
 
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
         except ConfigError as exc:
-            click.echo(f"error: {exc}", err=True)
-            raise SystemExit(2) from None
+            raise CommandError(str(exc), _code(exc)) from None
 
     return run
+
+
+def _code(exc: ConfigError) -> str:
+    if isinstance(exc, UnknownAgentName):
+        return "AGENT_NOT_FOUND"
+    return "AGENT_EXISTS" if isinstance(exc, AgentNameTaken) else "INVALID_INPUT"
+
+
+def show_error(exc: click.ClickException, as_json: bool, file: IO[Any] | None = None) -> None:
+    """The one rendering of a CLI error."""
+    if as_json:
+        code = getattr(exc, "error_code", "USAGE" if isinstance(exc, click.UsageError) else "ERROR")
+        click.echo(json.dumps({"error": exc.format_message(), "error_code": code}))
+    else:
+        exc.show(file)
+
+
+def settings(*, create: bool = False) -> Settings:
+    """The settings, with the database `--db` names or that is found (see `database`).
+
+    `create`: with no database named or found, make ./bollard.db (and say so).
+    """
+    ctx = click.get_current_context()
+    base = Settings.from_env()
+    where = locate(ctx.find_root().meta.get(DB_KEY), os.environ, Path.cwd(), create=create)
+    changes: dict[str, object] = {"database_url": where.url}
+    if where.state_dir is not None:
+        changes["state_dir"] = where.state_dir
+    if where.new_file is not None:
+        click.echo(f"Using a new database at {where.new_file}", err=True)
+    return base.model_copy(update=changes)
+
+
+def actor(given: str | None) -> Actor:
+    """Who is making a change from this shell."""
+    return Actor.from_os(given)

@@ -39,7 +39,13 @@ def generated_keys() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
 
 @click.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8788, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8788,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
 @click.option("--master-key", "master_keys", multiple=True, help="A master key (repeatable).")
 @click.option(
     "--scoped-key",
@@ -52,7 +58,8 @@ def generated_keys() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
 @click.option(
     "--scoped-mode",
     is_flag=True,
-    help="Scoped keys may reach all 20 actions (OAS), not only the non-master ones (seed).",
+    help="Scoped keys may reach the seed's master-only actions too (as Apollo's document says); "
+    "the document's own four master-only operations still need the master key.",
 )
 @click.option("--seed", default=7, show_default=True, type=int, help="Seed of the generated data.")
 @click.option(
@@ -86,7 +93,7 @@ def sandbox(
     webhook_hosts: tuple[str, ...],
     daily_header: str,
 ) -> None:
-    """Run the Apollo API sandbox (the 20 catalog endpoints) with uvicorn."""
+    """Run the Apollo API sandbox (every catalog endpoint) with uvicorn."""
     scoped_keys = parse_scoped(scoped)
     if not master_keys and not scoped_keys:
         master_keys, scoped_keys = generated_keys()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import secrets
 import shlex
 import sys
@@ -11,10 +12,16 @@ import click
 import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import Engine
+from starlette.applications import Starlette
 
+from bollard.admin.auth import admin_token
 from bollard.agents import Agents
 from bollard.app import create_app
+from bollard.audit.checkpointer import checkpointer_for
+from bollard.audit.keyfile import audit_key, signing_key
 from bollard.catalog import load_catalog
+from bollard.changes import Actor, AdminChanges
+from bollard.cli import options
 from bollard.errors import ConfigError
 from bollard.loopback import LoopbackServer
 from bollard.protocol import SERVER_OPTIONS
@@ -22,25 +29,46 @@ from bollard.settings import Settings
 from bollard.store import open_store
 
 DEMO_AGENT = "demo"
+_WORKER_APP = "bollard.cli.serve:worker_app"  # what each worker process imports
 
 
 @click.command()
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port to listen on (default 8787).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port to listen on (default 8787)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    help="Processes serving calls on one port (more than 1 needs PostgreSQL and Redis).",
+)
+def serve(host: str | None, port: int | None, workers: int) -> None:
     """Run the Bollard gateway."""
-    settings = Settings.from_env()
+    settings = options.settings(create=True)
     settings = settings.model_copy(
         update={"host": host or settings.host, "port": port or settings.port}
     )
+    if workers > 1:
+        _check_workers(settings, workers)
     engine = open_store(settings.database_url)
-    if settings.uses_sandbox:
+    sandbox = settings.uses_sandbox
+    if sandbox:
         settings = _start_sandbox(settings)
         _ensure_demo_agent(settings, engine)
     else:
         click.echo(f"Forwarding to Apollo at {settings.apollo_url}")
-    app = create_app(settings, engine=engine)
-    _tune_runtime()
+    if workers == 1:
+        app = create_app(settings, engine=engine)
+        _tune_runtime()
+        _run(app, settings)
+        return
+    engine.dispose()
+    _prepare_workers(settings, sandbox)
+    _run(_WORKER_APP, settings, workers)
+
+
+def _run(app: Starlette | str, settings: Settings, workers: int | None = None) -> None:
     # X-Forwarded-* is believed only from BOLLARD_FORWARDED_ALLOW_IPS, inside the app.
     uvicorn.run(
         app,
@@ -49,8 +77,56 @@ def serve(host: str | None, port: int | None) -> None:
         log_level="info",
         access_log=False,
         proxy_headers=False,
-        **SERVER_OPTIONS,  # a capped request head, trailers never headers
+        workers=workers,
+        factory=workers is not None,
+        # uvicorn kills a worker that has not answered its ping within this many seconds
+        # (default 5): on a busy host, importing and building the app can take longer.
+        timeout_worker_healthcheck=30,
+        # A capped request head, trailers never headers: in every worker too (uvicorn
+        # hands each worker this configuration).
+        **SERVER_OPTIONS,
     )
+
+
+def _check_workers(settings: Settings, workers: int) -> None:
+    """Several processes only where every guarantee holds across processes."""
+    if settings.database_url.startswith("sqlite"):
+        raise click.UsageError(
+            f"--workers {workers} needs PostgreSQL: on SQLite the audit log has one writer "
+            "process, which at start records any call still without an outcome as "
+            "outcome_unknown, so a second process would close the first one's calls in "
+            "flight. Run one worker on SQLite, or set BOLLARD_DATABASE_URL=postgresql://..."
+        )
+    if not settings.redis_url:
+        raise click.UsageError(
+            f"--workers {workers} needs BOLLARD_REDIS_URL: without Redis each process would "
+            "count rate limits and failed admin sign-ins on its own, allowing N times each "
+            "limit. Set BOLLARD_REDIS_URL=redis://..., or run one worker."
+        )
+
+
+def _prepare_workers(settings: Settings, sandbox: bool) -> None:
+    """What the first start makes, made once here rather than raced for by the workers;
+    and the built-in sandbox's address and keys (it runs in this process), which the
+    workers read from the environment like every other setting."""
+    audit_key(settings)
+    signing_key(settings.state_dir)
+    admin_token(settings)
+    if sandbox:
+        for name, secret in (
+            ("BOLLARD_APOLLO_KEY", settings.apollo_key),
+            ("BOLLARD_APOLLO_MASTER_KEY", settings.apollo_master_key),
+        ):
+            if secret is not None:
+                os.environ[name] = secret.get_secret_value()
+        os.environ["BOLLARD_APOLLO_URL"] = settings.apollo_url
+
+
+def worker_app() -> Starlette:
+    """One worker's app (`bollard serve --workers N`), from the environment."""
+    app = create_app(Settings.from_env())
+    _tune_runtime()
+    return app
 
 
 def _tune_runtime() -> None:
@@ -109,8 +185,15 @@ def _ensure_demo_agent(settings: Settings, engine: Engine) -> None:
     agents = Agents(engine, load_catalog())
     if agents.list():
         return
+    changes = AdminChanges(engine, agents, checkpointer_for(settings))
     try:
-        _, key = agents.create(DEMO_AGENT, ["*:read"], note="created at first start (sandbox)")
+        _, key = changes.create_agent(
+            Actor.from_os(),
+            DEMO_AGENT,
+            ["*:read"],
+            note="created at first start (sandbox)",
+            reason="bollard serve's first start, on the sandbox",
+        )
     except ConfigError:
         if agents.get(DEMO_AGENT) is None:
             raise

@@ -65,13 +65,11 @@ def _records(action: Action, args: Mapping[str, Any]) -> int:
     """How many records the call asks for: the bulk list's length, else one."""
     if action.bulk_max is None:
         return 1
-    for param in action.params:
-        if param.type == "array" and param.location == "body":
-            value = args.get(param.name)
-            if isinstance(value, list | tuple):
-                return min(len(value), action.bulk_max)
-    value = args.get("details")
-    return min(len(value), action.bulk_max) if isinstance(value, list | tuple) else action.bulk_max
+    # Every list the call sends counts: bulk company enrichment takes domains[] and
+    # details together.
+    sent = [args.get(p.name) for p in action.params if p.type == "array"]
+    lists = [v for v in sent if isinstance(v, list | tuple)]
+    return min(sum(map(len, lists)), action.bulk_max) if lists else action.bulk_max
 
 
 def _flag(args: Mapping[str, Any], name: str) -> bool:
@@ -107,7 +105,8 @@ def actual(action: Action, planned: Estimate, status: int, body: bytes) -> int:
 
 
 def _matched(data: Mapping[str, Any], planned: Estimate) -> int:
-    matches = data.get("matches")
+    # people/bulk_match answers in "matches", organizations/bulk_enrich in "organizations".
+    matches = data.get("matches", data.get("organizations"))
     if isinstance(matches, list):
         return min(planned.records, sum(1 for m in matches if isinstance(m, Mapping)))
     for key in _SINGLE_RECORD_KEYS:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bollard.limits.counters import Token, Verdict
 from bollard.limits.rules import Check
@@ -190,7 +191,7 @@ class RedisCounters:
         args: list[Any] = [self._now()]
         for c in checks:
             args += [_KIND[c.kind], c.seconds, c.limit, c.percent, c.ref + 1]
-        raw = await self._admit(keys=[c.key for c in checks], args=args)
+        raw = await _run(self._admit, keys=[c.key for c in checks], args=args)
         if int(raw[0]) == 1:
             starts = [int(float(s)) for s in raw[2:]]
             tokens = tuple(Token(c.kind, c.key, s) for c, s in zip(checks, starts, strict=True))
@@ -214,7 +215,7 @@ class RedisCounters:
         args: list[Any] = []
         for t in moved:
             args += [_KIND[t.kind], t.start]
-        await self._release(keys=[t.key for t in moved], args=args)
+        await _run(self._release, keys=[t.key for t in moved], args=args)
 
     async def observe(
         self,
@@ -230,7 +231,7 @@ class RedisCounters:
             args += [WINDOW_SECONDS[r.window], r.limit, r.used]
         args.append("" if block is None else repr(block[1]))
         all_keys = [*keys, block[0] if block is not None else "bollard:none"]
-        await self._observe(keys=all_keys, args=args)
+        await _run(self._observe, keys=all_keys, args=args)
 
     async def read(self, checks: Sequence[Check]) -> list[tuple[int, int | None, float]]:
         """(used, limit, reset_at) of each counter now; for `bollard usage`."""
@@ -239,7 +240,7 @@ class RedisCounters:
         args: list[Any] = [self._now()]
         for c in checks:
             args += [_KIND[c.kind], c.seconds]
-        raw = await self._read(keys=[c.key for c in checks], args=args)
+        raw = await _run(self._read, keys=[c.key for c in checks], args=args)
         now = float(raw[0])
         out: list[tuple[int, int | None, float]] = []
         for i, c in enumerate(checks):
@@ -263,3 +264,12 @@ class RedisCounters:
     async def aclose(self) -> None:
         await self._redis.aclose()
         await self._redis.connection_pool.disconnect()
+
+
+async def _run(script: Any, **kwargs: Any) -> Any:
+    """Run a script; a transport uvloop already closed (the peer reset it) is a lost
+    connection like any other, so limits fail the way they do when Redis is away."""
+    try:
+        return await script(**kwargs)
+    except RuntimeError as exc:  # "unable to perform operation ... the handler is closed"
+        raise RedisConnectionError(f"the connection to Redis was reset ({exc})") from exc

@@ -15,6 +15,8 @@ from bollard.limits.rules import LimitRule, Rules
 from bollard.limits.tables import apollo_windows, limit_events, limits
 from bollard.limits.windows import WINDOW_SECONDS, UsageStat, window_start
 
+# The most any limit may be (the columns are 32-bit integers); more is no limit at all.
+LIMIT_MAX = 1_000_000_000
 _FIELDS = (
     "per_minute",
     "per_hour",
@@ -34,20 +36,14 @@ def load_rules(engine: Engine) -> Rules:
     )
 
 
-# The limits table's columns are INTEGER (32 bits on PostgreSQL): a larger value would
-# fail the write (SQLite: past 64 bits) as a database error instead of a clear refusal.
-LIMIT_MAX = 2**31 - 1
-
-
 def check_rule(rule: LimitRule) -> None:
     """`ConfigError` for a rule no limiter could honour."""
     for name in _FIELDS[:-1]:
         value = getattr(rule, name)
-        if value is not None and value < 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be 0 or more, not {value}")
-        if value is not None and value > LIMIT_MAX:
+        if value is not None and not 0 <= value <= LIMIT_MAX:
             raise ConfigError(
-                f"--{name.replace('_', '-')} must be at most {LIMIT_MAX:,}, not {value}"
+                f"--{name.replace('_', '-')} must be a whole number from 0 to {LIMIT_MAX:,}, "
+                f"not {value}"
             )
     share = rule.share_of_apollo
     if share is not None and not 0 < share <= 100:
@@ -64,26 +60,39 @@ def set_rule(engine: Engine, changes: LimitRule, now: float) -> LimitRule:
     meanwhile cannot leave the update with no row. A rule that fails its check rolls
     the whole change back, placeholder included.
     """
-    key = (limits.c.agent == changes.agent) & (limits.c.action == changes.action)
     with engine.begin() as conn:
-        placeholder = {"agent": changes.agent, "action": changes.action, "updated_at": now}
-        _upsert(conn, limits, placeholder, (limits.c.agent, limits.c.action), {"updated_at": now})
-        current = _read(conn, changes.agent, changes.action)
-        given = {f: getattr(changes, f) for f in _FIELDS if getattr(changes, f) is not None}
-        merged = replace(current or LimitRule(changes.agent, changes.action), **given)
-        check_rule(merged)
-        values = {f: getattr(merged, f) for f in _FIELDS} | {"updated_at": now}
-        conn.execute(update(limits).where(key).values(**values))
-    return merged
+        return merge_rule(conn, changes, now)[1]
+
+
+def merge_rule(conn: Connection, changes: LimitRule, now: float) -> tuple[LimitRule, LimitRule]:
+    """`set_rule` inside the caller's transaction: the rule before (all unset if it was
+    new) and as stored."""
+    key = (limits.c.agent == changes.agent) & (limits.c.action == changes.action)
+    placeholder = {"agent": changes.agent, "action": changes.action, "updated_at": now}
+    _upsert(conn, limits, placeholder, (limits.c.agent, limits.c.action), {"updated_at": now})
+    current = _read(conn, changes.agent, changes.action) or LimitRule(changes.agent, changes.action)
+    given = {f: getattr(changes, f) for f in _FIELDS if getattr(changes, f) is not None}
+    merged = replace(current, **given)
+    check_rule(merged)
+    values = {f: getattr(merged, f) for f in _FIELDS} | {"updated_at": now}
+    conn.execute(update(limits).where(key).values(**values))
+    return current, merged
 
 
 def clear_rules(engine: Engine, agent: str, action: str | None = None) -> int:
     """Delete the agent's rules (all of them, or the one for `action`); how many went."""
+    with engine.begin() as conn:
+        return len(delete_rules(conn, agent, action))
+
+
+def delete_rules(conn: Connection, agent: str, action: str | None = None) -> list[LimitRule]:
+    """`clear_rules` inside the caller's transaction: the rules it deleted."""
     where = limits.c.agent == agent
     if action is not None:
         where = where & (limits.c.action == action)
-    with engine.begin() as conn:
-        return conn.execute(delete(limits).where(where)).rowcount
+    rows = conn.execute(select(limits).where(where).order_by(limits.c.action)).mappings().all()
+    conn.execute(delete(limits).where(where))
+    return [LimitRule(agent=agent, action=r["action"], **{f: r[f] for f in _FIELDS}) for r in rows]
 
 
 def _read(conn: Connection, agent: str, action: str) -> LimitRule | None:

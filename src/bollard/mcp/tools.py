@@ -43,12 +43,15 @@ def input_schema(action: Action) -> dict[str, Any]:
 
 
 def tool_annotations(action: Action) -> types.ToolAnnotations:
-    """Hints for the client: reads are read-only; writes say whether they change or send."""
+    """Hints for the client, from access and risk tags: reads are read-only; a write that
+    overwrites, removes, stops or sends email is destructive; every call reaches Apollo,
+    and a send reaches people outside it, so the world is open."""
     read = action.access == "read"
+    risky = action.destructive or bool({"destructive", "sends_email"} & set(action.tags))
     return types.ToolAnnotations(
         title=_title(action),
         read_only_hint=read,
-        destructive_hint=False if read else action.destructive,
+        destructive_hint=False if read else risky,
         idempotent_hint=True if read else None,
         open_world_hint=True,
     )
@@ -70,6 +73,8 @@ def description(action: Action) -> str:
     if action.access == "write":
         effect = "changes or sends something" if action.destructive else "adds records"
         lines.append(f"Write: this {effect} in the team's Apollo account.")
+    if action.tags:
+        lines.append(f"Risk tags: {', '.join(action.tags)}.")
     return "\n".join(lines).strip()
 
 

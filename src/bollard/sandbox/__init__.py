@@ -1,7 +1,8 @@
 """The sandbox: Bollard's built-in simulator of the Apollo API.
 
 `create_sandbox(SandboxConfig(...))` builds a `Sandbox` whose `.app` is an ASGI
-app answering the 20 catalog endpoints under `/api/v1` as Apollo does: its keys
+app answering every catalog endpoint (the seed's 20 and the other 60 of Apollo's
+OpenAPI document) under `/api/v1` as Apollo does: its keys
 and 401/403 bodies, its filters over a generated prospect database, the team's
 CRM state, its paging caps, credits, fixed-window rate limits with headers, and
 phone reveals delivered by webhook. Everything is deterministic from `seed`
@@ -13,6 +14,9 @@ and the injected clock.
     │                enrichment.py)
     ├── team         CRM state (team.py, contacts.py, accounts.py, sequences.py,
     │                tasks.py, deals.py)
+    ├── workspace    mailboxes, schedules, fields, emails, calls, notes, conversations
+    │                (workspace.py; handlers in document.py, outreach.py, bulk.py,
+    │                lookups.py, lists.py, activity.py)
     ├── windows      rate limits (windows.py, usage.py)
     ├── credits      the ledger (credits.py)
     └── webhooks     delayed phone-reveal POSTs (webhooks.py)
@@ -40,6 +44,7 @@ from bollard.sandbox.team import Team
 from bollard.sandbox.titles import TitleIndex
 from bollard.sandbox.webhooks import Delivery, Webhooks
 from bollard.sandbox.windows import RateWindows, default_limits
+from bollard.sandbox.workspace import Workspace
 
 __all__ = [
     "Charge",
@@ -61,7 +66,8 @@ class SandboxConfig:
 
     master_keys: tuple[str, ...] = ()
     scoped_keys: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _EMPTY)
-    # "seed": catalog master_key actions need a master key; "scoped": scoped keys reach all 20.
+    # "seed": catalog master_key actions need a master key; "scoped": scoped keys reach the
+    # seed's 20 (the document's four master-only operations still need the master key).
     master_mode: Literal["seed", "scoped"] = "seed"
     rate_limits: bool = True
     daily_header_spelling: Literal["24-hour", "daily"] = "24-hour"
@@ -104,6 +110,7 @@ class Sandbox:
             title_index,
         )
         self.team = Team(config.seed, config.clock, self._organization)
+        self.workspace = Workspace(config.seed, self.team)
         self.webhooks = Webhooks(config.webhook_delay, config.webhook_hosts)
         self.enricher = Enricher(self.people, self.webhooks, self._contact_for, rng)
         self.windows = RateWindows(

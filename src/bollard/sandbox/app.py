@@ -22,6 +22,7 @@ from bollard.sandbox import (
     accounts,
     contacts,
     deals,
+    document,
     enrichment,
     organizations,
     people,
@@ -80,6 +81,7 @@ def handlers(sb: Sandbox) -> dict[str, Handler]:
         "deals.list": partial(deals.search, team),
         "users.list": partial(list_users, team),
         "usage.stats": partial(usage.stats, sb.actions, sb.windows),
+        **document.handlers(sb),
     }
 
 
@@ -89,8 +91,10 @@ def build_app(sb: Sandbox) -> Starlette:
     missing = {a.id for a in sb.actions} - set(table)
     if missing:
         raise RuntimeError(f"the sandbox has no behaviour for {sorted(missing)}")
+    # Literal segments first, so /opportunities/search is not read as the deal "search".
+    ordered = sorted(sb.actions, key=lambda a: len(a.path_params))
     routes = [
-        Route(a.full_path, _endpoint(sb, a, table[a.id]), methods=[a.method]) for a in sb.actions
+        Route(a.full_path, _endpoint(sb, a, table[a.id]), methods=[a.method]) for a in ordered
     ]
     routes += [
         Route("/api/v1/auth/health", _health, methods=["GET"]),
@@ -157,7 +161,10 @@ def _endpoint(sb: Sandbox, action: Action, handler: Handler) -> Endpoint:
         "error": NOT_AUTHORIZED.format(scope=action.key_scope),
         "error_code": "API_INACCESSIBLE",
     }
-    needs_master = action.master_key and sb.config.master_mode == "seed"
+    # "scoped" mode lifts the seed's master-only marks; the document's own stay.
+    needs_master = action.master_key and (
+        sb.config.master_mode == "seed" or action.origin == "openapi"
+    )
     spelling = sb.config.daily_header_spelling
     windows, rate_limited = sb.windows, sb.config.rate_limits
 

@@ -14,7 +14,7 @@ UPGRADE = "https://app.apollo.io/#/settings/plans/upgrade"
 
 def controller_action(action: Action) -> tuple[str, str]:
     """`api/v1/contacts/create` → (`api/v1/contacts`, `create`); deals drop `deals/`."""
-    scope = action.key_scope.removeprefix("deals/")
+    scope = action.key_scope.removeprefix("deals/").removeprefix("meetings/")
     controller, _, name = scope.rpartition("/")
     return controller, name
 

@@ -48,11 +48,14 @@ class Webhooks:
         self.hosts = tuple(h.lower() for h in hosts)
         self.deliveries: list[Delivery] = []
         self.pending: set[str] = set()  # person ids with a reveal in flight
+        self.scheduled: set[int] = set()  # request ids with a webhook, for the poll
         self._tasks: set[asyncio.Task[None]] = set()
 
     def send_later(self, url: str, payload: dict[str, Any], person_ids: list[str]) -> None:
         """POST `payload` to `url` after the configured delay (from a running loop)."""
         self.pending.update(person_ids)
+        if isinstance(payload.get("request_id"), int):
+            self.scheduled.add(payload["request_id"])
         task = asyncio.get_running_loop().create_task(self._deliver(url, payload, person_ids))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -94,7 +94,7 @@ def default_limits(
     overrides: Mapping[str, tuple[int, int, int]],
 ) -> dict[str, tuple[int, int, int]]:
     """Plan values from Apollo's usage-stats example; bulk gets a tenth per minute/hour."""
-    limits = {"people.bulk_enrich": (20, 100, 6000)}
+    limits = {"people.bulk_enrich": (20, 100, 6000), "organizations.bulk_enrich": (20, 100, 600)}
     limits.update(overrides)
     return limits
 

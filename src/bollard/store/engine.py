@@ -99,11 +99,14 @@ def _parse(url: str) -> URL:
 
 def _sqlite_engine(url: URL) -> Engine:
     database = url.database or ""
-    if database != ":memory:" and not database.startswith("file:"):
-        try:
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"cannot create the directory for {database!r}: {exc}") from exc
+    # A missing directory is a mistyped path far more often than a wish for a new
+    # tree: say so, rather than create directories and an empty log there.
+    directory = Path(database).absolute().parent
+    if database != ":memory:" and not database.startswith("file:") and not directory.is_dir():
+        raise ConfigError(
+            f"cannot open the database {database!r}: the directory {directory} does not exist; "
+            "correct the path, or create the directory first"
+        )
     try:
         engine = create_engine(url)
     except NoSuchModuleError as exc:  # pragma: no cover - pysqlite ships with Python

@@ -130,6 +130,9 @@ audit_records = Table(
     Column("data", Text, nullable=False),  # canonical JSON of the rest
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # HMAC of `hash` under a key derived from the signing key (audit/seal.py); null
+    # only on records written before MACs (migration 0005_audit_mac).
+    Column("mac", String(64), nullable=True),
     Index(None, "agent", "ts_us"),
     Index(None, "action", "ts_us"),
     Index(None, "request_id"),

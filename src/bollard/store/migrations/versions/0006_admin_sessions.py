@@ -1,7 +1,7 @@
 """Console sessions held server-side, so that signing out ends them.
 
 Revision ID: 0006_admin_sessions
-Revises: 0004_access_version
+Revises: 0005_audit_mac
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_admin_sessions"
-down_revision: str | None = "0004_access_version"
+down_revision: str | None = "0005_audit_mac"
 branch_labels: str | None = None
 depends_on: str | None = None
 
