@@ -161,6 +161,22 @@ class Agents:
         self._cache: dict[str, _Entry] = {}
         self._cache_lock = threading.Lock()
 
+    @property
+    def engine(self) -> Engine:
+        """The store these agents live in."""
+        return self._engine
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog grants are checked against."""
+        return self._catalog
+
+    @property
+    def seen_version(self) -> int | None:
+        """The `access_version` the last `authenticate` read: what else is cached per
+        version (policy rules) is refreshed against it."""
+        return self._cached_version
+
     def close(self) -> None:
         """Close the connections that read `access_version`; they reopen on next use."""
         self._versions.close()

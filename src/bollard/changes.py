@@ -36,6 +36,8 @@ from bollard.audit.checkpointer import Checkpointer
 from bollard.errors import ConfigError
 from bollard.limits.rule_store import delete_rules, merge_rule, rule_dict
 from bollard.limits.rules import LimitRule
+from bollard.policy import Rule, compile_rule
+from bollard.rule_book import delete_rule, insert_rule, load_rules
 from bollard.store.tables import agent_keys
 
 ACTOR_MAX = 100
@@ -83,7 +85,7 @@ class Rotation:
 class _Change:
     conn: Connection
     actor: Actor
-    agent: str
+    agent: str | None  # None: a team-wide change (a rule for every agent)
     reason: str | None
     records: list[Record] = field(default_factory=list)
 
@@ -123,6 +125,14 @@ class AdminChanges:
         self._checkpointer = checkpointer  # its key seals each record (audit/seal)
         self._now = now
         self._head_ready = False
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def agents(self) -> Agents:
+        return self._agents
 
     def create_agent(
         self,
@@ -206,6 +216,35 @@ class AdminChanges:
                 change.record("limits.set", _limits(before), _limits(after))
         return after
 
+    def add_rule(self, actor: Actor, rule: Rule, reason: str | None = None) -> Rule:
+        """Check a policy rule (its condition compiles and reads only parameters of the
+        actions it covers) and store it; the rule with its id."""
+        compile_rule(rule, self._agents.catalog)
+        with self._change(actor, rule.agent, reason) as change:
+            agent_id = None
+            if rule.agent is not None:
+                agent_id = self._agents.require(rule.agent, change.conn).id
+            added = insert_rule(change.conn, rule, agent_id, self._now())
+            change.record("rules.add", None, added.as_dict())
+        return added
+
+    def remove_rule(
+        self, actor: Actor, agent: str | None, rule_id: int, reason: str | None = None
+    ) -> Rule:
+        """Delete one rule of `agent` (None: a team-wide rule); the rule deleted."""
+        with self._change(actor, agent, reason) as change:
+            if agent is not None:
+                self._agents.require(agent, change.conn)
+            rules = load_rules(change.conn, agent)
+            found = next((r for r in rules if r.id == rule_id and r.agent == agent), None)
+            if found is None:
+                ids = ", ".join(f"#{r.id}" for r in rules if r.agent == agent) or "none"
+                whose = f"agent {agent!r} has no rule" if agent else "there is no team-wide rule"
+                raise ConfigError(f"{whose} #{rule_id}; the rules there are: {ids}")
+            delete_rule(change.conn, rule_id)
+            change.record("rules.remove", found.as_dict(), None)
+        return found
+
     def clear_limits(
         self, actor: Actor, name: str, action: str | None = None, reason: str | None = None
     ) -> list[LimitRule]:
@@ -218,7 +257,7 @@ class AdminChanges:
         return gone
 
     @contextmanager
-    def _change(self, actor: Actor, agent: str, reason: str | None) -> Iterator[_Change]:
+    def _change(self, actor: Actor, agent: str | None, reason: str | None) -> Iterator[_Change]:
         if reason is not None and (len(reason) > REASON_MAX or not reason.strip()):
             raise ConfigError(f"a reason must be 1 to {REASON_MAX} characters")
         reason = reason.strip() if reason else None

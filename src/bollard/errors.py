@@ -99,6 +99,14 @@ class NotGranted(BollardError):
     outcome = "denied"
 
 
+class PolicyDenied(BollardError):
+    """A policy rule refused the call: its reason is the message."""
+
+    status = 403
+    error_code = "POLICY_DENIED"
+    outcome = "denied"
+
+
 class MasterKeyRequired(BollardError):
     status = 403
     error_code = "MASTER_KEY_REQUIRED"

@@ -11,6 +11,7 @@ never decides anything itself.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -34,14 +36,17 @@ from bollard.errors import (
     BollardError,
     InvalidRequest,
     NotGranted,
+    PolicyDenied,
     RouteNotFound,
     StoreUnavailable,
     Unauthenticated,
 )
 from bollard.limits import Limiter
-from bollard.policy import Decision, decide
+from bollard.policy import Decision, Verdict, decide, evaluate
+from bollard.rule_book import RuleBook
 from bollard.upstream import Reply, Upstream, UpstreamKeys
 from bollard.webhook_owners import WebhookOwners
+from bollard.withholding import withhold
 
 log = logging.getLogger("bollard.gateway")
 _JSON = {"content-type": "application/json"}
@@ -121,6 +126,8 @@ class _Trace:
     decision: Decision | None = None
     params: Any = None
     key_kind: str | None = None
+    verdict: Verdict = field(default_factory=Verdict)
+    withheld: tuple[str, ...] = ()  # fields hidden from the answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +157,7 @@ class Gateway:
         keys: UpstreamKeys,
         audit_key: bytes,
         limiter: Limiter,
+        rules: RuleBook | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.catalog = catalog
@@ -158,6 +166,7 @@ class Gateway:
         self.upstream = upstream
         self.keys = keys
         self.limiter = limiter
+        self.rules = rules if rules is not None else RuleBook(agents.engine, catalog)
         self._audit_key = audit_key
         self._clock = clock
         # Calls by (door, outcome), for /metrics.
@@ -193,6 +202,10 @@ class Gateway:
             trace.decision = decide(agent.grants, resolved.action)
             if not trace.decision.allowed:
                 raise NotGranted(trace.decision.reason)
+            if resolved.problem is None:  # input that cannot be read is refused at step 4
+                trace.verdict = await self._apply_rules(agent, resolved)
+                if trace.verdict.denied is not None:
+                    raise PolicyDenied(trace.verdict.denied)
             # 4. validate
             if resolved.problem is not None:
                 raise resolved.problem
@@ -232,9 +245,26 @@ class Gateway:
             credits = await self.limiter.settle(
                 admission, reply.status, dict(reply.headers), reply.body
             )
-            return self._answered(trace, reply, started, credits)
+            return self._answered(trace, self._withheld(trace, reply), started, credits)
         except Exception as exc:  # a failure nobody foresaw: still recorded, still refused
             return self._failed(trace, _while_forwarding(exc, trace.request_id), started)
+
+    async def _apply_rules(self, agent: Agent, resolved: _Resolved) -> Verdict:
+        """The policy rules' verdict on this call (rules as of this call's access_version)."""
+        version = self.agents.seen_version
+        if version is None:
+            version = await self.agents.version()
+        rules = self.rules.for_agent(agent.name, version)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        return evaluate(rules, resolved.action, resolved.args, agent.name, now)
+
+    def _withheld(self, trace: _Trace, reply: Reply) -> Reply:
+        """Apollo's answer without the fields policy hides from this agent."""
+        if not trace.verdict.hidden or reply.status >= 400:
+            return reply
+        body, found = withhold(reply.body, trace.verdict.hidden)
+        trace.withheld = found
+        return dataclasses.replace(reply, body=body)
 
     def _resolve(self, target: RestTarget | ToolTarget) -> _Resolved:
         if isinstance(target, ToolTarget):
@@ -278,6 +308,8 @@ class Gateway:
             "response_bytes": len(reply.body),
             "rate": {k: v for k, v in reply.headers if k.lower().startswith("x-")},
         }
+        if trace.verdict.hidden:
+            data["withheld"] = list(trace.withheld)
         outcome = "ok" if reply.status < 400 else "upstream_error"
         self._record_outcome(trace, self._outcome_record(trace, outcome, reply.status, data))
         self.outcomes[trace.door, outcome] += 1
@@ -342,6 +374,8 @@ class Gateway:
             data["grant"] = trace.decision.grant
         if trace.key_kind:
             data["key_kind"] = trace.key_kind
+        if trace.verdict.applied:
+            data["rules"] = list(trace.verdict.applied)
         return Record(
             request_id=trace.request_id,
             kind="request",

@@ -1,4 +1,4 @@
-"""Grants → decision, with a reason. Pure: values in, values out.
+"""Grants and rules → decision, with a reason. Pure: values in, values out.
 
 A grant selector is an action id (`contacts.create`), `<resource>:<access>`
 where resource may be `*` and access is `read`, `write` or `*`, or
@@ -8,8 +8,14 @@ default: no grant, no call. An empty grant list allows nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import cel
 
 from bollard.catalog import ACCESSES, TAGS, Action, Catalog
 from bollard.errors import ConfigError
@@ -62,9 +68,7 @@ def parse_selector(text: str, catalog: Catalog) -> str:
 
 
 def _nearest(word: str, choices: Sequence[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(word, list(choices), n=2, cutoff=0.5)
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.5)
     return f"; did you mean {' or '.join(close)}?" if close else ""
 
 
@@ -97,3 +101,236 @@ def decide(grants: Iterable[str], action: Action) -> Decision:
 def allowed_actions(grants: Sequence[str], catalog: Catalog) -> tuple[Action, ...]:
     """The actions a grant list allows, in catalog order (for MCP tools/list)."""
     return tuple(a for a in catalog.actions if decide(grants, a).allowed)
+
+
+# --- Rules inside actions -------------------------------------------------------------
+#
+# A rule narrows what a grant allows: for the actions its selector covers, when its CEL
+# condition holds (or always, without one), it denies the call or hides fields of the
+# answer. Rules are checked when written (`compile_rule`) and evaluated per call
+# (`evaluate`) against the compiled rules the caller passes in.
+
+Effect = Literal["deny", "hide", "approve"]
+EFFECTS: tuple[str, ...] = ("deny", "hide", "approve")
+VARIABLES = frozenset({"args", "agent", "action", "now"})
+# Fields of Apollo's people, contacts and matches a rule may withhold.
+HIDEABLE = (
+    "email",
+    "email_status",
+    "personal_emails",
+    "phone_numbers",
+    "sanitized_phone",
+    "mobile_phone",
+    "corporate_phone",
+    "linkedin_url",
+    "twitter_url",
+    "facebook_url",
+    "github_url",
+    "photo_url",
+    "headline",
+    "city",
+    "state",
+    "country",
+    "street_address",
+    "postal_code",
+    "employment_history",
+)
+# A hidden field whose reveal flag would buy it: refused before any credit is spent.
+REVEALS = {"personal_emails": "reveal_personal_emails", "phone_numbers": "reveal_phone_number"}
+_ARGS_DOT = re.compile(r"\bargs\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+_ARGS_INDEX = re.compile(r"\bargs\s*\[\s*(\"[^\"]*\"|'[^']*')\s*\]")
+_STRINGS = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule as stored: whose (None: every agent), what it covers, when, what it does."""
+
+    id: int
+    agent: str | None
+    selector: str
+    effect: str
+    reason: str = ""
+    condition: str | None = None
+    fields: tuple[str, ...] = ()
+    shadow: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The rule as the CLI's JSON and the admin API show it."""
+        return {
+            "id": self.id,
+            "agent": self.agent,
+            "selector": self.selector,
+            "effect": self.effect,
+            "when": self.condition,
+            "fields": list(self.fields),
+            "shadow": self.shadow,
+            "reason": self.reason,
+        }
+
+    def describe(self) -> str:
+        """One line: `#3 people.enrich deny when ... (shadow): reason`."""
+        whose = self.agent or "all agents"
+        text = f"#{self.id} [{whose}] {self.selector} {self.effect}"
+        if self.fields:
+            text += f" {','.join(self.fields)}"
+        if self.condition:
+            text += f" when {self.condition}"
+        if self.shadow:
+            text += " (shadow)"
+        return f"{text}: {self.reason}" if self.reason else text
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule with its condition compiled, ready for `evaluate`."""
+
+    rule: Rule
+    program: cel.Program | None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the rules say about one call: denied (by which rule), fields to withhold,
+    and what shadow rules would have done. `applied` is for the record and `check`."""
+
+    denied: str | None = None  # the reason, when an enforced rule denies
+    rule: int | None = None
+    hidden: tuple[str, ...] = ()
+    applied: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.denied is None
+
+
+def compile_rule(rule: Rule, catalog: Catalog) -> CompiledRule:
+    """Check a rule as it is written, or `ConfigError` saying what to fix."""
+    if rule.effect == "approve":
+        raise ConfigError(
+            "effect 'approve' (hold the call for a person) is not available yet: it comes "
+            "with approvals; use --effect deny (optionally with --shadow) meanwhile"
+        )
+    if rule.effect not in EFFECTS:
+        raise ConfigError(f"unknown effect {rule.effect!r}: use deny or hide")
+    if parse_selector(rule.selector, catalog) != rule.selector:
+        raise ConfigError(f"selector {rule.selector!r} has spaces around it")
+    covered = [a for a in catalog.actions if matches(rule.selector, a)]
+    if not covered:
+        raise ConfigError(f"selector {rule.selector!r} covers no action")
+    _check_fields(rule)
+    program = _compile(rule.condition, covered) if rule.condition is not None else None
+    return CompiledRule(rule, program)
+
+
+def _check_fields(rule: Rule) -> None:
+    if rule.effect == "deny" and rule.fields:
+        raise ConfigError("--fields goes with --effect hide; a deny rule refuses the whole call")
+    if rule.effect == "hide" and not rule.fields:
+        raise ConfigError(f"a hide rule needs --fields, e.g. --fields {HIDEABLE[2]},{HIDEABLE[3]}")
+    for name in rule.fields:
+        if name not in HIDEABLE:
+            raise ConfigError(
+                f"field {name!r} cannot be hidden{_nearest(name, HIDEABLE)} "
+                f"(fields: {', '.join(HIDEABLE)})"
+            )
+
+
+def _compile(condition: str, covered: Sequence[Action]) -> cel.Program:
+    if not condition.strip():
+        raise ConfigError("--when is empty: give a CEL expression, e.g. args.per_page > 25")
+    try:
+        program = cel.compile(condition)
+    except ValueError as exc:
+        raise ConfigError(f"condition does not compile: {exc}") from None
+    unknown = sorted(set(program.variables()) - VARIABLES)
+    if unknown:
+        raise ConfigError(
+            f"condition reads {', '.join(unknown)}; a condition may read only "
+            "args (the call's arguments), agent, action and now"
+        )
+    for name in read_args(condition):
+        lacking = [a for a in covered if a.param(name) is None]
+        if lacking:
+            known = sorted({p.name for a in lacking for p in a.params})
+            raise ConfigError(
+                f"args.{name} is not a parameter of {', '.join(a.id for a in lacking[:3])}"
+                f"{_nearest(name, known)}"
+            )
+    return program
+
+
+def read_args(condition: str) -> tuple[str, ...]:
+    """The argument names a condition reads (`args.NAME`, `args["NAME"]`), in order."""
+    names = [m[1:-1] for m in _ARGS_INDEX.findall(condition)]
+    names += _ARGS_DOT.findall(_STRINGS.sub('""', condition))
+    return tuple(dict.fromkeys(names))
+
+
+def evaluate(
+    rules: Iterable[CompiledRule],
+    action: Action,
+    args: Mapping[str, Any],
+    agent: str,
+    now: datetime,
+) -> Verdict:
+    """Apply the rules covering `action`; an error in a condition counts as a match
+    (fail closed): a deny denies, a hide hides, and the record says why."""
+    covering = [r for r in rules if matches(r.rule.selector, action)]
+    if not covering:
+        return Verdict()
+    context = cel.Context({"args": dict(args), "agent": agent, "action": action.id, "now": now})
+    denied: tuple[str, int | None] | None = None
+    hidden: list[str] = []
+    applied: list[dict[str, Any]] = []
+    for compiled in covering:
+        rule = compiled.rule
+        hit, error = _holds(compiled, context)
+        if not hit:
+            continue
+        entry: dict[str, Any] = {"rule": rule.id, "effect": rule.effect}
+        if error:
+            entry["error"] = error
+        if rule.shadow:
+            entry["shadow"] = "would deny" if rule.effect == "deny" else "would hide"
+        elif rule.effect == "deny" and denied is None:
+            denied = (_deny_reason(rule, error), rule.id)
+        elif rule.effect == "hide":
+            hidden += [f for f in rule.fields if f not in hidden]
+        applied.append(entry)
+    if denied is None:
+        denied = _reveal_refused(hidden, args)
+    reason, rule_id = denied if denied else (None, None)
+    return Verdict(reason, rule_id, tuple(hidden), tuple(applied))
+
+
+def _holds(compiled: CompiledRule, context: cel.Context) -> tuple[bool, str | None]:
+    if compiled.program is None:
+        return True, None
+    try:
+        value = compiled.program.execute(context)
+    except Exception as exc:  # any failure of the condition: fail closed
+        return True, f"condition could not be evaluated ({type(exc).__name__}: {exc})"
+    if not isinstance(value, bool):
+        return True, f"condition gave {type(value).__name__}, not a boolean"
+    return value, None
+
+
+def _deny_reason(rule: Rule, error: str | None) -> str:
+    reason = rule.reason or f"denied by policy rule #{rule.id} on {rule.selector}"
+    if error:
+        return f"{reason} (rule #{rule.id}: {error}; denied, as any rule that cannot be checked)"
+    return reason
+
+
+def _reveal_refused(
+    hidden: Sequence[str], args: Mapping[str, Any]
+) -> tuple[str, int | None] | None:
+    for field_name, flag in REVEALS.items():
+        if field_name in hidden and args.get(flag) in (True, "true", "True", 1, "1"):
+            return (
+                f"{flag} would buy {field_name}, which policy withholds from this agent: "
+                f"call again without {flag}",
+                None,
+            )
+    return None

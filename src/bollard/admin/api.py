@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine
@@ -39,6 +39,8 @@ from bollard.admin.problems import (
 from bollard.agents import Agent, utcnow
 from bollard.audit.search import AuditFilters
 from bollard.gateway import Gateway
+from bollard.policy import Rule
+from bollard.rule_book import load_rules
 
 log = logging.getLogger("bollard.admin")
 BODY_MAX_BYTES = 64_000
@@ -91,6 +93,31 @@ class GrantChange(BaseModel):
     )
 
 
+class NewRule(BaseModel):
+    """A policy rule to add: for one agent, or every agent when `agent` is null."""
+
+    model_config = ConfigDict(extra="forbid")
+    agent: str | None = Field(default=None, max_length=64, description="null: every agent")
+    selector: str = Field(min_length=1, max_length=64, description="e.g. people.search")
+    effect: Literal["deny", "hide", "approve"]
+    when: str | None = Field(default=None, max_length=2000, description="a CEL condition")
+    fields: list[str] = Field(default_factory=list, max_length=30)
+    shadow: bool = False
+    reason: str | None = Field(
+        default=None, max_length=500, description="told to the agent; kept in the record"
+    )
+
+
+class RuleRemoval(BaseModel):
+    """Whose rule is removed (null: a team-wide rule), and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    agent: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(
+        default=None, max_length=500, description="why, kept in the audit record"
+    )
+
+
 def agent_json(agent: Agent, last_used_us: int | None) -> dict[str, Any]:
     """An agent as the API shows it (never a key)."""
     return {
@@ -116,6 +143,9 @@ def api_routes(auth: AdminAuth) -> list[Route]:
         ("/agents/{name}/grants", get_grants, "GET"),
         ("/agents/{name}/grants", change_grants, "POST"),
         ("/limits", limits, "GET"),
+        ("/rules", list_rules, "GET"),
+        ("/rules", add_rule, "POST"),
+        ("/rules/{rule_id:int}/remove", remove_rule, "POST"),
         ("/usage", usage_report, "GET"),
         ("/audit", audit_search, "GET"),
         ("/audit/verify", audit_verify, "GET"),
@@ -151,7 +181,9 @@ def _guarded(auth: AdminAuth, handler: Handler) -> Callable[[Request], Awaitable
 
 async def openapi(request: Request) -> JSONResponse:
     """The OpenAPI document describing this API."""
-    return JSONResponse(openapi_document(NewAgent, Rotation, Revocation, GrantChange))
+    return JSONResponse(
+        openapi_document(NewAgent, Rotation, Revocation, GrantChange, NewRule, RuleRemoval)
+    )
 
 
 def _gateway(request: Request) -> Gateway:
@@ -235,6 +267,41 @@ async def limits(request: Request, principal: Principal) -> Response:
     return JSONResponse(
         {"apollo_windows": {"source": source, "windows": windows}, "agent_limits": rules}
     )
+
+
+async def list_rules(request: Request, principal: Principal) -> Response:
+    def read() -> list[dict[str, Any]]:
+        with _engine(request).connect() as conn:
+            return [r.as_dict() for r in load_rules(conn)]
+
+    return JSONResponse({"rules": await run_in_threadpool(read)})
+
+
+async def add_rule(request: Request, principal: Principal) -> Response:
+    body = await _body(request, NewRule)
+    rule = Rule(
+        0,
+        body.agent,
+        body.selector.strip(),
+        body.effect,
+        body.reason or "",
+        body.when,
+        tuple(f.strip() for f in body.fields),
+        body.shadow,
+    )
+    added = await Changes.of(request).add_rule(rule, actor_for(request, principal.via))
+    return JSONResponse(added.as_dict(), status_code=201)
+
+
+async def remove_rule(request: Request, principal: Principal) -> Response:
+    body = await _body(request, RuleRemoval, empty_ok=True)
+    gone = await Changes.of(request).remove_rule(
+        body.agent,
+        request.path_params["rule_id"],
+        actor_for(request, principal.via),
+        reason=body.reason,
+    )
+    return JSONResponse(gone.as_dict())
 
 
 async def usage_report(request: Request, principal: Principal) -> Response:

@@ -26,6 +26,7 @@ from bollard.changes import Actor, AdminChanges, Revocation, Rotation
 from bollard.errors import ConfigError
 from bollard.gateway import Gateway
 from bollard.limits.rules import LimitRule
+from bollard.policy import Rule
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -112,6 +113,18 @@ class Changes:
         """Remove the agent's limits (all, or one action's); the ones removed."""
         self._writable()
         return await _apply(self._core.clear_limits, by, name, action)
+
+    async def add_rule(self, rule: Rule, by: Actor) -> Rule:
+        """Check and store a policy rule (in force on the next call); the rule with its id."""
+        self._writable()
+        return await _apply(self._core.add_rule, by, rule, rule.reason or None)
+
+    async def remove_rule(
+        self, agent: str | None, rule_id: int, by: Actor, reason: str | None = None
+    ) -> Rule:
+        """Remove one rule of `agent` (None: a team-wide one); the rule removed."""
+        self._writable()
+        return await _apply(self._core.remove_rule, by, agent, rule_id, reason)
 
     def _writable(self) -> None:
         if self._gateway.audit.failure is not None:

@@ -149,6 +149,29 @@ def openapi_document(*models: type[BaseModel]) -> dict[str, Any]:
                 "the windows and limits",
             )
         },
+        "/admin/api/rules": {
+            "get": _op("Every policy rule, by id", "the rules"),
+            "post": _op(
+                "Add a policy rule (checked as written; in force on the next call)",
+                "the rule with its id",
+                *write,
+                404,
+                created=True,
+                requestBody=_body("NewRule"),
+            ),
+        },
+        "/admin/api/rules/{rule_id}/remove": {
+            "parameters": [
+                {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
+            "post": _op(
+                "Remove a policy rule of an agent (agent null: a team-wide rule)",
+                "the rule removed",
+                *write,
+                404,
+                requestBody=_body("RuleRemoval", required=False),
+            ),
+        },
         "/admin/api/usage": {
             "get": _op(
                 "Calls and credits per agent over time",

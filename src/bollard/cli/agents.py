@@ -23,7 +23,8 @@ from bollard.changes import AdminChanges
 from bollard.cli import options
 from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
 from bollard.errors import ConfigError
-from bollard.policy import decide
+from bollard.policy import compile_rule, decide, evaluate
+from bollard.rule_book import load_rules
 from bollard.store import open_store
 
 SOON = timedelta(hours=1)  # a key that stops sooner than this gets a warning
@@ -308,22 +309,33 @@ def grants_list_command(name: str, as_json: bool) -> None:
 @click.command("check")
 @click.argument("name")
 @click.argument("action_id", metavar="ACTION")
+@click.option(
+    "--args",
+    "args_json",
+    metavar="JSON",
+    help="The call's arguments, to apply the policy rules to, e.g. '{\"per_page\": 50}'.",
+)
 @json_option
 @reports_errors
-def check_command(name: str, action_id: str, as_json: bool) -> None:
-    """Whether agent NAME may call ACTION, and why; exit 0 if allowed, 1 if not."""
+def check_command(name: str, action_id: str, args_json: str | None, as_json: bool) -> None:
+    """Whether agent NAME may call ACTION (with --args), and why; exit 0 if allowed, 1 if not."""
     catalog = load_catalog()
     action = catalog.get(action_id)
     if action is None:
         hint = ", ".join(catalog.nearest(action_id)) or ", ".join(a.id for a in catalog.actions)
         raise ConfigError(f"no action {action_id!r}; did you mean {hint}?")
+    args = _call_args(args_json)
     now = utcnow()
-    with _repository() as repo:
+    with _repository() as repo, repo.engine.connect() as conn:
         agent = repo.require(name)
+        rules = [compile_rule(r, catalog) for r in load_rules(conn, name)]
     status = agent.status(now)
     decision = decide(agent.grants, action)
-    allowed = decision.allowed and status == "active"
+    verdict = evaluate(rules, action, args, name, now)
+    allowed = decision.allowed and status == "active" and verdict.allowed
     reason = decision.reason if status == "active" else f"agent {name!r} is {status}"
+    if decision.allowed and verdict.denied is not None:
+        reason = f"denied by policy: {verdict.denied}"
     if as_json:
         _echo_json(
             {
@@ -335,15 +347,40 @@ def check_command(name: str, action_id: str, as_json: bool) -> None:
                 "would_allow": list(decision.would_allow),
                 "agent_status": status,
                 "needs_master_key": action.master_key,
+                "rules": list(verdict.applied),
+                "hidden": list(verdict.hidden),
             }
         )
     else:
         click.echo(f"{'allowed' if allowed else 'denied'}: {name} → {action.id}: {reason}")
         if status != "active" and not decision.allowed:
             click.echo(f"also {decision.reason}")
+        for applied in verdict.applied:
+            click.echo(f"rule #{applied['rule']}: {_applied(applied)}")
+        if verdict.hidden:
+            click.echo(f"fields withheld from the answer: {', '.join(verdict.hidden)}")
         if action.master_key:
             click.echo(f"note: {action.id} needs Apollo's master key (BOLLARD_APOLLO_MASTER_KEY)")
     raise SystemExit(0 if allowed else 1)
+
+
+def _call_args(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        args = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(
+            f"--args is not JSON ({exc}); e.g. --args '{{\"per_page\": 50}}'"
+        ) from None
+    if not isinstance(args, dict):
+        raise ConfigError("--args must be a JSON object of argument names and values")
+    return args
+
+
+def _applied(entry: dict[str, Any]) -> str:
+    text = str(entry.get("shadow") or entry["effect"])
+    return f"{text} ({entry['error']})" if "error" in entry else text
 
 
 COMMANDS: list[click.Command] = [agents_group, grants_group, check_command]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -103,6 +104,24 @@ grants = Table(
     Column("selector", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("agent_id", "selector"),
+)
+
+# Policy rules inside actions (bollard.policy): an agent's, or every agent's when
+# agent_id is null. Changes bump access_version (triggers, migration 0010).
+policy_rules = Table(
+    "policy_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=True),
+    Column("selector", String(64), nullable=False),
+    Column("effect", String(16), nullable=False),
+    Column("condition", Text, nullable=True),
+    Column("fields", Text, nullable=False, default=""),  # comma-separated
+    Column("shadow", Boolean, nullable=False, default=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "agent_id"),
+    sqlite_autoincrement=True,  # a removed rule's id is never reused (records name ids)
 )
 
 # One row (id 1) whose version the database bumps (triggers, migration 0004) on

@@ -1,0 +1,107 @@
+"""Policy rules in the store, and the gateway's compiled copy of them.
+
+`RuleBook.for_agent` runs on every call. It keeps every rule compiled in memory and
+reloads them all when `access_version` moves (the database bumps it on any change to
+`policy_rules`, migration 0010), so a new or removed rule is in force on the next call.
+Writes go through `bollard.changes.AdminChanges`, which records them.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, delete, insert, select
+
+from bollard.catalog import Catalog
+from bollard.policy import CompiledRule, Rule, compile_rule
+from bollard.store import reader
+from bollard.store.tables import agents, policy_rules
+
+_ALL = (
+    select(policy_rules, agents.c.name.label("agent"))
+    .outerjoin(agents, agents.c.id == policy_rules.c.agent_id)
+    .order_by(policy_rules.c.id)
+)
+
+
+def _rule(row: Row[Any]) -> Rule:
+    return Rule(
+        id=row.id,
+        agent=row.agent,
+        selector=row.selector,
+        effect=row.effect,
+        reason=row.reason,
+        condition=row.condition,
+        fields=tuple(f for f in row.fields.split(",") if f),
+        shadow=bool(row.shadow),
+    )
+
+
+def load_rules(conn: Connection, agent: str | None = None) -> list[Rule]:
+    """Every rule by id; with `agent`, that agent's and the team-wide ones."""
+    query = _ALL
+    if agent is not None:
+        query = query.where((agents.c.name == agent) | policy_rules.c.agent_id.is_(None))
+    return [_rule(r) for r in conn.execute(query)]
+
+
+def insert_rule(conn: Connection, rule: Rule, agent_id: int | None, now: datetime) -> Rule:
+    """Store a checked rule; the same rule with its new id."""
+    values = {
+        "agent_id": agent_id,
+        "selector": rule.selector,
+        "effect": rule.effect,
+        "condition": rule.condition,
+        "fields": ",".join(rule.fields),
+        "shadow": rule.shadow,
+        "reason": rule.reason,
+        "created_at": now,
+    }
+    new_id = conn.execute(
+        insert(policy_rules).values(values).returning(policy_rules.c.id)
+    ).scalar_one()
+    return Rule(
+        new_id,
+        rule.agent,
+        rule.selector,
+        rule.effect,
+        rule.reason,
+        rule.condition,
+        rule.fields,
+        rule.shadow,
+    )
+
+
+def delete_rule(conn: Connection, rule_id: int) -> None:
+    conn.execute(delete(policy_rules).where(policy_rules.c.id == rule_id))
+
+
+class RuleBook:
+    """Every rule, compiled, cached under the `access_version` it was read at."""
+
+    def __init__(self, engine: Engine, catalog: Catalog) -> None:
+        self._reader = reader(engine)
+        self._catalog = catalog
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._by_agent: dict[str | None, tuple[CompiledRule, ...]] = {}
+
+    def for_agent(self, agent: str, version: int) -> tuple[CompiledRule, ...]:
+        """The agent's rules and the team-wide ones, as of `version` or newer."""
+        with self._lock:
+            if version != self._version:
+                self._by_agent = self._load()
+                self._version = version
+            by_agent = self._by_agent
+        return by_agent.get(None, ()) + by_agent.get(agent, ())
+
+    def _load(self) -> dict[str | None, tuple[CompiledRule, ...]]:
+        with self._reader.connect() as conn:
+            rules = load_rules(conn)
+        grouped: dict[str | None, list[CompiledRule]] = {}
+        for rule in rules:
+            # Checked when written; compiled again here because programs do not persist.
+            grouped.setdefault(rule.agent, []).append(compile_rule(rule, self._catalog))
+        return {k: tuple(v) for k, v in grouped.items()}
