@@ -130,6 +130,13 @@ def merge(query: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
 
 def check(action: Action, args: Mapping[str, Any]) -> None:
     """Raise `InvalidRequest` (or a subclass) naming the first bad argument and the fix."""
+    if "api_key" in args:
+        # Apollo's legacy clients put the key there: it would go up to Apollo beside
+        # the team's key (the audit record holds only its keyed hash).
+        raise InvalidRequest(
+            "api_key is not a parameter: Bollard reads the agent's key only from the "
+            "X-Api-Key or Authorization: Bearer header; remove it from the query and body"
+        )
     # Paging first: its messages say how Apollo itself treats out-of-range pages.
     _check_paging(action, args)
     for param in action.params:

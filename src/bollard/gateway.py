@@ -34,6 +34,7 @@ from bollard.catalog import Action, Catalog
 from bollard.errors import (
     AuditUnavailable,
     BollardError,
+    InvalidRequest,
     NotGranted,
     PolicyDenied,
     RouteNotFound,
@@ -276,7 +277,10 @@ class Gateway:
                 body_args = arguments.from_body(target.body)
             except BollardError as exc:
                 problem = exc
-        args = {**arguments.merge(arguments.from_query(target.query), body_args), **path_params}
+        query_args = arguments.from_query(target.query)
+        if problem is None:
+            problem = _given_twice(query_args, body_args)
+        args = {**arguments.merge(query_args, body_args), **path_params}
         path = action.render_path(path_params)
         return _Resolved(action, path, target.query, target.body or None, args, problem)
 
@@ -426,6 +430,19 @@ def _outcome_not_recorded(request_id: str, exc: BaseException) -> None:
         "as outcome_unknown",
         request_id,
         exc,
+    )
+
+
+def _given_twice(query: Mapping[str, Any], body: Mapping[str, Any]) -> InvalidRequest | None:
+    """A parameter in both the query string and the body is refused: Bollard checks and
+    prices the body's value, while a server that lets the query win (Rails merges them
+    that way) would act on the other, e.g. a reveal flag the credit estimate never saw."""
+    both = sorted(query.keys() & body.keys())
+    if not both:
+        return None
+    return InvalidRequest(
+        f"{', '.join(both)} given in both the query string and the body: send each "
+        "parameter once (Apollo's clients send a POST's parameters in the JSON body)"
     )
 
 

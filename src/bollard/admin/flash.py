@@ -14,6 +14,7 @@ import base64
 import json
 import os
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -24,6 +25,7 @@ from bollard.admin.auth import AdminAuth
 
 FLASH_COOKIE = "bollard_flash"
 FLASH_SECONDS = 120
+_FOR = "_for"  # the path of the page a flash is for
 
 
 def redirect_with(
@@ -31,7 +33,8 @@ def redirect_with(
 ) -> Response:
     """A 303 to `target` carrying `said` (notice, key, …) for that page only."""
     response = RedirectResponse(target, status_code=303)
-    sealed = _seal(auth, session_id, json.dumps(said).encode())
+    # Bound to the page it is for: a new key must never show on another agent's page.
+    sealed = _seal(auth, session_id, json.dumps({**said, _FOR: _page(target)}).encode())
     response.set_cookie(
         FLASH_COOKIE,
         sealed,
@@ -55,7 +58,14 @@ def take(auth: AdminAuth, request: Request, session_id: str) -> dict[str, Any]:
         said = json.loads(plain)
     except (ValueError, InvalidTag):
         return {}
-    return said if isinstance(said, dict) else {}
+    if not isinstance(said, dict) or said.pop(_FOR, None) != _page(request.url.path):
+        return {}
+    return said
+
+
+def _page(target: str) -> str:
+    """The path a flash is for, as Starlette decodes it (no query, no %-escapes)."""
+    return unquote(urlsplit(target).path)
 
 
 def forget(response: Response) -> None:

@@ -54,7 +54,7 @@ def rule_from_form(agent: str, form: Mapping[str, str], catalog: Catalog) -> Lim
     for f in COUNTS:
         text = form.get(f.name, "").strip()
         if text:
-            if not text.isdigit():
+            if not (text.isascii() and text.isdigit()):  # int() refuses '²', reads '٣' as 3
                 raise InvalidInput(f"{f.label} must be a whole number, 0 or more, not {text!r}")
             given[f.name] = int(text)
     share = form.get(SHARE.name, "").strip().rstrip("%").strip()

@@ -21,6 +21,7 @@ PERSONAL_FIELDS = frozenset(
         "linkedin_url", "phone", "direct_phone", "corporate_phone", "mobile_phone",
         "home_phone", "other_phone", "sanitized_phone", "raw_address", "present_raw_address",
         "send_email_from_email_address", "webhook_url", "q_keywords",
+        "api_key",  # not personal, a credential: a legacy client's key sent as a parameter
     }
 )  # fmt: skip
 
