@@ -12,7 +12,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, delete, insert, select
+from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
 from bollard.catalog import Catalog
 from bollard.policy import CompiledRule, Rule, compile_rule
@@ -72,6 +72,20 @@ def insert_rule(conn: Connection, rule: Rule, agent_id: int | None, now: datetim
         rule.fields,
         rule.shadow,
     )
+
+
+def update_rule(conn: Connection, rule: Rule) -> None:
+    """Store a checked rule's new selector, effect, condition, fields, shadow and reason
+    under its id (its agent does not change)."""
+    values = {
+        "selector": rule.selector,
+        "effect": rule.effect,
+        "condition": rule.condition,
+        "fields": ",".join(rule.fields),
+        "shadow": rule.shadow,
+        "reason": rule.reason,
+    }
+    conn.execute(update(policy_rules).where(policy_rules.c.id == rule.id).values(values))
 
 
 def delete_rule(conn: Connection, rule_id: int) -> None:
