@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from bollard.agents import Agents, utcnow
 from bollard.changes import Actor, AdminChanges, Batch, agent_state
@@ -184,7 +185,11 @@ def _limit_words(old: LimitRule | None, new: LimitRule) -> str:
         was = getattr(old, name) if old is not None else None
         now = getattr(new, name)
         if was != now:
-            parts.append(f"{name} {now}" if was is None else f"{name} {was} → {now or 'unset'}")
+            parts.append(
+                f"{name} {now}"
+                if was is None
+                else f"{name} {was} → {'unset' if now is None else now}"
+            )
     return ", ".join(parts)
 
 
@@ -223,14 +228,27 @@ def apply_policy(
             steps = plan(read_policy(conn, repo), wanted, prune)
         return Applied(tuple(steps), {}, dry_run=True)
     keys: dict[str, str] = {}
-    with changes.batch(actor, reason) as batch:
-        steps = plan(read_policy(batch.conn, repo), wanted, prune)
-        now = utcnow()
-        for step in steps:
-            key = _run(step, batch, repo, now)
-            if key is not None and step.agent is not None:
-                keys[step.agent] = key
+    step: Step | None = None
+    try:
+        with changes.batch(actor, reason) as batch:
+            steps = plan(read_policy(batch.conn, repo), wanted, prune)
+            now = utcnow()
+            for step in steps:
+                key = _run(step, batch, repo, now)
+                if key is not None and step.agent is not None:
+                    keys[step.agent] = key
+            step = None
+    except SQLAlchemyError as exc:  # the whole transaction, its records too, rolled back
+        what = f"`{step.lines[0]}`" if step is not None else "the changes' audit records"
+        raise ConfigError(
+            f"the database refused {what} ({type(exc).__name__}: {_first_line(exc)}); "
+            "nothing was changed"
+        ) from exc
     return Applied(tuple(steps), keys, dry_run=False)
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    return str(getattr(exc, "orig", exc)).splitlines()[0][:200]
 
 
 def _run(step: Step, batch: Batch, repo: Agents, now: datetime) -> str | None:
