@@ -73,9 +73,7 @@ def test_the_rule_forms_edit_in_place_and_refuse_a_post_without_the_csrf_token(
     added = client.post("/admin/agents/research/rules", data={**form, "reason": "no"})
     assert "Added rule #" in added.text
     rule_id = _rules(admin)[-1]["after"]["id"]
-    bad = client.post(
-        f"/admin/agents/research/rules/{rule_id}", data={**form, "effect": "hide"}
-    )
+    bad = client.post(f"/admin/agents/research/rules/{rule_id}", data={**form, "effect": "hide"})
     assert bad.status_code == 422
     assert "a hide rule needs --fields" in bad.text
     edited = client.post(
