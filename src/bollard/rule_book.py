@@ -49,16 +49,7 @@ def load_rules(conn: Connection, agent: str | None = None) -> list[Rule]:
 
 def insert_rule(conn: Connection, rule: Rule, agent_id: int | None, now: datetime) -> Rule:
     """Store a checked rule; the same rule with its new id."""
-    values = {
-        "agent_id": agent_id,
-        "selector": rule.selector,
-        "effect": rule.effect,
-        "condition": rule.condition,
-        "fields": ",".join(rule.fields),
-        "shadow": rule.shadow,
-        "reason": rule.reason,
-        "created_at": now,
-    }
+    values = {"agent_id": agent_id, **_values(rule), "created_at": now}
     new_id = conn.execute(
         insert(policy_rules).values(values).returning(policy_rules.c.id)
     ).scalar_one()
@@ -77,7 +68,11 @@ def insert_rule(conn: Connection, rule: Rule, agent_id: int | None, now: datetim
 def update_rule(conn: Connection, rule: Rule) -> None:
     """Store a checked rule's new selector, effect, condition, fields, shadow and reason
     under its id (its agent does not change)."""
-    values = {
+    conn.execute(update(policy_rules).where(policy_rules.c.id == rule.id).values(_values(rule)))
+
+
+def _values(rule: Rule) -> dict[str, Any]:
+    return {
         "selector": rule.selector,
         "effect": rule.effect,
         "condition": rule.condition,
@@ -85,7 +80,6 @@ def update_rule(conn: Connection, rule: Rule) -> None:
         "shadow": rule.shadow,
         "reason": rule.reason,
     }
-    conn.execute(update(policy_rules).where(policy_rules.c.id == rule.id).values(values))
 
 
 def delete_rule(conn: Connection, rule_id: int) -> None:

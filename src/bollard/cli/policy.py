@@ -6,19 +6,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from bollard.agents import Agents, parse_duration, utcnow
-from bollard.audit.checkpointer import checkpointer_for
+from bollard.agents import parse_duration, utcnow
 from bollard.audit.keyfile import audit_key
 from bollard.catalog import load_catalog
-from bollard.changes import AdminChanges
 from bollard.cli import options
 from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
+from bollard.cli.rules import admin_changes
 from bollard.errors import ConfigError
 from bollard.policy_file import Policy, PolicyFileError, parse_policy, policy_json, render_policy
 from bollard.policy_sync import apply_policy, read_policy
@@ -26,16 +23,6 @@ from bollard.replay import replay
 from bollard.store import open_store
 
 FORMATS = ("toml", "json")
-
-
-@contextmanager
-def _changes() -> Iterator[AdminChanges]:
-    settings = options.settings()
-    engine = open_store(settings.database_url)
-    try:
-        yield AdminChanges(engine, Agents(engine, load_catalog()), checkpointer_for(settings))
-    finally:
-        engine.dispose()
 
 
 def _read(path: Path) -> Policy:
@@ -61,7 +48,7 @@ def policy_group() -> None:
 @reports_errors
 def export_command(fmt: str, output: Path | None) -> None:
     """Write every live agent's grants, rules and limits, and the team-wide rules (no keys)."""
-    with _changes() as changes, changes.engine.connect() as conn:
+    with admin_changes() as changes, changes.engine.connect() as conn:
         stored = read_policy(conn, changes.agents).policy
     if fmt == "json":
         text = json.dumps(policy_json(stored), indent=2) + "\n"
@@ -87,7 +74,7 @@ def apply_command(
 ) -> None:
     """Make the store match FILE in one transaction, printing the diff."""
     wanted = _read(file)
-    with _changes() as changes:
+    with admin_changes() as changes:
         done = apply_policy(
             changes, options.actor(actor), wanted, prune=prune, dry_run=dry_run, reason=reason
         )
