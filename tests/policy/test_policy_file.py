@@ -12,7 +12,7 @@ from click.testing import Result
 from sqlalchemy import Engine, text
 
 from tests.policy.conftest import Bollard, StartBollard, add_rule
-from tests.policy.test_cli import _cli
+from tests.policy.conftest import cli as _cli
 
 SEARCH = "/api/v1/mixed_people/api_search"
 POLICY = """\

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from tests.policy.conftest import Bollard, StartBollard, add_rule
-from tests.policy.test_cli import _cli
+from tests.policy.conftest import cli as _cli
 
 SEARCH = "/api/v1/mixed_people/api_search"
 ENRICH = "/api/v1/people/match"
