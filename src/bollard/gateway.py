@@ -128,6 +128,7 @@ class _Trace:
     key_kind: str | None = None
     verdict: Verdict = field(default_factory=Verdict)
     withheld: tuple[str, ...] = ()  # fields hidden from the answer
+    warnings: tuple[str, ...] = ()  # what was let through that would be refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +210,7 @@ class Gateway:
             # 4. validate
             if resolved.problem is not None:
                 raise resolved.problem
-            arguments.check(resolved.action, resolved.args)
+            self._check_arguments(agent, resolved, trace)
             self.webhook_owners.check(agent.name, resolved.action, resolved.args)
             trace.key_kind, key = self.keys.choose(resolved.action)
             # 5. admit
@@ -248,6 +249,19 @@ class Gateway:
             return self._answered(trace, self._withheld(trace, reply), started, credits)
         except Exception as exc:  # a failure nobody foresaw: still recorded, still refused
             return self._failed(trace, _while_forwarding(exc, trace.request_id), started)
+
+    def _check_arguments(self, agent: Agent, resolved: _Resolved, trace: _Trace) -> None:
+        """Validate the arguments; with the agent's switch on, names the action does not
+        take go through, each named in a warning on the record."""
+        allow = agent.allow_unknown_parameters
+        arguments.check(resolved.action, resolved.args, allow_unknown=allow)
+        if allow:
+            names = arguments.unknown(resolved.action, resolved.args)
+            trace.warnings = tuple(
+                f"unknown parameter {name!r} sent to Apollo, which may ignore it "
+                "(this agent may send unknown parameters)"
+                for name in names
+            )
 
     async def _apply_rules(self, agent: Agent, resolved: _Resolved) -> Verdict:
         """The policy rules' verdict on this call (rules as of this call's access_version)."""
@@ -376,6 +390,8 @@ class Gateway:
             data["key_kind"] = trace.key_kind
         if trace.verdict.applied:
             data["rules"] = list(trace.verdict.applied)
+        if trace.warnings:
+            data["warnings"] = list(trace.warnings)
         return Record(
             request_id=trace.request_id,
             kind="request",
