@@ -13,8 +13,8 @@ from bollard import arguments
 from bollard.catalog import load_catalog
 from bollard.errors import UnknownParameter
 from tests.mcp.conftest import mcp_session, text
-from tests.policy.test_cli import _cli
 from tests.policy.conftest import ADMIN, Bollard, StartBollard, changes
+from tests.policy.test_cli import _cli
 
 SEARCH = "/api/v1/mixed_people/api_search"
 DOCUMENT = "tests/catalog/data/apollo-rest-api-openapi.json"
@@ -42,7 +42,7 @@ def test_an_unknown_parameter_is_refused_over_rest_with_the_nearest_names(
     assert "person_titles" in body["bollard"]["unknown_parameters"]["titles"]
     assert _sent(bollard) == 0  # nothing went up: no search without its filter
     (request,) = _requests(bollard)
-    assert "UNKNOWN_PARAMETER" not in request["reason"] and "titles" in request["reason"]
+    assert "'titles' (did you mean person_titles" in request["reason"]
 
 
 @pytest.mark.anyio
@@ -66,7 +66,7 @@ def test_documented_array_and_range_forms_pass_and_a_bracketed_json_key_is_named
     _, key = bollard.agents.create("agent", ["people:read"])
     query = [("person_titles[]", "cto"), ("revenue_range[min]", "10"), ("page", "1")]
     with bollard.client(key) as client:
-        assert client.post(SEARCH, params=query + [("per_page", "5")]).status_code == 200
+        assert client.post(SEARCH, params=[*query, ("per_page", "5")]).status_code == 200
         assert client.post(SEARCH, json={"person_titles": ["cto"], "per_page": 5}).is_success
         refused = client.post(SEARCH, json={"person_titles[]": ["cto"]})
     assert refused.json()["bollard"]["unknown_parameters"] == {"person_titles[]": ["person_titles"]}
@@ -94,7 +94,10 @@ def test_the_switch_lets_unknown_parameters_through_with_a_warning_on_the_record
     ]
     admin = [json.loads(r["data"]) for r in bollard.records() if r["kind"] == "admin"][-1]
     assert (admin["change"], admin["reason"]) == ("agents.set", "x")
-    flips = (admin["before"]["allow_unknown_parameters"], admin["after"]["allow_unknown_parameters"])
+    flips = (
+        admin["before"]["allow_unknown_parameters"],
+        admin["after"]["allow_unknown_parameters"],
+    )
     assert flips == (False, True)
 
 

@@ -23,7 +23,7 @@ from bollard.changes import AdminChanges
 from bollard.cli import options
 from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
 from bollard.errors import ConfigError
-from bollard.policy import compile_rule, decide, evaluate
+from bollard.policy import compile_stored, decide, evaluate
 from bollard.rule_book import load_rules
 from bollard.store import open_store
 
@@ -367,7 +367,7 @@ def check_command(name: str, action_id: str, args_json: str | None, as_json: boo
     now = utcnow()
     with _repository() as repo, repo.engine.connect() as conn:
         agent = repo.require(name)
-        rules = [compile_rule(r, catalog) for r in load_rules(conn, name)]
+        rules = [compile_stored(r, catalog) for r in load_rules(conn, name)]
     status = agent.status(now)
     decision = decide(agent.grants, action)
     verdict = evaluate(rules, action, args, name, now)
