@@ -42,7 +42,7 @@ from bollard.errors import (
     Unauthenticated,
 )
 from bollard.limits import Limiter
-from bollard.policy import Decision, Verdict, decide, evaluate
+from bollard.policy import CompiledRule, Decision, Verdict, decide, evaluate
 from bollard.rule_book import RuleBook
 from bollard.upstream import Reply, Upstream, UpstreamKeys
 from bollard.webhook_owners import WebhookOwners
@@ -263,12 +263,16 @@ class Gateway:
                 for name in names
             )
 
-    async def _apply_rules(self, agent: Agent, resolved: _Resolved) -> Verdict:
-        """The policy rules' verdict on this call (rules as of this call's access_version)."""
+    async def rules_for(self, agent: Agent) -> tuple[CompiledRule, ...]:
+        """The agent's rules and the team-wide ones, as of this call's access_version."""
         version = self.agents.seen_version
         if version is None:
             version = await self.agents.version()
-        rules = self.rules.for_agent(agent.name, version)
+        return self.rules.for_agent(agent.name, version)
+
+    async def _apply_rules(self, agent: Agent, resolved: _Resolved) -> Verdict:
+        """The policy rules' verdict on this call."""
+        rules = await self.rules_for(agent)
         now = datetime.fromtimestamp(self._clock(), UTC)
         return evaluate(rules, resolved.action, resolved.args, agent.name, now)
 
