@@ -23,7 +23,7 @@ def upgrade() -> None:
     """Add `agents.allow_unknown_parameters`, false for every agent there is."""
     # A plain ADD COLUMN (SQLite has it): a batch copy of `agents` would drop its
     # access_version triggers.
-    column = sa.Column(
+    column: sa.Column[bool] = sa.Column(
         "allow_unknown_parameters", sa.Boolean(), nullable=False, server_default=sa.false()
     )
     op.add_column("agents", column)
