@@ -115,6 +115,7 @@ def create_app(
         # audit writer above all, which commits what is queued and anchors the tail.
         async with contextlib.AsyncExitStack() as parts:
             parts.callback(gateway.agents.close)
+            gateway.rules.check()  # names, in the log, each rule the catalog outgrew
             gateway.audit.start()
             parts.callback(gateway.audit.close)
             await gateway.upstream.start()

@@ -216,6 +216,19 @@ class AdminChanges:
                 )
         return agent
 
+    def set_allow_unknown_parameters(
+        self, actor: Actor, name: str, allowed: bool, reason: str | None = None
+    ) -> Agent:
+        """Let the agent send names an action does not take (each call recording a
+        warning), or refuse them again (the default)."""
+        with self._change(actor, name, reason) as change:
+            before = self._agents.require(name, change.conn)
+            if before.allow_unknown_parameters == allowed:
+                return before
+            agent = self._agents.set_allow_unknown_parameters(name, allowed, change.conn)
+            change.record("agents.set", agent_state(before), agent_state(agent))
+        return agent
+
     def set_limits(self, actor: Actor, rule: LimitRule, reason: str | None = None) -> LimitRule:
         """Merge the rule's given fields into the agent's stored limits."""
         with self._change(actor, rule.agent, reason) as change:
@@ -328,6 +341,7 @@ def agent_state(agent: Agent) -> dict[str, Any]:
         "note": agent.note,
         "expires_at": _iso(agent.expires_at),
         "revoked_at": _iso(agent.revoked_at),
+        "allow_unknown_parameters": agent.allow_unknown_parameters,
     }
 
 

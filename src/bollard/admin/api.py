@@ -156,6 +156,7 @@ def agent_json(agent: Agent, last_used_us: int | None) -> dict[str, Any]:
         "expires_at": _iso(agent.expires_at),
         "revoked_at": _iso(agent.revoked_at),
         "last_used_at": _iso_us(last_used_us),
+        "allow_unknown_parameters": agent.allow_unknown_parameters,
     }
 
 

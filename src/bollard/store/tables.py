@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 
 metadata = MetaData(
@@ -75,6 +76,8 @@ agents = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
+    # Let names an action does not take through to Apollo (recorded as a warning).
+    Column("allow_unknown_parameters", Boolean, nullable=False, server_default=false()),
 )
 
 agent_keys = Table(
