@@ -174,6 +174,45 @@ def check(action: Action, args: Mapping[str, Any], *, allow_unknown: bool = Fals
     _check_rules(action, args)
 
 
+def typed(action: Action, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments as Apollo reads them, for a rule's condition: each value the checks
+    accept in another spelling as its declared type ("true" → true, "25" → 25, one item
+    → a list of one, an object's properties likewise). Otherwise `args.x == true` would
+    not match "true", and the call would pass a deny or approve rule and reach Apollo,
+    which reads it as true. A value that spells no value of its type is left as it is
+    (the checks refuse it)."""
+    out = dict(args)
+    for param in action.params:
+        if param.location != "path" and param.name in out:
+            out[param.name] = _typed(param.type, param.properties, out[param.name], param.items)
+    return out
+
+
+def _typed(kind: str, properties: Sequence[Param], value: Any, items: str | None = None) -> Any:
+    if kind == "boolean" and isinstance(value, str) and value in ("true", "false"):
+        return value == "true"
+    if kind in ("integer", "number") and isinstance(value, str):
+        return _number_or_text(value, integer=kind == "integer")
+    if kind == "array":
+        values = value if isinstance(value, list) else [value]
+        return [_typed(items or "string", properties, v) for v in values]
+    if kind == "object" and isinstance(value, dict) and properties:
+        known = {p.name: p for p in properties}
+        return {
+            k: _typed(known[k].type, known[k].properties, v, known[k].items) if k in known else v
+            for k, v in value.items()
+        }
+    return value
+
+
+def _number_or_text(value: str, *, integer: bool) -> Any:
+    try:
+        number = int(value) if integer else float(value)
+    except ValueError:
+        return value
+    return number if math.isfinite(number) else value
+
+
 def unknown(action: Action, args: Mapping[str, Any]) -> dict[str, list[str]]:
     """The names in `args` the action does not take, each with the nearest it does."""
     known = action.known_names

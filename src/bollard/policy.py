@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import cel
 
+from bollard import arguments
 from bollard.catalog import ACCESSES, TAGS, Action, Catalog
 from bollard.errors import ConfigError
 
@@ -324,6 +325,7 @@ def evaluate(
     covering = [r for r in rules if matches(r.rule.selector, action)]
     if not covering:
         return Verdict()
+    args = arguments.typed(action, args)  # "true" is true, "25" is 25: as Apollo reads them
     context = cel.Context({"args": dict(args), "agent": agent, "action": action.id, "now": now})
     denied: tuple[str, int | None] | None = None
     hold: Hold | None = None
