@@ -50,7 +50,7 @@ VERSION = 1
 Path = tuple[str | int, ...]
 _TOP = ("version", "agents", "rules")
 _AGENT = ("name", "note", "expires_at", "grants", "rules", "limits")
-_RULE = ("selector", "effect", "when", "fields", "shadow", "reason")
+_RULE = ("selector", "effect", "when", "fields", "shadow", "reason", "expires_after")
 LIMIT_FIELDS = tuple(f.name for f in fields(LimitRule) if f.name not in ("agent", "action"))
 _LIMIT = ("action", *LIMIT_FIELDS)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -188,6 +188,12 @@ def _rule(data: Mapping[str, Any], agent: str | None, at: Path, catalog: Catalog
     when = data.get("when")
     if when is not None and not isinstance(when, str):
         raise _At((*at, "when"), "when must be a string holding a CEL condition")
+    expires = data.get("expires_after")
+    if expires is not None and (isinstance(expires, bool) or not isinstance(expires, int)):
+        raise _At(
+            (*at, "expires_after"),
+            "expires_after must be whole seconds a held call waits, e.g. 28800 for 8 hours",
+        )
     rule = Rule(
         0,
         agent,
@@ -197,6 +203,7 @@ def _rule(data: Mapping[str, Any], agent: str | None, at: Path, catalog: Catalog
         when,
         tuple(f.strip() for f in _list(data, "fields", at)),
         shadow,
+        expires,
     )
     try:
         compile_rule(rule, catalog)
@@ -208,6 +215,7 @@ def _rule(data: Mapping[str, Any], agent: str | None, at: Path, catalog: Catalog
 def _rule_key(message: str) -> str:
     """Which key of a rule a compile error is about, for its line."""
     for needle, key in (
+        ("expires-after", "expires_after"),
         ("effect", "effect"),
         ("selector", "selector"),
         ("field", "fields"),
@@ -410,6 +418,8 @@ def _rule_lines(rule: Rule) -> list[str]:
         lines.append("shadow = true")
     if rule.reason:
         lines.append(f"reason = {_toml(rule.reason)}")
+    if rule.hold_seconds is not None:
+        lines.append(f"expires_after = {rule.hold_seconds}")
     return lines
 
 

@@ -6,7 +6,7 @@ Every step is an admin change like the CLI's own (`agents.create`, `grants.chang
 `AdminChanges.batch`: a step that fails, at whatever point, leaves the store and the
 audit log exactly as they were. The diff is read inside that transaction, so it is the
 diff against the state actually changed. Rules are matched by what they say (selector,
-effect, condition, fields, shadow, reason), not by id: an edited rule is one removed and
+effect, condition, fields, shadow, reason, expiry), not by id: an edited rule is one removed and
 one added. Agents not in the file are left alone, or with `prune` revoked (names are
 never reused, so an agent is never deleted).
 """
@@ -142,7 +142,15 @@ def _details_step(have: AgentPolicy, want: AgentPolicy) -> Step:
 
 
 def _rule_key(rule: Rule) -> tuple[Any, ...]:
-    return (rule.selector, rule.effect, rule.condition, rule.fields, rule.shadow, rule.reason)
+    return (
+        rule.selector,
+        rule.effect,
+        rule.condition,
+        rule.fields,
+        rule.shadow,
+        rule.reason,
+        rule.hold_seconds,
+    )
 
 
 def _rule_steps(agent: str | None, have: Sequence[Rule], want: Sequence[Rule]) -> list[Step]:

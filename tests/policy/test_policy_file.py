@@ -11,6 +11,7 @@ from pathlib import Path
 from click.testing import Result
 from sqlalchemy import Engine, text
 
+from bollard.rule_book import load_rules
 from tests.policy.conftest import Bollard, StartBollard, add_rule
 from tests.policy.conftest import cli as _cli
 
@@ -213,3 +214,35 @@ def _refuse_rules_whose_reason_is(engine: Engine, reason: str) -> None:
                     f"WHEN NEW.reason = '{reason}' BEGIN SELECT RAISE(ABORT, 'injected'); END"
                 )
             )
+
+
+def test_an_approve_rules_expiry_round_trips_and_a_changed_one_is_applied(
+    bollard: Bollard, tmp_path: Path
+) -> None:
+    path = tmp_path / "policy.toml"
+    held = (
+        'version = 1\n\n[[agents]]\nname = "sdr"\ngrants = ["sequences:*"]\n\n'
+        '[[agents.rules]]\nselector = "sequences.add_contacts"\neffect = "approve"\n'
+        "expires_after = 3600\n"
+    )
+    path.write_text(held)
+    done = _apply(bollard, path)
+    assert done.exit_code == 0, done.output
+    assert _holds(bollard) == [3600]
+    assert "expires_after = 3600" in _export(bollard)
+    assert _apply(bollard, path).output.strip() == "no changes"
+
+    path.write_text(held.replace("3600", "600"))  # a shorter wait is a change, applied
+    changed = _apply(bollard, path)
+    assert changed.exit_code == 0, changed.output
+    assert _holds(bollard) == [600]
+
+    path.write_text(held.replace('effect = "approve"', 'effect = "deny"'))
+    refused = _apply(bollard, path)
+    assert refused.exit_code != 0
+    assert "line 10: --expires-after goes with --effect approve" in refused.output
+
+
+def _holds(bollard: Bollard) -> list[int | None]:
+    with bollard.engine.connect() as conn:
+        return [r.hold_seconds for r in load_rules(conn)]
