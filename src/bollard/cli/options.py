@@ -16,6 +16,7 @@ from typing import IO, Any, ParamSpec, TypeVar
 
 import click
 
+from bollard.admins import AdminNameTaken, UnknownAdminName
 from bollard.agents import AgentNameTaken, UnknownAgentName
 from bollard.changes import Actor
 from bollard.cli.database import locate
@@ -57,9 +58,13 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def _code(exc: ConfigError) -> str:
-    if isinstance(exc, UnknownAgentName):
-        return "AGENT_NOT_FOUND"
-    return "AGENT_EXISTS" if isinstance(exc, AgentNameTaken) else "INVALID_INPUT"
+    codes: list[tuple[type[ConfigError], str]] = [
+        (UnknownAgentName, "AGENT_NOT_FOUND"),
+        (AgentNameTaken, "AGENT_EXISTS"),
+        (UnknownAdminName, "ADMIN_NOT_FOUND"),
+        (AdminNameTaken, "ADMIN_EXISTS"),
+    ]
+    return next((code for kind, code in codes if isinstance(exc, kind)), "INVALID_INPUT")
 
 
 def show_error(exc: click.ClickException, as_json: bool, file: IO[Any] | None = None) -> None:
