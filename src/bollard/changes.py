@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +40,9 @@ from bollard.limits.rules import LimitRule
 from bollard.policy import Rule, compile_rule
 from bollard.rule_book import delete_rule, insert_rule, load_rules
 from bollard.store.tables import agent_keys
+
+if TYPE_CHECKING:
+    from bollard.approvals import Approvals, HeldCall
 
 ACTOR_MAX = 100
 REASON_MAX = 500
@@ -246,6 +249,24 @@ class AdminChanges:
             delete_rule(change.conn, rule_id)
             change.record("rules.remove", found.as_dict(), None)
         return found
+
+    def decide_approval(
+        self, actor: Actor, approvals: Approvals, approval_id: str, status: str, text: str | None
+    ) -> HeldCall:
+        """Approve or deny a pending held call; the decision is recorded with the actor
+        (`approvals.approve` / `approvals.deny`) in the same transaction."""
+        held = approvals.require(approval_id)
+        with self._change(actor, held.agent, None) as change:
+            decided = approvals.decide_within(change.conn, approval_id, status, actor, text)
+            after = decided.held
+            details: dict[str, Any] = {"approval": approval_id, "digest": after.digest}
+            details["held_action"] = after.action
+            details["note" if status == "approved" else "denial"] = text
+            verb = "approve" if status == "approved" else "deny"
+            change.record(
+                f"approvals.{verb}", {"status": decided.before}, {"status": status}, **details
+            )
+        return after
 
     def clear_limits(
         self, actor: Actor, name: str, action: str | None = None, reason: str | None = None
