@@ -1,7 +1,7 @@
 """Named admins with roles: viewer, approver, admin (issue 19).
 
 Revision ID: 0012_admins
-Revises: 0010_policy_rules
+Revises: 0011_approvals (re-chained at merge: written against 0010_policy_rules)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_admins"
-down_revision: str | None = "0010_policy_rules"
+down_revision: str | None = "0011_approvals"
 branch_labels: str | None = None
 depends_on: str | None = None
 
