@@ -193,5 +193,5 @@ async def test_without_a_secret_the_key_is_derived_from_the_audit_key(
 
 
 def test_a_webhook_url_that_is_not_http_is_refused_with_the_variable_named() -> None:
-    with pytest.raises(ConfigError, match="BOLLARD_APPROVALS_WEBHOOK_URL: .*http:// or https://"):
+    with pytest.raises(ConfigError, match=r"BOLLARD_APPROVALS_WEBHOOK_URL: .*http:// or https://"):
         Settings.from_env({"BOLLARD_APPROVALS_WEBHOOK_URL": "ftp://hooks.example"})
