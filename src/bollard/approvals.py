@@ -18,7 +18,8 @@ Value type
     API show.
 
 `Approvals` (the service; sync, on an `Engine`; async callers run it in a thread)
-    hold(held) -> HeldCall            store a new pending call; calls `on_held`
+    hold(held, records=())            store a new pending call, its audit records
+                                      chained in the same transaction; calls `on_held`
     find(agent, action, digest)       the live approval for exactly this call, if any
     get(id, agent=None)               one approval (None: unknown, or not this agent's)
     list(status=None, limit=200)      newest first; status filters on the effective one
@@ -49,6 +50,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -58,13 +60,16 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from bollard.agents import utcnow
-from bollard.audit.chain import canonical
+from bollard.audit.appender import append_within, ensure_head
+from bollard.audit.chain import Record, canonical
+from bollard.audit.checkpointer import Checkpointer
 from bollard.errors import ConfigError
 from bollard.store.tables import approvals as table
 
 if TYPE_CHECKING:
     from bollard.changes import Actor, AdminChanges
 
+log = logging.getLogger("bollard.approvals")
 Status = Literal["pending", "approved", "denied", "expired", "executed"]
 STATUSES: tuple[str, ...] = ("pending", "approved", "denied", "expired", "executed")
 LIVE = ("pending", "approved")  # statuses that expire
@@ -172,21 +177,31 @@ class Approvals:
 
     engine: Engine
     changes: AdminChanges | None = None  # records decisions; None: read-only uses
+    checkpointer: Checkpointer | None = None  # MACs the records `hold` appends
     clock: Callable[[], datetime] = utcnow
     on_held: Callable[[HeldCall], None] | None = None
     keep_after_read: timedelta = KEEP_AFTER_READ
+    _head_ready: bool = False
 
     def now(self) -> datetime:
         return self.clock()
 
     # --- holding ---------------------------------------------------------------
 
-    def hold(self, held: HeldCall) -> HeldCall:
-        """Store a new pending call; `on_held` is told after the commit."""
+    def hold(self, held: HeldCall, records: Sequence[Record] = ()) -> HeldCall:
+        """Store a new pending call and its audit records in one transaction (both or
+        neither); `on_held` is told after the commit."""
+        if records and not self._head_ready:
+            ensure_head(self.engine)
+            self._head_ready = True
         with self.engine.begin() as conn:
-            conn.execute(insert(table).values(_values(held)))
+            conn.execute(insert(table).values(_values(held)))  # first: takes the write lock
+            append_within(conn, records, self.checkpointer)
         if self.on_held is not None:
-            self.on_held(held)
+            try:
+                self.on_held(held)
+            except Exception:  # a notifier's failure never fails the agent's call
+                log.exception("the on_held hook failed for approval %s", held.id)
         return held
 
     def find(self, agent: str, action: str, call_digest: str) -> HeldCall | None:
@@ -321,12 +336,14 @@ class Approvals:
         headers: Sequence[tuple[str, str]],
         body: bytes,
     ) -> None:
-        """Keep Apollo's answer for the agent until it has read it."""
+        """Keep Apollo's answer, just delivered to the poller that sent the call, for
+        `keep_after_read` (another poll, a lost connection) or until expiry."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(table)
                 .where(table.c.id == approval_id)
                 .values(
+                    read_at=self.now(),
                     execution_request_id=request_id,
                     result_status=status,
                     result_headers=json.dumps([list(h) for h in headers]),

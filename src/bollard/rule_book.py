@@ -8,6 +8,7 @@ Writes go through `bollard.changes.AdminChanges`, which records them.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,7 @@ def _rule(row: Row[Any]) -> Rule:
         condition=row.condition,
         fields=tuple(f for f in row.fields.split(",") if f),
         shadow=bool(row.shadow),
+        hold_seconds=row.hold_seconds,
     )
 
 
@@ -57,21 +59,13 @@ def insert_rule(conn: Connection, rule: Rule, agent_id: int | None, now: datetim
         "fields": ",".join(rule.fields),
         "shadow": rule.shadow,
         "reason": rule.reason,
+        "hold_seconds": rule.hold_seconds,
         "created_at": now,
     }
     new_id = conn.execute(
         insert(policy_rules).values(values).returning(policy_rules.c.id)
     ).scalar_one()
-    return Rule(
-        new_id,
-        rule.agent,
-        rule.selector,
-        rule.effect,
-        rule.reason,
-        rule.condition,
-        rule.fields,
-        rule.shadow,
-    )
+    return dataclasses.replace(rule, id=new_id)
 
 
 def delete_rule(conn: Connection, rule_id: int) -> None:
