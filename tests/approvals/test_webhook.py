@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from pydantic import SecretStr
 
 from bollard.agents import utcnow
 from bollard.approvals import Approvals, HeldCall, digest, new_id
@@ -176,8 +177,8 @@ async def test_without_a_secret_the_key_is_derived_from_the_audit_key(
     apollo_key = "apollo-upstream-key-7f3a9c"
     settings = Settings(
         state_dir=tmp_path,
-        audit_key="k" * 32,
-        apollo_key=apollo_key,
+        audit_key=SecretStr("k" * 32),
+        apollo_key=SecretStr(apollo_key),
         approvals_webhook_url=f"{receiver.url}/hook",
         public_url="https://gw.example",
     )

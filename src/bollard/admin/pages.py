@@ -26,6 +26,7 @@ from starlette.templating import Jinja2Templates
 from bollard.admin import charts, flash, limitform, logview, roles, usage
 from bollard.admin import log as audit_log
 from bollard.admin.api import audit_filters
+from bollard.admin.approvals_page import approval_routes
 from bollard.admin.auth import (
     CSRF_FIELD,
     LOGIN_COOKIE,
@@ -91,6 +92,7 @@ def page_routes(auth: AdminAuth, templates: Jinja2Templates) -> list[Route]:
     for form_url in ("grants", "revoke", "rotate", "limits"):
         guarded.append((f"/agents/{{name}}/{form_url}", pages.to_agent, ["GET"], viewer))
     guarded.append(("/logout", pages.home, ["GET"], viewer))
+    guarded += approval_routes(pages)
     routes = [Route("/login", pages.login, methods=["GET", "POST"])]
     routes += [Route(p, pages.guard(h, r), methods=m) for p, h, m, r in guarded]
     return routes
