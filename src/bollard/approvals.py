@@ -13,8 +13,8 @@ Value type
     worst-case quote from the catalog), rule id and reason, request_id (the held
     call's audit record), created_at, expires_at, status (`pending`, `approved`,
     `denied`, `expired`, `executed`), decided_by, decided_at, note (the approver's
-    note, or the reason for a denial), executed_at, and `result_ready` (Apollo's
-    answer is kept and not yet purged). `as_dict()` is the JSON the CLI and the admin
+    note, or the reason for a denial), executed_at, `answered` (Apollo's answer was
+    stored) and `result_ready` (it is still kept, not yet purged). `as_dict()` is the JSON the CLI and the admin
     API show.
 
 `Approvals` (the service; sync, on an `Engine`; async callers run it in a thread)
@@ -114,6 +114,7 @@ class HeldCall:
     note: str | None = None
     executed_at: datetime | None = None
     result_ready: bool = False
+    answered: bool = False  # Apollo's answer was stored (it may since have been purged)
 
     def effective_status(self, now: datetime) -> str:
         """The status as of `now`: a live approval past its expiry is expired."""
@@ -435,6 +436,7 @@ def _held(row: Row[Any]) -> HeldCall:
         note=row.note,
         executed_at=row.executed_at,
         result_ready=row.result_status is not None and row.result_body is not None,
+        answered=row.result_status is not None,
     )
 
 

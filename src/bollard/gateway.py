@@ -343,12 +343,12 @@ class Gateway:
             return Refusal(ApprovalDenied(f"denied by {who}: {held.note}"), request_id, held.action)
         if status == "expired":
             return Refusal(ApprovalGone(_EXPIRED.format(held)), request_id, held.action)
-        kept = await asyncio.to_thread(self.approvals.read_result, held.id, held.agent)
-        if kept is not None:
-            return Answer(kept.status, kept.body, kept.request_id, kept.headers, held.action)
-        if not held.result_ready and held.executed_at is not None:
+        for _ in range(2):  # the answer may be stored between these reads: read again
+            kept = await asyncio.to_thread(self.approvals.read_result, held.id, held.agent)
+            if kept is not None:
+                return Answer(kept.status, kept.body, kept.request_id, kept.headers, held.action)
             fresh = await asyncio.to_thread(self.approvals.get, held.id)
-            if fresh is not None and not fresh.result_ready:
+            if fresh is not None and not fresh.answered:  # claimed, being sent right now
                 return Held(held, request_id, "executing", held.action)
         return Refusal(ApprovalSpent(_SPENT.format(held)), request_id, held.action)
 

@@ -21,6 +21,7 @@ __all__ = [
     "add_rule",
     "approvals",
     "bollard",
+    "changes",
     "enrolment",
     "enrolments",
     "sandbox",

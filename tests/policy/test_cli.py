@@ -53,7 +53,7 @@ def test_rules_added_listed_checked_and_removed_through_the_cli(
         assert client.post(SEARCH, json={"per_page": 50}).status_code == 200
 
 
-def test_the_cli_refuses_a_typo_and_approve_with_what_to_do(
+def test_the_cli_refuses_a_typo_and_a_misplaced_expiry_with_what_to_do(
     start_bollard: StartBollard, database_url: str
 ) -> None:
     bollard = start_bollard(database_url)
@@ -71,7 +71,11 @@ def test_the_cli_refuses_a_typo_and_approve_with_what_to_do(
     )
     assert typo.exit_code != 0
     assert "did you mean per_page" in typo.output
-    approve = _cli(bollard, "rules", "add", "--all-agents", "people.search", "--effect", "approve")
-    assert approve.exit_code != 0
-    assert "not available yet" in approve.output
+    expiry = _cli(
+        bollard,
+        *("rules", "add", "--all-agents", "people.search", "--effect", "deny"),
+        *("--expires-after", "2h"),
+    )
+    assert expiry.exit_code != 0
+    assert "--expires-after goes with --effect approve" in expiry.output
     assert json.loads(_cli(bollard, "rules", "list", "--json").output) == []

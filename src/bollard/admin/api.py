@@ -109,6 +109,20 @@ class NewRule(BaseModel):
     )
 
 
+class ApprovalNote(BaseModel):
+    """An approval, with an optional note for the record."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=500, description="kept in the record")
+
+
+class ApprovalDenial(BaseModel):
+    """A denial, with the reason the agent reads."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500, description="told to the agent")
+
+
 class RuleRemoval(BaseModel):
     """Whose rule is removed (null: a team-wide rule), and why."""
 
@@ -135,7 +149,7 @@ def agent_json(agent: Agent, last_used_us: int | None) -> dict[str, Any]:
 
 def api_routes(auth: AdminAuth) -> list[Route]:
     """The routes under /admin/api, each guarded by `auth` and the role it needs."""
-    viewer, admin = Role.VIEWER, Role.ADMIN
+    viewer, approver, admin = Role.VIEWER, Role.APPROVER, Role.ADMIN
     table: list[tuple[str, Handler, str, Role]] = [
         ("/me", me, "GET", viewer),
         ("/agents", list_agents, "GET", viewer),
@@ -149,6 +163,10 @@ def api_routes(auth: AdminAuth) -> list[Route]:
         ("/rules", list_rules, "GET", viewer),
         ("/rules", add_rule, "POST", admin),
         ("/rules/{rule_id:int}/remove", remove_rule, "POST", admin),
+        ("/approvals", list_approvals, "GET", viewer),
+        ("/approvals/{approval_id}", get_approval, "GET", viewer),
+        ("/approvals/{approval_id}/approve", approve_call, "POST", approver),
+        ("/approvals/{approval_id}/deny", deny_call, "POST", approver),
         ("/usage", usage_report, "GET", viewer),
         ("/audit", audit_search, "GET", viewer),
         ("/audit/verify", audit_verify, "GET", viewer),
@@ -193,7 +211,16 @@ def _guarded(
 async def openapi(request: Request) -> JSONResponse:
     """The OpenAPI document describing this API."""
     return JSONResponse(
-        openapi_document(NewAgent, Rotation, Revocation, GrantChange, NewRule, RuleRemoval)
+        openapi_document(
+            NewAgent,
+            Rotation,
+            Revocation,
+            GrantChange,
+            NewRule,
+            RuleRemoval,
+            ApprovalNote,
+            ApprovalDenial,
+        )
     )
 
 
@@ -321,6 +348,34 @@ async def remove_rule(request: Request, principal: Principal) -> Response:
     return JSONResponse(gone.as_dict())
 
 
+async def list_approvals(request: Request, principal: Principal) -> Response:
+    status = request.query_params.get("status") or None
+    found = await Changes.of(request).approvals(status)
+    now = _gateway(request).now()
+    return JSONResponse({"approvals": [h.as_dict(now) for h in found]})
+
+
+async def get_approval(request: Request, principal: Principal) -> Response:
+    held = await Changes.of(request).approval(request.path_params["approval_id"])
+    return JSONResponse({"approval": held.as_dict(_gateway(request).now())})
+
+
+async def approve_call(request: Request, principal: Principal) -> Response:
+    body = await _body(request, ApprovalNote, empty_ok=True)
+    held = await Changes.of(request).decide(
+        request.path_params["approval_id"], "approved", body.note, actor_for(request, principal.via)
+    )
+    return JSONResponse({"approval": held.as_dict(_gateway(request).now())})
+
+
+async def deny_call(request: Request, principal: Principal) -> Response:
+    body = await _body(request, ApprovalDenial)
+    held = await Changes.of(request).decide(
+        request.path_params["approval_id"], "denied", body.reason, actor_for(request, principal.via)
+    )
+    return JSONResponse({"approval": held.as_dict(_gateway(request).now())})
+
+
 async def usage_report(request: Request, principal: Principal) -> Response:
     days = _int_param(request, "days", 7, 1, 30)
     if days not in usage.PERIODS:
@@ -386,7 +441,7 @@ async def audit_verify(request: Request, principal: Principal) -> Response:
     return JSONResponse(status.to_json())
 
 
-DECISIONS = ("allow", "deny")
+DECISIONS = ("allow", "deny", "held")
 KINDS = ("request", "outcome", "admin")
 DOORS = ("rest", "mcp", "admin")
 
@@ -397,7 +452,7 @@ def audit_filters(request: Request) -> AuditFilters:
     decision = q.get("decision") or None
     kind = q.get("kind") or None
     if decision is not None and decision not in DECISIONS:
-        raise InvalidInput(f"decision must be allow or deny, not {decision!r}")
+        raise InvalidInput(f"decision must be allow, deny or held, not {decision!r}")
     if kind is not None and kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     door = q.get("door") or None

@@ -15,7 +15,6 @@ through the approvals service, which records them with the signed-in admin's nam
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -25,11 +24,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bollard.admin import flash
-from bollard.admin.changes import actor_for
-from bollard.admin.problems import AdminError, ChangeNotRecorded, InvalidInput, UnknownRecord
+from bollard.admin.changes import Changes, actor_for
+from bollard.admin.problems import AdminError, UnknownRecord
 from bollard.admins import Role
 from bollard.agents import in_words
-from bollard.approvals import ApprovalError, Approvals, HeldCall, UnknownApproval
+from bollard.approvals import Approvals, HeldCall
 from bollard.audit.chain import canonical
 
 if TYPE_CHECKING:  # pages imports this module: its types only, to avoid a cycle
@@ -81,15 +80,11 @@ class ApprovalsPage:
 
     async def _decide(self, request: Request, page: Page, verb: str, text: str | None) -> Response:
         approval_id = request.path_params["approval_id"]
-        service = _service(request)
-        actor = actor_for(request, "console")
+        status = "approved" if verb == "approve" else "denied"
         try:
-            if request.app.state.gateway.audit.failure is not None:
-                raise ChangeNotRecorded("the audit log cannot be written: no decision is made")
-            if verb == "approve":
-                held = await _run(service.approve, approval_id, actor, text)
-            else:
-                held = await _run(service.deny, approval_id, actor, text or "")
+            held = await Changes.of(request).decide(
+                approval_id, status, text, actor_for(request, "console")
+            )
         except AdminError as exc:
             shown = {"error": exc.message, "status": exc.status, "typed": {approval_id: text}}
             return await self.pending(request, page, **shown)
@@ -155,13 +150,3 @@ def _service(request: Request) -> Approvals:
 def _field(page: Page, name: str) -> str:
     value = page.form.get(name) if page.form is not None else None
     return value.strip() if isinstance(value, str) else ""
-
-
-async def _run(func: Callable[..., HeldCall], *args: Any) -> HeldCall:
-    try:
-        held: HeldCall = await run_in_threadpool(func, *args)
-    except UnknownApproval as exc:
-        raise UnknownRecord(str(exc)) from exc
-    except ApprovalError as exc:
-        raise InvalidInput(str(exc)) from exc
-    return held

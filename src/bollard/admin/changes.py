@@ -20,9 +20,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from bollard.admin.auth import client_address
-from bollard.admin.problems import AgentExists, ChangeNotRecorded, InvalidInput, UnknownAgent
+from bollard.admin.problems import (
+    AgentExists,
+    ChangeNotRecorded,
+    InvalidInput,
+    UnknownAgent,
+    UnknownRecord,
+)
 from bollard.admins import Admin
 from bollard.agents import Agent, AgentNameTaken, UnknownAgentName, parse_duration, utcnow
+from bollard.approvals import HeldCall, UnknownApproval
 from bollard.changes import Actor, AdminChanges, Revocation, Rotation
 from bollard.errors import ConfigError
 from bollard.gateway import Gateway
@@ -134,6 +141,22 @@ class Changes:
         self._writable()
         return await _apply(self._core.remove_rule, by, agent, rule_id, reason)
 
+    async def approvals(self, status: str | None) -> list[HeldCall]:
+        """Held calls, newest first (one status, or all)."""
+        return await _apply(self._gateway.approvals.list, status)
+
+    async def approval(self, approval_id: str) -> HeldCall:
+        """One held call, or UnknownRecord."""
+        return await _apply(self._gateway.approvals.require, approval_id)
+
+    async def decide(self, approval_id: str, status: str, text: str | None, by: Actor) -> HeldCall:
+        """Approve or deny a pending held call, recorded with who decided."""
+        self._writable()
+        approvals = self._gateway.approvals
+        if status == "approved":
+            return await _apply(approvals.approve, approval_id, by, text)
+        return await _apply(approvals.deny, approval_id, by, text or "")
+
     def _writable(self) -> None:
         if self._gateway.audit.failure is not None:
             raise ChangeNotRecorded(
@@ -145,6 +168,8 @@ class Changes:
 async def _apply(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     try:
         return await run_in_threadpool(func, *args, **kwargs)
+    except UnknownApproval as exc:
+        raise UnknownRecord(str(exc)) from exc
     except UnknownAgentName as exc:
         raise UnknownAgent(str(exc)) from exc
     except AgentNameTaken as exc:
