@@ -14,9 +14,9 @@ from tests.policy.conftest import add_rule
 
 __all__ = [
     "APPROVER",
-    "Enrolment",
     "Bollard",
     "Clock",
+    "Enrolment",
     "StartBollard",
     "add_rule",
     "approvals",

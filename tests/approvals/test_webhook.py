@@ -7,8 +7,9 @@ import asyncio
 import hashlib
 import hmac
 import json
+import threading
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +31,10 @@ from bollard.approvals_webhook import (
 from bollard.errors import ConfigError
 from bollard.settings import Settings
 from bollard.store import open_store
+from tests.approvals.conftest import StartBollard, add_rule, enrolment, enrolments
+from tests.gateway.conftest import MASTER_KEY, SCOPED_KEY, sandbox, start_bollard
+
+__all__ = ["sandbox", "start_bollard"]
 
 SECRET = b"receiver-shared-secret"
 QUICK = Backoff(attempts=5, first_delay=0.01, max_delay=0.05)
@@ -44,7 +49,7 @@ class Receiver:
     accepted: Counter[str] = field(default_factory=Counter)
     tried: Counter[str] = field(default_factory=Counter)
     elsewhere: int = 0
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: threading.Event = field(default_factory=threading.Event)
     expected: int = 0
 
     async def hook(self, request: web.Request) -> web.Response:
@@ -68,9 +73,7 @@ class Receiver:
         return web.Response(text="followed")
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    found = Receiver()
+async def _serve(found: Receiver) -> web.AppRunner:
     app = web.Application()
     app.router.add_post("/hook", found.hook)
     app.router.add_post("/moved", found.moved)
@@ -79,10 +82,31 @@ async def receiver() -> AsyncIterator[Receiver]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = runner.addresses[0][1]
-    found.url = f"http://127.0.0.1:{port}"
+    found.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    return runner
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    found = Receiver()
+    runner = await _serve(found)
     yield found
     await runner.cleanup()
+
+
+@pytest.fixture
+def receiver_thread() -> Iterator[Receiver]:
+    """The receiver on its own event loop in a thread, for tests that are not async."""
+    found = Receiver()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    runner = asyncio.run_coroutine_threadsafe(_serve(found), loop).result(timeout=10)
+    yield found
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
+    loop.close()
 
 
 def held_call(agent: str, contact: str) -> HeldCall:
@@ -126,7 +150,7 @@ async def test_each_held_call_is_accepted_once_signed_even_after_a_500(
     receiver.expected = len(calls)
     for call in calls:  # held from worker threads, as the gateway holds them
         await asyncio.to_thread(approvals.hold, call)
-    await asyncio.wait_for(receiver.arrived.wait(), timeout=30)
+    assert await asyncio.to_thread(receiver.arrived.wait, 30)
     await notifier.aclose()  # nothing still retrying can add a post after this
 
     assert receiver.accepted == Counter({c.id: 1 for c in calls})
@@ -196,3 +220,32 @@ async def test_without_a_secret_the_key_is_derived_from_the_audit_key(
 def test_a_webhook_url_that_is_not_http_is_refused_with_the_variable_named() -> None:
     with pytest.raises(ConfigError, match=r"BOLLARD_APPROVALS_WEBHOOK_URL: .*http:// or https://"):
         Settings.from_env({"BOLLARD_APPROVALS_WEBHOOK_URL": "ftp://hooks.example"})
+
+
+def test_an_agents_held_call_reaches_the_webhook_once_signed_without_the_apollo_key(
+    start_bollard: StartBollard, receiver_thread: Receiver
+) -> None:
+    bollard = start_bollard(
+        approvals_webhook_url=f"{receiver_thread.url}/hook",
+        approvals_webhook_secret=SecretStr(SECRET.decode()),
+        public_url="https://bollard.example",
+    )
+    _, key = bollard.agents.create("sdr", ["sequences:*"])
+    add_rule(bollard, "sdr", "sequences.add_contacts", "approve", reason="a person checks")
+    enrol = enrolment(bollard)
+    receiver_thread.expected = 2
+    with bollard.client(key) as agent:
+        held = [agent.post(enrol.path, json=enrol.body(n)) for n in (0, 1)]
+    assert [h.status_code for h in held] == [202, 202]  # answered before any delivery
+    assert receiver_thread.arrived.wait(30)
+    bollard.server.stop()  # the app's notifier is closed: no post can follow
+
+    ids = [h.json()["bollard"]["approval_id"] for h in held]
+    assert receiver_thread.accepted == Counter(dict.fromkeys(ids, 1))
+    assert all(verifies(h, b, SECRET) for h, b in receiver_thread.posts)
+    posted = " ".join(f"{h}{b!r}" for h, b in receiver_thread.posts)
+    assert SCOPED_KEY not in posted
+    assert MASTER_KEY not in posted
+    assert key not in posted
+    assert enrol.contacts[1] in posted
+    assert enrolments(bollard) == 0
