@@ -8,29 +8,12 @@ Every change goes through `AdminChanges`, so it is on the audit record, naming
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
 
 from bollard.admins import ROLES, Admin, parse_role
-from bollard.agents import Agents
-from bollard.audit.checkpointer import checkpointer_for
-from bollard.catalog import load_catalog
-from bollard.changes import AdminChanges
 from bollard.cli import options
 from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
-from bollard.store import open_store
-
-
-@contextmanager
-def _changes() -> Iterator[AdminChanges]:
-    settings = options.settings()
-    engine = open_store(settings.database_url)
-    try:
-        yield AdminChanges(engine, Agents(engine, load_catalog()), checkpointer_for(settings))
-    finally:
-        engine.dispose()
 
 
 @click.group("admins")
@@ -49,7 +32,7 @@ def create_command(
     name: str, role: str, actor: str | None, reason: str | None, as_json: bool
 ) -> None:
     """Add admin NAME with a role; prints their token once."""
-    with _changes() as changes:
+    with options.admin_changes() as changes:
         admin, token = changes.create_admin(options.actor(actor), name, parse_role(role), reason)
     if as_json:
         click.echo(json.dumps({**admin.as_dict(), "token": token}, indent=2))
@@ -64,7 +47,7 @@ def create_command(
 @reports_errors
 def list_command(as_json: bool) -> None:
     """Every admin: the first (the admin token) and the named ones."""
-    with _changes() as changes:
+    with options.admin_changes() as changes:
         found = changes.admins.list()
     if as_json:
         click.echo(json.dumps([a.as_dict() for a in found], indent=2))
@@ -81,7 +64,7 @@ def list_command(as_json: bool) -> None:
 @reports_errors
 def revoke_command(name: str, actor: str | None, reason: str | None, as_json: bool) -> None:
     """Revoke admin NAME: their token stops and their sessions end now."""
-    with _changes() as changes:
+    with options.admin_changes() as changes:
         admin, already = changes.revoke_admin(options.actor(actor), name, reason)
     if as_json:
         click.echo(json.dumps({**admin.as_dict(), "already_revoked": already}, indent=2))
