@@ -14,8 +14,8 @@ Value type
     call's audit record), created_at, expires_at, status (`pending`, `approved`,
     `denied`, `expired`, `executed`), decided_by, decided_at, note (the approver's
     note, or the reason for a denial), executed_at, `answered` (Apollo's answer was
-    stored) and `result_ready` (it is still kept, not yet purged). `as_dict()` is the JSON the CLI and the admin
-    API show.
+    stored) and `result_ready` (it is still kept, not yet purged). `as_dict()` is the
+    JSON the CLI and the admin API show.
 
 `Approvals` (the service; sync, on an `Engine`; async callers run it in a thread)
     hold(held, records=())            store a new pending call, its audit records

@@ -5,20 +5,8 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner, Result
-
-from bollard.cli import main
-from tests.approvals.conftest import Bollard, StartBollard, add_rule, enrolment, enrolments
-
-
-def _cli(bollard: Bollard, *args: str) -> Result:
-    env = {
-        "BOLLARD_DATABASE_URL": bollard.settings.database_url,
-        "BOLLARD_STATE_DIR": str(bollard.settings.state_dir),
-    }
-    if bollard.settings.audit_key is not None:
-        env["BOLLARD_AUDIT_KEY"] = bollard.settings.audit_key.get_secret_value()
-    return CliRunner().invoke(main, list(args), env=env)
+from tests.approvals.conftest import StartBollard, add_rule, enrolment, enrolments
+from tests.policy.conftest import cli as _cli
 
 
 def test_approved_through_the_cli_sent_once_and_every_step_is_on_the_verified_record(

@@ -5,24 +5,11 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner, Result
-
-from bollard.cli import main
-from tests.policy.conftest import Bollard, StartBollard
+from tests.policy.conftest import StartBollard
+from tests.policy.conftest import cli as _cli
 
 SEARCH = "/api/v1/mixed_people/api_search"
 CAP = "has(args.per_page) && args.per_page > 25"
-
-
-def _cli(bollard: Bollard, *args: str) -> Result:
-    """The real CLI on the server's database and state (its audit key seals the records)."""
-    env = {
-        "BOLLARD_DATABASE_URL": bollard.settings.database_url,
-        "BOLLARD_STATE_DIR": str(bollard.settings.state_dir),
-    }
-    if bollard.settings.audit_key is not None:
-        env["BOLLARD_AUDIT_KEY"] = bollard.settings.audit_key.get_secret_value()
-    return CliRunner().invoke(main, list(args), env=env)
 
 
 def test_rules_added_listed_checked_and_removed_through_the_cli(
