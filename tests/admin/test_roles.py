@@ -27,7 +27,8 @@ from bollard.admins import Admins, Role
 from bollard.changes import Actor, AdminChanges
 from bollard.cli import main
 from bollard.store.tables import admins
-from tests.admin.conftest import ADMIN_TOKEN, Bollard, sign_in
+from tests.admin.conftest import ADMIN_TOKEN, Bollard, StartBollard, sign_in
+from tests.approvals.conftest import add_rule, enrolment
 
 LEAD = Actor("lead@example.com", "cli")
 
@@ -48,8 +49,9 @@ def admin_records(bollard: Bollard) -> list[dict[str, Any]]:
 
 
 def test_admins_are_made_listed_and_revoked_by_the_cli_each_on_the_record(
-    admin: Bollard,
+    start_bollard: StartBollard, database_url: str
 ) -> None:
+    admin = start_bollard(database_url, admin_token=ADMIN_TOKEN)
     db = admin.settings.database_url
     env = {"BOLLARD_DATABASE_URL": db, "BOLLARD_STATE_DIR": str(admin.settings.state_dir)}
 
@@ -180,3 +182,24 @@ async def test_a_route_without_a_declared_role_needs_admin(admin: Bollard) -> No
             for t in (viewer, approver, ADMIN_TOKEN)
         ]
     assert answers == [403, 403, 200]
+
+
+def test_an_approver_decides_a_held_call_through_the_api_and_a_viewer_cannot(
+    admin: Bollard,
+) -> None:
+    _, key = admin.agents.create("sdr", ["sequences:*"])
+    add_rule(admin, "sdr", "sequences.add_contacts", "approve", reason="a person checks")
+    enrol = enrolment(admin)
+    with admin.client(key) as agent:
+        held = agent.post(enrol.path, json=enrol.body(0)).json()["bollard"]["approval_id"]
+    vera, abe = make_admin(admin, "vera", Role.VIEWER), make_admin(admin, "abe", Role.APPROVER)
+    with api(admin, vera) as viewer:
+        assert viewer.get("/approvals").status_code == 200
+        refused = viewer.post(f"/approvals/{held}/approve", json={"note": "sneaky"})
+    assert (refused.status_code, refused.json()["error_code"]) == (403, "ROLE_REFUSED")
+    with api(admin, abe) as approver:
+        decided = approver.post(f"/approvals/{held}/deny", json={"reason": "wrong sequence"})
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["approval"]["decided_by"] == "abe"
+    denials = [r for r in admin_records(admin) if r["action"] == "approvals.deny"]
+    assert [(r["data"]["by"], r["data"]["via"]) for r in denials] == [("abe", "api")]
