@@ -60,6 +60,9 @@ def test_an_approver_sees_a_held_call_appear_approves_it_and_the_agent_reads_the
     expect(page.get_by_role("status")).to_contain_text("Approved sdr's sequences.add_contacts")
     expect(page.get_by_text("No calls are waiting for a decision.")).to_be_visible()
     shot(page, "approvals-02-approved")
+    page.goto(f"{admin.url}/admin/approvals/{approval['approval_id']}")  # the webhook's link
+    expect(page.locator("tr[data-id]")).to_contain_text("approved")
+    expect(page.locator("tr[data-id]")).to_contain_text("by abe: checked the contact")
     assert enrolments(admin) == 0  # sent when the agent asks, not when approved
 
     with admin.client(key) as agent:

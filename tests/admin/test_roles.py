@@ -124,6 +124,8 @@ def test_an_approver_cannot_change_grants_in_the_api_or_the_console(admin: Bolla
     with httpx.Client(base_url=admin.url, timeout=10, follow_redirects=True) as browser:
         page = sign_in(browser, token)
         assert "Signed in as <strong>abe</strong> (approver)" in page.text
+        assert "Create agent" not in page.text  # forms only an admin may send are not shown
+        assert "Rotate key" not in browser.get("/admin/agents/sdr").text
         csrf = page.text.split('name="csrf-token" content="')[1].split('"')[0]
         form = {"csrf": csrf, "grant": ["contacts:read", "contacts:write"]}
         posted = browser.post("/admin/agents/sdr/grants", data=form)
@@ -137,6 +139,7 @@ def test_a_named_admin_signs_in_and_their_changes_carry_their_name(admin: Bollar
     with httpx.Client(base_url=admin.url, timeout=10, follow_redirects=True) as browser:
         page = sign_in(browser, token)
         assert "Signed in as <strong>carol</strong> (admin)" in page.text
+        assert "Create agent" in page.text
         csrf = page.text.split('name="csrf-token" content="')[1].split('"')[0]
         made = browser.post("/admin/agents", data={"csrf": csrf, "name": "helper"})
         assert made.status_code == 200
