@@ -38,7 +38,7 @@ from bollard.errors import ConfigError
 from bollard.limits.rule_store import delete_rules, merge_rule, rule_dict
 from bollard.limits.rules import LimitRule
 from bollard.policy import Rule, compile_rule
-from bollard.rule_book import delete_rule, insert_rule, load_rules
+from bollard.rule_book import delete_rule, insert_rule, load_rules, update_rule
 from bollard.store.tables import agent_keys
 
 if TYPE_CHECKING:
@@ -93,8 +93,11 @@ class _Change:
     reason: str | None
     records: list[Record] = field(default_factory=list)
 
-    def record(self, change: str, before: Any, after: Any, **details: Any) -> None:
-        """This change, for the audit record appended just before the commit."""
+    def record(
+        self, change: str, before: Any, after: Any, *, whose: str | None = None, **details: Any
+    ) -> None:
+        """This change, for the audit record appended just before the commit; `whose`:
+        the agent it is about, in a batch of changes to several (else the change's)."""
         data: dict[str, Any] = {"change": change, "by": self.actor.name, "via": self.actor.door}
         if self.actor.address:
             data["address"] = self.actor.address
@@ -107,11 +110,14 @@ class _Change:
                 kind="admin",
                 ts_us=int(time.time() * 1_000_000),
                 door=self.actor.door,
-                agent=self.agent,
+                agent=whose if whose is not None else self.agent,
                 action=change,
                 data=data,
             )
         )
+
+
+Batch = _Change  # what `AdminChanges.batch` yields: a connection and `record`
 
 
 class AdminChanges:
@@ -238,17 +244,27 @@ class AdminChanges:
     ) -> Rule:
         """Delete one rule of `agent` (None: a team-wide rule); the rule deleted."""
         with self._change(actor, agent, reason) as change:
-            if agent is not None:
-                self._agents.require(agent, change.conn)
-            rules = load_rules(change.conn, agent)
-            found = next((r for r in rules if r.id == rule_id and r.agent == agent), None)
-            if found is None:
-                ids = ", ".join(f"#{r.id}" for r in rules if r.agent == agent) or "none"
-                whose = f"agent {agent!r} has no rule" if agent else "there is no team-wide rule"
-                raise ConfigError(f"{whose} #{rule_id}; the rules there are: {ids}")
+            found = self._rule_of(change.conn, agent, rule_id)
             delete_rule(change.conn, rule_id)
             change.record("rules.remove", found.as_dict(), None)
         return found
+
+    def edit_rule(self, actor: Actor, rule: Rule, reason: str | None = None) -> Rule:
+        """Replace rule `rule.id` of `rule.agent` (checked as `add_rule` checks a new one)
+        with `rule`, keeping its id; the rule as stored."""
+        compile_rule(rule, self._agents.catalog)
+        with self._change(actor, rule.agent, reason) as change:
+            found = self._rule_of(change.conn, rule.agent, rule.id)
+            update_rule(change.conn, rule)
+            change.record("rules.edit", found.as_dict(), rule.as_dict())
+        return rule
+
+    @contextmanager
+    def batch(self, actor: Actor, reason: str | None = None) -> Iterator[Batch]:
+        """Several changes in one transaction (`bollard policy apply`): each `record` is
+        its own audit record (`whose` names its agent); all commit together or none does."""
+        with self._change(actor, None, reason) as change:
+            yield change
 
     def decide_approval(
         self, actor: Actor, approvals: Approvals, approval_id: str, status: str, text: str | None
@@ -303,6 +319,18 @@ class AdminChanges:
             if not already:
                 change.record("admins.revoke", before.as_dict(), admin.as_dict(), admin=name)
         return admin, already
+
+    def _rule_of(self, conn: Connection, agent: str | None, rule_id: int) -> Rule:
+        """Rule `rule_id` of `agent` (None: team-wide), or a ConfigError listing theirs."""
+        if agent is not None:
+            self._agents.require(agent, conn)
+        rules = load_rules(conn, agent)
+        found = next((r for r in rules if r.id == rule_id and r.agent == agent), None)
+        if found is None:
+            ids = ", ".join(f"#{r.id}" for r in rules if r.agent == agent) or "none"
+            whose = f"agent {agent!r} has no rule" if agent else "there is no team-wide rule"
+            raise ConfigError(f"{whose} #{rule_id}; the rules there are: {ids}")
+        return found
 
     @contextmanager
     def _change(self, actor: Actor, agent: str | None, reason: str | None) -> Iterator[_Change]:

@@ -13,7 +13,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, delete, insert, select
+from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
 from bollard.catalog import Catalog
 from bollard.policy import CompiledRule, Rule, compile_rule
@@ -51,8 +51,21 @@ def load_rules(conn: Connection, agent: str | None = None) -> list[Rule]:
 
 def insert_rule(conn: Connection, rule: Rule, agent_id: int | None, now: datetime) -> Rule:
     """Store a checked rule; the same rule with its new id."""
-    values = {
-        "agent_id": agent_id,
+    values = {"agent_id": agent_id, **_values(rule), "created_at": now}
+    new_id = conn.execute(
+        insert(policy_rules).values(values).returning(policy_rules.c.id)
+    ).scalar_one()
+    return dataclasses.replace(rule, id=new_id)
+
+
+def update_rule(conn: Connection, rule: Rule) -> None:
+    """Store a checked rule's new selector, effect, condition, fields, shadow and reason
+    under its id (its agent does not change)."""
+    conn.execute(update(policy_rules).where(policy_rules.c.id == rule.id).values(_values(rule)))
+
+
+def _values(rule: Rule) -> dict[str, Any]:
+    return {
         "selector": rule.selector,
         "effect": rule.effect,
         "condition": rule.condition,
@@ -60,12 +73,7 @@ def insert_rule(conn: Connection, rule: Rule, agent_id: int | None, now: datetim
         "shadow": rule.shadow,
         "reason": rule.reason,
         "hold_seconds": rule.hold_seconds,
-        "created_at": now,
     }
-    new_id = conn.execute(
-        insert(policy_rules).values(values).returning(policy_rules.c.id)
-    ).scalar_one()
-    return dataclasses.replace(rule, id=new_id)
 
 
 def delete_rule(conn: Connection, rule_id: int) -> None:

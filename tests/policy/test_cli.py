@@ -66,3 +66,20 @@ def test_the_cli_refuses_a_typo_and_a_misplaced_expiry_with_what_to_do(
     assert expiry.exit_code != 0
     assert "--expires-after goes with --effect approve" in expiry.output
     assert json.loads(_cli(bollard, "rules", "list", "--json").output) == []
+
+
+def test_check_names_the_rules_applied_and_shows_a_shadow_rule_as_would_deny(
+    start_bollard: StartBollard,
+) -> None:
+    bollard = start_bollard()
+    bollard.agents.create("sdr", ["contacts:*"])
+    ceo = 'args.title == "CEO"'
+    _cli(bollard, "rules", "add", "sdr", "contacts.create", "--effect", "deny", "--when", ceo,
+         "--shadow", "--reason", "no CEOs yet")  # fmt: skip
+    shadow = _cli(bollard, "check", "sdr", "contacts.create", "--args", '{"title": "CEO"}')
+    assert shadow.exit_code == 0, shadow.output
+    assert shadow.output.startswith("allowed: sdr → contacts.create")
+    assert "would deny ([sdr] contacts.create deny when " in shadow.output
+    assert "(shadow): no CEOs yet)" in shadow.output
+    other = _cli(bollard, "check", "sdr", "contacts.create", "--args", '{"title": "CTO"}')
+    assert "would deny" not in other.output

@@ -41,6 +41,7 @@ from bollard.agents import Agent, utcnow
 from bollard.audit.search import AuditFilters
 from bollard.gateway import Gateway
 from bollard.policy import Rule
+from bollard.policy_file import policy_json
 from bollard.rule_book import load_rules
 
 log = logging.getLogger("bollard.admin")
@@ -109,6 +110,18 @@ class NewRule(BaseModel):
     )
 
 
+class PolicyApply(BaseModel):
+    """A policy file (as `bollard policy export` writes it) to apply, or to diff."""
+
+    model_config = ConfigDict(extra="forbid")
+    toml: str = Field(max_length=BODY_MAX_BYTES, description="the policy file's text")
+    dry_run: bool = Field(default=True, description="only say what would change")
+    prune: bool = Field(default=False, description="revoke live agents the file leaves out")
+    reason: str | None = Field(
+        default=None, max_length=500, description="why, kept in each change's audit record"
+    )
+
+
 class ApprovalNote(BaseModel):
     """An approval, with an optional note for the record."""
 
@@ -162,7 +175,10 @@ def api_routes(auth: AdminAuth) -> list[Route]:
         ("/limits", limits, "GET", viewer),
         ("/rules", list_rules, "GET", viewer),
         ("/rules", add_rule, "POST", admin),
+        ("/rules/{rule_id:int}/edit", edit_rule, "POST", admin),
         ("/rules/{rule_id:int}/remove", remove_rule, "POST", admin),
+        ("/policy", export_policy, "GET", viewer),
+        ("/policy/apply", apply_policy, "POST", admin),
         ("/approvals", list_approvals, "GET", viewer),
         ("/approvals/{approval_id}", get_approval, "GET", viewer),
         ("/approvals/{approval_id}/approve", approve_call, "POST", approver),
@@ -218,6 +234,7 @@ async def openapi(request: Request) -> JSONResponse:
             GrantChange,
             NewRule,
             RuleRemoval,
+            PolicyApply,
             ApprovalNote,
             ApprovalDenial,
         )
@@ -323,18 +340,47 @@ async def list_rules(request: Request, principal: Principal) -> Response:
 
 async def add_rule(request: Request, principal: Principal) -> Response:
     body = await _body(request, NewRule)
-    rule = Rule(
-        0,
+    rule = _rule(0, body)
+    added = await Changes.of(request).add_rule(rule, actor_for(request, principal.via))
+    return JSONResponse(added.as_dict(), status_code=201)
+
+
+async def edit_rule(request: Request, principal: Principal) -> Response:
+    body = await _body(request, NewRule)
+    rule = _rule(request.path_params["rule_id"], body)
+    edited = await Changes.of(request).edit_rule(rule, actor_for(request, principal.via))
+    return JSONResponse(edited.as_dict())
+
+
+def _rule(rule_id: int, body: NewRule) -> Rule:
+    fields = tuple(f.strip() for f in body.fields)
+    return Rule(
+        rule_id,
         body.agent,
         body.selector.strip(),
         body.effect,
         body.reason or "",
         body.when,
-        tuple(f.strip() for f in body.fields),
+        fields,
         body.shadow,
     )
-    added = await Changes.of(request).add_rule(rule, actor_for(request, principal.via))
-    return JSONResponse(added.as_dict(), status_code=201)
+
+
+async def export_policy(request: Request, principal: Principal) -> Response:
+    policy, text = await Changes.of(request).export_policy()
+    return JSONResponse({"toml": text, "policy": policy_json(policy)})
+
+
+async def apply_policy(request: Request, principal: Principal) -> Response:
+    body = await _body(request, PolicyApply)
+    done = await Changes.of(request).apply_policy(
+        body.toml,
+        actor_for(request, principal.via),
+        dry_run=body.dry_run,
+        prune=body.prune,
+        reason=body.reason,
+    )
+    return JSONResponse({"dry_run": done.dry_run, "changes": done.diff(), "keys": done.keys})
 
 
 async def remove_rule(request: Request, principal: Principal) -> Response:

@@ -175,6 +175,35 @@ def openapi_document(*models: type[BaseModel]) -> dict[str, Any]:
                 requestBody=_body("RuleRemoval", required=False),
             ),
         },
+        "/admin/api/rules/{rule_id}/edit": {
+            "parameters": [
+                {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
+            "post": _op(
+                "Edit a policy rule in place, keeping its id (checked as a new rule is)",
+                "the rule as stored",
+                *write,
+                404,
+                requestBody=_body("NewRule"),
+            ),
+        },
+        "/admin/api/policy": {
+            "get": _op(
+                "The whole policy (agents, grants, rules, limits, budgets; never keys) "
+                "as the TOML file `bollard policy export` writes, and as JSON",
+                "toml: the file; policy: the same as JSON",
+            )
+        },
+        "/admin/api/policy/apply": {
+            "post": _op(
+                "Diff a policy file against the store (dry_run, the default) or make the "
+                "store match it in one transaction, each change recorded; a bad file "
+                "changes nothing and the error names its line",
+                "changes: the diff; keys: new agents' keys, shown once",
+                *write,
+                requestBody=_body("PolicyApply"),
+            )
+        },
         "/admin/api/usage": {
             "get": _op(
                 "Calls and credits per agent over time",

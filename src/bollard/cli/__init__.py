@@ -12,6 +12,7 @@ from bollard.cli import (
     catalog,
     limits,
     mcp,
+    policy,
     rules,
     sandbox,
     serve,
@@ -55,6 +56,18 @@ def main(ctx: click.Context, db: str | None) -> None:
     ctx.meta[DB_KEY] = db
 
 
-for module in (catalog, sandbox, agents, admins, serve, limits, mcp, audit, rules, approvals):
+for module in (
+    catalog,
+    sandbox,
+    agents,
+    admins,
+    serve,
+    limits,
+    mcp,
+    audit,
+    rules,
+    policy,
+    approvals,
+):
     for command in module.COMMANDS:
         main.add_command(command)

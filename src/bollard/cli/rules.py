@@ -23,7 +23,8 @@ from bollard.store import open_store
 
 
 @contextmanager
-def _changes() -> Iterator[AdminChanges]:
+def admin_changes() -> Iterator[AdminChanges]:
+    """The admin-change service on the database `--db` names (or that is found)."""
     settings = options.settings()
     engine = open_store(settings.database_url)
     try:
@@ -81,7 +82,7 @@ def add_command(
     names = tuple(f.strip() for f in (fields or "").split(",") if f.strip())
     hold = int(parse_duration(expires_after).total_seconds()) if expires_after else None
     rule = Rule(0, whose, selector.strip(), effect, reason or "", condition, names, shadow, hold)
-    with _changes() as changes:
+    with admin_changes() as changes:
         added = changes.add_rule(options.actor(actor), rule, reason)
     click.echo(
         json.dumps(added.as_dict(), indent=2) if as_json else f"added rule {added.describe()}"
@@ -94,7 +95,7 @@ def add_command(
 @reports_errors
 def list_command(agent: str | None, as_json: bool) -> None:
     """Every rule, or AGENT's and the team-wide ones."""
-    with _changes() as changes, changes.engine.connect() as conn:
+    with admin_changes() as changes, changes.engine.connect() as conn:
         if agent is not None:
             changes.agents.require(agent, conn)
         rules = load_rules(conn, agent)
@@ -127,7 +128,7 @@ def remove_command(
         raise click.UsageError(
             f"RULE_ID is a number, as `bollard rules list` shows: not {rule_id!r}"
         )
-    with _changes() as changes:
+    with admin_changes() as changes:
         gone = changes.remove_rule(options.actor(actor), whose, int(rule_id.lstrip("#")), reason)
     click.echo(
         json.dumps(gone.as_dict(), indent=2) if as_json else f"removed rule {gone.describe()}"
