@@ -150,9 +150,7 @@ def check(action: Action, args: Mapping[str, Any], *, allow_unknown: bool = Fals
             "X-Api-Key or Authorization: Bearer header; remove it from the query and body"
         )
     if not allow_unknown:
-        nearest = unknown(action, args)
-        if nearest:
-            raise _unknown_parameter(action, nearest)
+        refuse_unknown(action, args)
     # Paging first: its messages say how Apollo itself treats out-of-range pages.
     _check_paging(action, args)
     for param in action.params:
@@ -172,6 +170,13 @@ def check(action: Action, args: Mapping[str, Any], *, allow_unknown: bool = Fals
             continue
         _check_value(action, param, value)
     _check_rules(action, args)
+
+
+def refuse_unknown(action: Action, args: Mapping[str, Any]) -> None:
+    """Raise `UnknownParameter` for names in `args` the action does not take."""
+    nearest = unknown(action, args)
+    if nearest:
+        raise _unknown_parameter(action, nearest)
 
 
 def unknown(action: Action, args: Mapping[str, Any]) -> dict[str, list[str]]:

@@ -46,8 +46,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from bollard.catalog import Catalog
 from bollard.agents import parse_duration
+from bollard.catalog import Catalog
 from bollard.errors import ConfigError
 from bollard.limits.rule_store import check_rule
 from bollard.limits.rules import ALL_ACTIONS, LimitRule
@@ -232,9 +232,7 @@ def _hold_seconds(data: Mapping[str, Any], at: Path) -> int | None:
     if text is None:
         return None
     if not isinstance(text, str):
-        raise _At(
-            (*at, "expires_after"), f'expires_after must be a string like "8h", not {text!r}'
-        )
+        raise _At((*at, "expires_after"), f'expires_after must be a string like "8h", not {text!r}')
     seconds = _SECONDS.fullmatch(text)
     if seconds is not None:
         return int(seconds[1])
