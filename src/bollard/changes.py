@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from bollard.admins import FIRST_ADMIN, Admin, Admins, Role
 from bollard.agents import Agent, AgentNameTaken, Agents, utcnow
 from bollard.audit.appender import append_within, ensure_head
 from bollard.audit.chain import Record
@@ -133,6 +134,7 @@ class AdminChanges:
         self._agents = agents
         self._checkpointer = checkpointer  # its key seals each record (audit/seal)
         self._now = now
+        self.admins = Admins(engine)
         self._head_ready = False
 
     @property
@@ -308,6 +310,31 @@ class AdminChanges:
             if gone:
                 change.record("limits.clear", [_limits(r) for r in gone], None)
         return gone
+
+    def create_admin(
+        self, actor: Actor, name: str, role: Role, reason: str | None = None
+    ) -> tuple[Admin, str]:
+        """A new named admin and their token (returned once, never stored)."""
+        with self._change(actor, None, reason) as change:
+            admin, token = self.admins.create(name, role, change.conn)
+            change.record("admins.create", None, admin.as_dict(), admin=name)
+        return admin, token
+
+    def revoke_admin(
+        self, actor: Actor, name: str, reason: str | None = None
+    ) -> tuple[Admin, bool]:
+        """Revoke an admin's token and end their sessions; (the admin, whether it already was)."""
+        with self._change(actor, None, reason) as change:
+            before = self.admins.require(name, change.conn)
+            if before.name == FIRST_ADMIN:
+                raise ConfigError(
+                    "the first admin is the admin token of the settings: change "
+                    "BOLLARD_ADMIN_TOKEN (or delete state_dir/admin.token) to replace it"
+                )
+            admin, already = self.admins.revoke(name, change.conn)
+            if not already:
+                change.record("admins.revoke", before.as_dict(), admin.as_dict(), admin=name)
+        return admin, already
 
     def _rule_of(self, conn: Connection, agent: str | None, rule_id: int) -> Rule:
         """Rule `rule_id` of `agent` (None: team-wide), or a ConfigError listing theirs."""

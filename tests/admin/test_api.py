@@ -59,7 +59,7 @@ def test_a_wrong_admin_token_does_not_sign_in(admin: Bollard) -> None:
     with httpx.Client(base_url=admin.url, timeout=10) as client:
         answer = sign_in(client, "not-the-token")
         assert answer.status_code == 401
-        assert "not the admin token" in answer.text
+        assert "not an admin token" in answer.text
         assert client.get("/admin/api/agents").status_code == 401
 
 
@@ -151,7 +151,7 @@ def test_grant_changes_apply_on_the_next_call_and_are_recorded(admin: Bollard) -
         ("api", "sdr", "grants.change"),
     ]
     added, removed = (json.loads(r["data"]) for r in changes[1:])
-    assert added["by"] == "admin token"
+    assert added["by"] == "admin"
     assert (added["before"], added["after"]) == ({"grants": []}, {"grants": ["people.search"]})
     assert (removed["before"], removed["after"]) == ({"grants": ["people.search"]}, {"grants": []})
 
@@ -302,4 +302,4 @@ def test_the_unknown_parameters_switch_is_set_through_the_api_and_recorded(
         ("agents.create", True),
         ("agents.set", False),
     ]
-    assert (changes[1]["by"], changes[1]["reason"]) == ("admin token", "typos")
+    assert (changes[1]["by"], changes[1]["reason"]) == ("admin", "typos")

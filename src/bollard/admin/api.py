@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bollard.admin import log as audit_log
-from bollard.admin import usage
+from bollard.admin import roles, usage
 from bollard.admin.auth import CSRF_HEADER, SAFE_METHODS, AdminAuth, Principal
 from bollard.admin.changes import Changes, actor_for
 from bollard.admin.grants import matrix
@@ -36,6 +36,7 @@ from bollard.admin.problems import (
     UnknownRecord,
     problem,
 )
+from bollard.admins import Role
 from bollard.agents import Agent, utcnow
 from bollard.audit.search import AuditFilters
 from bollard.gateway import Gateway
@@ -176,45 +177,55 @@ def agent_json(agent: Agent, last_used_us: int | None) -> dict[str, Any]:
 
 
 def api_routes(auth: AdminAuth) -> list[Route]:
-    """The routes under /admin/api, each guarded by `auth`."""
-    table: list[tuple[str, Handler, str]] = [
-        ("/agents", list_agents, "GET"),
-        ("/agents", create_agent, "POST"),
-        ("/agents/{name}", get_agent, "GET"),
-        ("/agents/{name}", update_agent, "PATCH"),
-        ("/agents/{name}/revoke", revoke_agent, "POST"),
-        ("/agents/{name}/rotate", rotate_agent, "POST"),
-        ("/agents/{name}/grants", get_grants, "GET"),
-        ("/agents/{name}/grants", change_grants, "POST"),
-        ("/limits", limits, "GET"),
-        ("/rules", list_rules, "GET"),
-        ("/rules", add_rule, "POST"),
-        ("/rules/{rule_id:int}/edit", edit_rule, "POST"),
-        ("/rules/{rule_id:int}/remove", remove_rule, "POST"),
-        ("/policy", export_policy, "GET"),
-        ("/policy/apply", apply_policy, "POST"),
-        ("/approvals", list_approvals, "GET"),
-        ("/approvals/{approval_id}", get_approval, "GET"),
-        ("/approvals/{approval_id}/approve", approve_call, "POST"),
-        ("/approvals/{approval_id}/deny", deny_call, "POST"),
-        ("/usage", usage_report, "GET"),
-        ("/audit", audit_search, "GET"),
-        ("/audit/verify", audit_verify, "GET"),
-        ("/audit/{seq}", audit_record, "GET"),
+    """The routes under /admin/api, each guarded by `auth` and the role it needs."""
+    viewer, approver, admin = Role.VIEWER, Role.APPROVER, Role.ADMIN
+    table: list[tuple[str, Handler, str, Role]] = [
+        ("/me", me, "GET", viewer),
+        ("/agents", list_agents, "GET", viewer),
+        ("/agents", create_agent, "POST", admin),
+        ("/agents/{name}", get_agent, "GET", viewer),
+        ("/agents/{name}", update_agent, "PATCH", admin),
+        ("/agents/{name}/revoke", revoke_agent, "POST", admin),
+        ("/agents/{name}/rotate", rotate_agent, "POST", admin),
+        ("/agents/{name}/grants", get_grants, "GET", viewer),
+        ("/agents/{name}/grants", change_grants, "POST", admin),
+        ("/limits", limits, "GET", viewer),
+        ("/rules", list_rules, "GET", viewer),
+        ("/rules", add_rule, "POST", admin),
+        ("/rules/{rule_id:int}/edit", edit_rule, "POST", admin),
+        ("/rules/{rule_id:int}/remove", remove_rule, "POST", admin),
+        ("/policy", export_policy, "GET", viewer),
+        ("/policy/apply", apply_policy, "POST", admin),
+        ("/approvals", list_approvals, "GET", viewer),
+        ("/approvals/{approval_id}", get_approval, "GET", viewer),
+        ("/approvals/{approval_id}/approve", approve_call, "POST", approver),
+        ("/approvals/{approval_id}/deny", deny_call, "POST", approver),
+        ("/usage", usage_report, "GET", viewer),
+        ("/audit", audit_search, "GET", viewer),
+        ("/audit/verify", audit_verify, "GET", viewer),
+        ("/audit/{seq}", audit_record, "GET", viewer),
     ]
     routes = [Route("/openapi.json", openapi, methods=["GET"])]
-    routes += [Route(p, _guarded(auth, h), methods=[m], name=h.__name__) for p, h, m in table]
+    routes += [
+        Route(p, _guarded(auth, h, role), methods=[m], name=h.__name__) for p, h, m, role in table
+    ]
     return routes
 
 
-def _guarded(auth: AdminAuth, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def _guarded(
+    auth: AdminAuth, handler: Handler, role: Role = roles.DEFAULT
+) -> Callable[[Request], Awaitable[Response]]:
+    """The handler behind sign-in, the role it needs (admin unless told) and CSRF."""
+
     async def endpoint(request: Request) -> Response:
         try:
             principal = await auth.principal(request)
             if principal is None:
                 raise AdminUnauthenticated(
-                    "sign in to the console, or send the admin token as Authorization: Bearer"
+                    "sign in to the console, or send an admin token as Authorization: Bearer"
                 )
+            request.state.admin = principal.admin
+            roles.check(principal.admin, role)
             unsafe = request.method not in SAFE_METHODS and principal.via == "session"
             if unsafe and not auth.csrf_matches(
                 principal.session_id, request.headers.get(CSRF_HEADER)
@@ -256,6 +267,12 @@ def _gateway(request: Request) -> Gateway:
 def _engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
+
+
+async def me(request: Request, principal: Principal) -> Response:
+    """Who is signed in: name, role, and how (session or token)."""
+    admin = principal.admin
+    return JSONResponse({"name": admin.name, "role": admin.role.value, "via": principal.via})
 
 
 async def list_agents(request: Request, principal: Principal) -> Response:

@@ -27,6 +27,7 @@ from bollard.admin.problems import (
     UnknownAgent,
     UnknownRecord,
 )
+from bollard.admins import Admin
 from bollard.agents import Agent, AgentNameTaken, UnknownAgentName, parse_duration, utcnow
 from bollard.approvals import HeldCall, UnknownApproval
 from bollard.changes import Actor, AdminChanges, Revocation, Rotation
@@ -42,10 +43,13 @@ T = TypeVar("T")
 
 
 def actor_for(request: Request, via: str) -> Actor:
-    """The signed-in admin (console) or the admin token's holder (api), and their address."""
-    name = "admin token" if via == "token" else "admin"
+    """The admin the route's guard let in (by name), through the console or the api,
+    and their address."""
+    admin: Admin | None = getattr(request.state, "admin", None)
+    if admin is None:  # a route that skipped its guard: never record a change as nobody's
+        raise RuntimeError("actor_for called outside a guarded route")
     door = "console" if via == "console" else "api"
-    return Actor(name, door, client_address(request))
+    return Actor(admin.name, door, client_address(request))
 
 
 class Changes:

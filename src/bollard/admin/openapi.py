@@ -95,6 +95,9 @@ def openapi_document(*models: type[BaseModel]) -> dict[str, Any]:
     }
     write = (403, 422, 503)
     paths = {
+        "/admin/api/me": {
+            "get": _op("Who is signed in: name, role (viewer, approver, admin), via", "the admin"),
+        },
         "/admin/api/agents": {
             "get": _op("List agents with status and last use", "the agents"),
             "post": _op(

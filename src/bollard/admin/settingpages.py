@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from bollard.admin.changes import Changes, actor_for
 from bollard.admin.problems import AdminError
+from bollard.admins import Role
 
 if TYPE_CHECKING:
     from bollard.admin.pages import Handler, Page, Pages
@@ -23,11 +24,11 @@ if TYPE_CHECKING:
 FIELD = "allow_unknown_parameters"
 
 
-def setting_routes(pages: Pages) -> list[tuple[str, Handler, list[str]]]:
-    """The settings form's routes, for `page_routes` to guard."""
+def setting_routes(pages: Pages) -> list[tuple[str, Handler, list[str], Role]]:
+    """The settings form's routes and the role each needs, for `page_routes` to guard."""
     forms = SettingPages(pages)
     url = "/agents/{name}/settings"
-    return [(url, forms.save, ["POST"]), (url, pages.to_agent, ["GET"])]
+    return [(url, forms.save, ["POST"], Role.ADMIN), (url, pages.to_agent, ["GET"], Role.VIEWER)]
 
 
 class SettingPages:

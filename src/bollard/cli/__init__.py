@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from bollard.cli import (
+    admins,
     agents,
     approvals,
     audit,
@@ -55,6 +56,18 @@ def main(ctx: click.Context, db: str | None) -> None:
     ctx.meta[DB_KEY] = db
 
 
-for module in (catalog, sandbox, agents, serve, limits, mcp, audit, rules, policy, approvals):
+for module in (
+    catalog,
+    sandbox,
+    agents,
+    admins,
+    serve,
+    limits,
+    mcp,
+    audit,
+    rules,
+    policy,
+    approvals,
+):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -224,3 +224,17 @@ admin_sessions = Table(
     Index(None, "admin"),
     Index(None, "expires_at"),
 )
+
+# Named admins (migration 0012): a role and a token stored as its SHA-256 only, as
+# agents' keys are. The admin token of the settings is the first admin, not a row.
+admins = Table(
+    "admins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # viewer | approver | admin
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_agent_unknown_parameters"
-down_revision: str | None = "0011_approvals"
+down_revision: str | None = "0012_admins"
 branch_labels: str | None = None
 depends_on: str | None = None
 
