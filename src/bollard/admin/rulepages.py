@@ -63,7 +63,7 @@ async def rule_context(request: Request, name: str) -> dict[str, Any]:
         "effects": EFFECTS,
         "hideable": HIDEABLE,
         "expiries": {r.id: _expiry_text(r) for r in rules if r.effect == "approve"},
-        "default_expiry": duration_text(int(DEFAULT_EXPIRY.total_seconds())),
+        "default_expiry": f"{int(DEFAULT_EXPIRY.total_seconds()) // 3600}h",  # 24h
     }
 
 
