@@ -32,6 +32,10 @@ def test_an_admin_adds_a_rule_after_a_refused_condition_then_removes_it(
     expect(page.locator("#no-rules")).to_be_visible()
     page.get_by_text("Add a rule for research").click()
     form = page.locator("#policy-rules")
+    expect(form.get_by_label("Expires after")).to_have_accessible_description(
+        "approve rules only, e.g. 8h: how long a held call waits for a person "
+        "(1 minute to 30 days; blank: 24h)"
+    )
     form.get_by_label("Selector").fill("people.search")
     form.get_by_label("Condition (CEL)").fill("args.per_pag > 25")
     form.get_by_label("Reason").fill("25 a page at most")
