@@ -119,9 +119,7 @@ def test_an_approve_rule_takes_expires_after_through_the_api_checked_as_the_cli_
             bad = api.post("/admin/api/rules", json={**rule, "expires_after": text})
             assert bad.status_code == 422, text
             assert said in bad.json()["error"], bad.json()
-        deny = api.post(
-            "/admin/api/rules", json={**rule, "effect": "deny", "expires_after": "8h"}
-        )
+        deny = api.post("/admin/api/rules", json={**rule, "effect": "deny", "expires_after": "8h"})
         assert deny.status_code == 422
         assert "expires_after goes with the effect approve" in deny.json()["error"]
         typed = api.post("/admin/api/rules", json={**rule, "expires_after": 8})
