@@ -105,7 +105,6 @@ class ApprovalsPage:
             page.csrf,
             status=int(extra.pop("status", 200)),
             calls=[_view(c, now) for c in calls],
-            may_decide=request.state.admin.role.allows(Role.APPROVER),
             notice=said.get("notice", ""),
             poll_seconds=POLL_SECONDS,
             **extra,
