@@ -150,3 +150,46 @@ def test_replay_does_not_judge_a_hashed_value_a_rule_reads_inside_a_list_or_by_i
     assert report["examined"] == 2
     assert bulk in report["unjudged"]  # no way to compare a hash to d.email inside a list
     assert [c["request_id"] for c in report["changed"]] == [single]  # equality, hashed
+
+
+APPROVE = """\
+version = 1
+
+[[agents]]
+name = "research"
+grants = ["people:read"]
+
+[[agents.rules]]
+selector = "people.search"
+effect = "approve"
+when = "has(args.page) && args.page > 3"
+reason = "a person checks deep pages"
+"""
+
+
+def test_replay_reports_calls_an_approve_rule_would_hold_or_no_longer_hold(
+    start_bollard: StartBollard, database_url: str, tmp_path: Path
+) -> None:
+    """A held call was neither allowed nor denied: a file that drops the approve rule lets
+    it through, one that adds an approve rule holds calls that went straight through."""
+    bollard = start_bollard(database_url)
+    _, key = bollard.agents.create("research", ["people:read"])
+    add_rule(
+        bollard, "research", "people.search", "approve", "has(args.per_page) && args.per_page > 25"
+    )
+    held = _call(bollard, key, SEARCH, {"per_page": 50}, 202)
+    _call(bollard, key, SEARCH, {"per_page": 10}, 200)
+    deep = _call(bollard, key, SEARCH, {"page": 9}, 200)
+    bollard.settle()
+    path = tmp_path / "policy.toml"
+    path.write_text(APPROVE)
+
+    done = _cli(bollard, "policy", "check", str(path), "--replay", "--json")
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.output)
+    assert report["examined"] == 3
+    flips = {c["request_id"]: (c["before"], c["after"]) for c in report["changed"]}
+    assert flips == {held: ("hold", "allow"), deep: ("allow", "hold")}
+    causes = {c["request_id"]: c["cause"] for c in report["changed"]}
+    assert causes[deep].startswith("rule at line 7: [research] people.search approve when")
+    assert "(was: held by rule #" in causes[held]
