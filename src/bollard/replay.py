@@ -3,7 +3,9 @@
 For each call's request record since a moment, what the policy in force then decided
 (the record says: a grant allowed it or not, an enforced rule denied it or not) is set
 beside what the file's grants and rules decide for the same agent, action and recorded
-arguments. Calls whose decision would change are reported, with the rule.
+arguments. Calls whose decision would change are reported, with the rule: allowed,
+held for a person's approval (an approve rule), or denied. An approved call's sending
+is not judged apart from the held call it continues.
 
 Personal parameters are in the log only as keyed hashes (`audit.redaction`), so a rule
 reading one can only compare it for equality: `args.email == "a@b.com"`, `!=`, `in [...]`
@@ -57,7 +59,7 @@ class Change:
     agent: str
     action: str
     door: str
-    before: str  # allow | deny
+    before: str  # allow | hold (for a person's approval) | deny
     after: str
     cause: str  # the rule or grant that makes the difference
 
@@ -154,13 +156,15 @@ class _Judge:
         wanted = self._policy.agent(row.agent)
         if action is None:
             return
+        data = json.loads(row.data)
+        if "approval" in data and row.decision != "held":
+            return  # an approved call sent: judged as the held call it continues
         report.examined += 1
         if wanted is None:
             report.not_in_file[row.agent] += 1
             return
-        data = json.loads(row.data)
         params = data.get("params") if isinstance(data.get("params"), dict) else {}
-        before, was = _before(data)
+        before, was = _before(row.decision, data)
         compiled, hashed = self._rules(row.agent, wanted.rules)
         if any(_unjudgeable(r, plain, action, params) for r, plain in hashed):
             report.unjudged.append(row.request_id)
@@ -185,6 +189,9 @@ class _Judge:
             return "deny", "no grant in the file covers it"
         now = datetime.fromtimestamp(row.ts_us / 1e6, UTC)
         verdict = evaluate(rules, action, params, row.agent, now)
+        if verdict.denied is None and verdict.hold is not None:
+            rule = next(r.rule for r in rules if r.rule.id == verdict.hold.rule)
+            return "hold", f"rule at line {rule.id}: {_words(rule)}"
         if verdict.denied is None:
             return "allow", f"granted by {decision.grant}"
         if verdict.rule is None:
@@ -205,7 +212,7 @@ class _Judge:
         return self._compiled[agent]
 
 
-def _before(data: Mapping[str, Any]) -> tuple[str, str]:
+def _before(decision: str, data: Mapping[str, Any]) -> tuple[str, str]:
     """What the policy in force decided, as the request record says, and why."""
     if "grant" not in data:
         return "deny", "not granted"
@@ -214,6 +221,11 @@ def _before(data: Mapping[str, Any]) -> tuple[str, str]:
             return "deny", f"denied by rule #{entry.get('rule')}"
     if _HIDDEN_REVEAL in str(data.get("reason") or ""):
         return "deny", "a reveal of a hidden field"
+    if decision == "held":
+        rule = next(
+            (e.get("rule") for e in data.get("rules") or () if e.get("effect") == "approve"), "?"
+        )
+        return "hold", f"held by rule #{rule}"
     return "allow", f"granted by {data['grant']}"
 
 
