@@ -181,13 +181,13 @@ class Rule:
         if self.condition:
             text += f" when {self.condition}"
         if self.hold_seconds is not None:
-            text += f" (held {_duration_text(self.hold_seconds)})"
+            text += f" (held {duration_text(self.hold_seconds)})"
         if self.shadow:
             text += " (shadow)"
         return f"{text}: {self.reason}" if self.reason else text
 
 
-def _duration_text(seconds: int) -> str:
+def duration_text(seconds: int) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:
             return f"{seconds // size}{unit}"

@@ -59,7 +59,9 @@ def test_a_viewer_or_approver_reads_an_agent_page_without_forms_they_cannot_send
     assert "granted: people:read" in text
     assert "granted: contacts:*" in text
     assert "#1 people.search deny when args.per_page > 50: keep it small" in text
-    for gone in ("Save grants", "Add a rule", "Edit rule", "Set or clear limits", "Rotate key"):
+    assert "sdr's unknown parameters are refused." in text
+    hidden = ("Save grants", "Add a rule", "Edit rule", "Set or clear limits", "Rotate key", "Save")
+    for gone in hidden:
         assert gone not in text
     shot(tab, f"read-only-agent-{role.value}")
 
@@ -79,7 +81,16 @@ def test_an_admin_still_sees_every_form_on_an_agent_page(admin: Bollard, browser
     tab.goto(f"{admin.url}/admin/agents/sdr")
     assert sorted(forms_in_main(tab)) == sorted(
         f"/admin/agents/sdr/{tail}"
-        for tail in ("grants", "rules/1", "rules/1/remove", "rules", "limits", "rotate", "revoke")
+        for tail in (
+            "grants",
+            "rules/1",
+            "rules/1/remove",
+            "rules",
+            "limits",
+            "settings",
+            "rotate",
+            "revoke",
+        )
     )
     assert "read-only" not in tab.locator("main").inner_text()
     tab.context.close()

@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from bollard.admin import charts, flash, limitform, logview, roles, rulepages, usage
+from bollard.admin import charts, flash, limitform, logview, roles, rulepages, settingpages, usage
 from bollard.admin import log as audit_log
 from bollard.admin.api import audit_filters
 from bollard.admin.approvals_page import approval_routes
@@ -89,6 +89,7 @@ def page_routes(auth: AdminAuth, templates: Jinja2Templates) -> list[Route]:
         ("/usage", pages.usage, ["GET"], viewer),
         ("/logout", pages.logout, ["POST"], viewer),
         *rulepages.rule_routes(pages),
+        *settingpages.setting_routes(pages),
     ]
     # A form's URL opened directly answers with the page the form is on, not a bare 405.
     for form_url in ("grants", "revoke", "rotate", "limits"):
