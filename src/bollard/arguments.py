@@ -209,6 +209,8 @@ def _number_or_text(value: str, *, integer: bool) -> Any:
     except ValueError:
         return value
     return number if math.isfinite(number) else value
+
+
 def refuse_unknown(action: Action, args: Mapping[str, Any]) -> None:
     """Raise `UnknownParameter` for names in `args` the action does not take."""
     nearest = unknown(action, args)

@@ -32,7 +32,12 @@ def test_markup_an_agent_or_a_rule_carries_is_shown_as_text_on_the_console(
              reason=PAYLOAD)  # fmt: skip
     enrol = enrolment(admin)
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def dialog(opened: Any) -> None:
+        dialogs.append(opened.message)
+        opened.dismiss()
+
+    page.on("dialog", dialog)
     sign_in_as(page, admin, ADMIN_TOKEN)
     expect(page.get_by_text("No calls are waiting for a decision.")).to_be_visible()
     with admin.client(key) as agent:

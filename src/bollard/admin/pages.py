@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import time
-from functools import partial
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlencode
 
