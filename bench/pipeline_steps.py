@@ -1,11 +1,11 @@
 """Where the event loop's CPU goes in one call, step by step, measured in process.
 
-Builds the real app (`create_app`, SQLite in a fresh directory, the sandbox on
-loopback in a thread of this process) and runs the people search through each step
-of the pipeline on its own, `--calls` times by 16 callers at once, reading the CPU
-time of this thread only (`time.thread_time`): the audit writer's and the sandbox's
-threads are not counted, nor is any other process on the machine, so the figures
-hold better on a busy host than a whole server's. Then the whole `Gateway.handle`
+Builds the real app (`create_app`, SQLite in a fresh directory; the sandbox in a
+process of its own, as bench/gateway.py runs it) and runs the people search through
+each step of the pipeline on its own, `--calls` times by 16 callers at once, reading
+the CPU time of this thread only (`time.thread_time`): the audit writer's thread is
+not counted, nor is any other process on the machine, so the figures hold better on
+a busy host than a whole server's. Then the whole `Gateway.handle`
 and the whole REST door (ASGI, no socket). Step 7, the upstream call, is what a bare
 pass-through pays as well.
 
@@ -33,15 +33,13 @@ from bollard.agents import Agents
 from bollard.app import create_app
 from bollard.audit import redact
 from bollard.gateway import Call, Gateway, RestTarget, _Trace
-from bollard.loopback import LoopbackServer
 from bollard.policy import decide
 from bollard.rest import RestDoor
-from bollard.sandbox import SandboxConfig, create_sandbox
 from bollard.settings import Settings
+from gateway import SCOPED, free_port, process, sandbox_command
 
 SEARCH = b"/api/v1/mixed_people/api_search"
 BODY = b'{"person_titles": ["vp of sales"], "per_page": 10}'
-SCOPED = "bench-scoped-key"
 CONCURRENCY = 16
 
 
@@ -54,15 +52,17 @@ def main() -> None:
 
 
 async def run(calls: int, rounds: int) -> None:
-    sandbox = create_sandbox(
-        SandboxConfig(master_keys=(), scoped_keys={SCOPED: ("people.search",)}, rate_limits=False)
-    )
-    server = LoopbackServer(sandbox.app).start()
+    port = free_port()
+    with process(sandbox_command(port), port):
+        await _run(f"http://127.0.0.1:{port}", calls, rounds)
+
+
+async def _run(sandbox_url: str, calls: int, rounds: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bollard-steps-"))
     settings = Settings.from_env(
         {
             "BOLLARD_DATABASE_URL": f"sqlite:///{tmp / 'bollard.db'}",
-            "BOLLARD_APOLLO_URL": server.url,
+            "BOLLARD_APOLLO_URL": sandbox_url,
             "BOLLARD_APOLLO_KEY": SCOPED,
             "BOLLARD_STATE_DIR": str(tmp / "state"),
             "BOLLARD_USAGE_SYNC_SECONDS": "0",
@@ -77,7 +77,6 @@ async def run(calls: int, rounds: int) -> None:
         rows = await measure(
             gateway, RestDoor(gateway, settings.body_max_bytes), key, calls, rounds
         )
-    server.stop()
     print(f"loop-thread CPU per call, people search, {calls} calls, median of {rounds} rounds:")
     for name, us in rows:
         print(f"  {us:7.1f} µs  {name}")
@@ -151,7 +150,34 @@ async def measure(
         ("all: Gateway.handle", lambda: gateway.handle(call)),
         ("all: the REST door (ASGI, no socket)", whole_door),
     ]
-    return [(name, await _median(step, calls, rounds)) for name, step in steps]
+    rows = [(name, await _median(step, calls, rounds)) for name, step in steps]
+    # Measurement only, never a way to run Bollard: the same calls with the records
+    # queued and written but not waited for, then with no records at all.
+    audit = gateway.audit
+    real_append, real_defer = audit.append, audit.defer
+
+    async def queued(*records: Any) -> None:
+        audit.enqueue(*records)
+
+    async def dropped(*records: Any) -> None:
+        return None
+
+    def settled(*records: Any) -> asyncio.Future[None]:
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
+    for name, append, defer in (
+        ("records written, not waited for", queued, real_defer),
+        ("no audit records", dropped, settled),
+    ):
+        audit.append, audit.defer = append, defer  # type: ignore[method-assign]
+        try:
+            row = await _median(lambda: gateway.handle(call), calls, rounds)
+        finally:
+            audit.append, audit.defer = real_append, real_defer  # type: ignore[method-assign]
+        rows.append((f"Gateway.handle, {name} (measurement only)", row))
+    return rows
 
 
 def _validate(gateway: Gateway, agent: str, resolved: Any) -> None:

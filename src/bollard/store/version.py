@@ -108,7 +108,7 @@ class _TurnRead:
         if batch is None or batch[0] is not loop:
             batch = self._batch = (loop, [])
             loop.call_soon(self._read, batch)
-        mine = loop.create_future()
+        mine: asyncio.Future[int] = loop.create_future()
         batch[1].append(mine)
         return await mine
 
