@@ -106,6 +106,8 @@ class Agent:
     expires_at: datetime | None
     revoked_at: datetime | None
     grants: tuple[str, ...]
+    # Names an action does not take go through to Apollo, recorded as a warning.
+    allow_unknown_parameters: bool = False
 
     def status(self, now: datetime) -> Status:
         """Whether the agent may call at `now`: active, revoked or expired."""
@@ -302,6 +304,23 @@ class Agents:
             )
         return self.require(name, conn)
 
+    def set_details(
+        self,
+        name: str,
+        note: str,
+        expires_at: datetime | None,
+        conn: Connection | None = None,
+    ) -> Agent:
+        """Change an agent's note and expiry (None: never expires)."""
+        agent = self.require(name, conn)
+        with self._begin(conn) as tx:
+            tx.execute(
+                update(agents)
+                .where(agents.c.id == agent.id)
+                .values(note=note, expires_at=expires_at)
+            )
+        return self.require(name, conn)
+
     def rotate(
         self, name: str, grace: timedelta | None = None, conn: Connection | None = None
     ) -> str:
@@ -352,6 +371,19 @@ class Agents:
             )
         return self.require(name, conn)
 
+    def set_allow_unknown_parameters(
+        self, name: str, allowed: bool, conn: Connection | None = None
+    ) -> Agent:
+        """Let names an action does not take through (recorded as warnings), or refuse them."""
+        agent = self.require(name, conn)
+        with self._begin(conn) as tx:
+            tx.execute(
+                update(agents)
+                .where(agents.c.id == agent.id)
+                .values(allow_unknown_parameters=allowed)
+            )
+        return self.require(name, conn)
+
     def _selectors(self, texts: Iterable[str]) -> builtins.list[str]:
         return list(dict.fromkeys(parse_selector(t, self._catalog) for t in texts))
 
@@ -390,6 +422,7 @@ def _agent(row: Row[Any], selectors: Iterable[str | None]) -> Agent:
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
         grants=tuple(s for s in selectors if s is not None),
+        allow_unknown_parameters=bool(row.allow_unknown_parameters),
     )
 
 

@@ -2,12 +2,15 @@
 
 Apollo takes filters as query parameters (`person_titles[]=cto`,
 `revenue_range[min]=10`) or as a JSON body with plain names; Bollard accepts
-both and checks the merged arguments before any credit is spent. Unknown
-names pass through untouched, as Apollo ignores them. Pure: no I/O.
+both and checks the merged arguments before any credit is spent. A name the
+action does not take is refused with the nearest names it does take: Apollo
+would ignore it and answer as if it had not been sent (a search without its
+filter). Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import sys
@@ -15,7 +18,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bollard.catalog import Action, Param
-from bollard.errors import IncompleteRequest, InvalidRequest, MalformedBody, RecordLimitExceeded
+from bollard.errors import (
+    IncompleteRequest,
+    InvalidRequest,
+    MalformedBody,
+    RecordLimitExceeded,
+    UnknownParameter,
+)
 
 _MAX_DEPTH = 8
 
@@ -128,8 +137,11 @@ def merge(query: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
     return {**query, **body}
 
 
-def check(action: Action, args: Mapping[str, Any]) -> None:
-    """Raise `InvalidRequest` (or a subclass) naming the first bad argument and the fix."""
+def check(action: Action, args: Mapping[str, Any], *, allow_unknown: bool = False) -> None:
+    """Raise `InvalidRequest` (or a subclass) naming the first bad argument and the fix.
+
+    `allow_unknown` lets names the action does not take through (an agent's switch).
+    """
     if "api_key" in args:
         # Apollo's legacy clients put the key there: it would go up to Apollo beside
         # the team's key (the audit record holds only its keyed hash).
@@ -137,6 +149,10 @@ def check(action: Action, args: Mapping[str, Any]) -> None:
             "api_key is not a parameter: Bollard reads the agent's key only from the "
             "X-Api-Key or Authorization: Bearer header; remove it from the query and body"
         )
+    if not allow_unknown:
+        nearest = unknown(action, args)
+        if nearest:
+            raise _unknown_parameter(action, nearest)
     # Paging first: its messages say how Apollo itself treats out-of-range pages.
     _check_paging(action, args)
     for param in action.params:
@@ -156,6 +172,35 @@ def check(action: Action, args: Mapping[str, Any]) -> None:
             continue
         _check_value(action, param, value)
     _check_rules(action, args)
+
+
+def unknown(action: Action, args: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The names in `args` the action does not take, each with the nearest it does."""
+    known = action.known_names
+    return {name: _nearest(action, name) for name in args if name not in known}
+
+
+def _nearest(action: Action, name: str) -> list[str]:
+    offered = [p.name for p in action.params if p.location != "path"]
+    base = name.partition("[")[0]  # `person_titles[]` as a JSON key: the query form
+    if base != name and base in offered:
+        return [base]
+    return difflib.get_close_matches(name, offered, n=3, cutoff=0.5)
+
+
+def _unknown_parameter(action: Action, nearest: Mapping[str, list[str]]) -> UnknownParameter:
+    parts = []
+    for name, close in nearest.items():
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        parts.append(f"{name!r}{hint}")
+    offered = [p.name for p in action.params if p.location != "path"]
+    takes = f"its parameters are {', '.join(offered)}" if offered else "it takes no parameters"
+    one = len(parts) == 1
+    message = (
+        f"{action.id} has no parameter{'' if one else 's'} {', '.join(parts)}: Apollo would "
+        f"ignore {'it' if one else 'them'} and answer as if not sent; {takes}"
+    )
+    return UnknownParameter(message, {k: list(v) for k, v in nearest.items()})
 
 
 def _check_value(action: Action, param: Param, value: Any) -> None:

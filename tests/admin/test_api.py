@@ -59,7 +59,7 @@ def test_a_wrong_admin_token_does_not_sign_in(admin: Bollard) -> None:
     with httpx.Client(base_url=admin.url, timeout=10) as client:
         answer = sign_in(client, "not-the-token")
         assert answer.status_code == 401
-        assert "not the admin token" in answer.text
+        assert "not an admin token" in answer.text
         assert client.get("/admin/api/agents").status_code == 401
 
 
@@ -116,7 +116,7 @@ def test_bad_input_is_answered_with_a_clear_error(admin: Bollard) -> None:
              "has no grant"),
             (client.get("/audit", params={"since": "yesterday"}), 422, "ISO 8601"),
             (client.get("/audit", params={"limit": "0"}), 422, "from 1 to 200"),
-            (client.get("/audit", params={"decision": "maybe"}), 422, "allow or deny"),
+            (client.get("/audit", params={"decision": "maybe"}), 422, "allow, deny or held"),
             (client.get("/audit/abc"), 422, "whole number"),
             (client.get("/audit/999999"), 404, "no audit record"),
             (client.get("/usage", params={"days": "3"}), 422, "days must be one of"),
@@ -151,7 +151,7 @@ def test_grant_changes_apply_on_the_next_call_and_are_recorded(admin: Bollard) -
         ("api", "sdr", "grants.change"),
     ]
     added, removed = (json.loads(r["data"]) for r in changes[1:])
-    assert added["by"] == "admin token"
+    assert added["by"] == "admin"
     assert (added["before"], added["after"]) == ({"grants": []}, {"grants": ["people.search"]})
     assert (removed["before"], removed["after"]) == ({"grants": ["people.search"]}, {"grants": []})
 

@@ -7,6 +7,7 @@ talk to it with httpx over real HTTP and look at what the sandbox received.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +107,9 @@ def start_bollard(tmp_path: Path, sandbox: tuple[Sandbox, str]) -> Iterator[Star
     servers: list[LoopbackServer] = []
     engines: list[Engine] = []
 
-    def start(database_url: str | None = None, **overrides: Any) -> Bollard:
+    def start(
+        database_url: str | None = None, clock: Callable[[], float] | None = None, **overrides: Any
+    ) -> Bollard:
         box, url = sandbox
         values: dict[str, Any] = {
             "database_url": database_url or f"sqlite:///{tmp_path / 'bollard.db'}",
@@ -123,7 +126,7 @@ def start_bollard(tmp_path: Path, sandbox: tuple[Sandbox, str]) -> Iterator[Star
         settings = Settings.model_validate(values)
         engine = open_store(settings.database_url)
         engines.append(engine)
-        app = create_app(settings, engine=engine)
+        app = create_app(settings, engine=engine, clock=clock or time.time)
         server = LoopbackServer(app).start()
         servers.append(server)
         agents = Agents(engine, load_catalog())

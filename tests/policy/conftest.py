@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from click.testing import CliRunner, Result
+
 from bollard.changes import Actor, AdminChanges
+from bollard.cli import main
 from bollard.policy import Rule
 from tests.gateway.conftest import Bollard, StartBollard, bollard, sandbox, start_bollard
 
-__all__ = ["Bollard", "StartBollard", "add_rule", "bollard", "changes", "sandbox", "start_bollard"]
+__all__ = [
+    "Bollard",
+    "StartBollard",
+    "add_rule",
+    "bollard",
+    "changes",
+    "cli",
+    "sandbox",
+    "start_bollard",
+]
 
 ADMIN = Actor("alice@example.com", "cli")
 
@@ -32,3 +44,14 @@ def add_rule(
 ) -> Rule:
     rule = Rule(0, agent, selector, effect, reason, when, tuple(fields), shadow)
     return changes(bollard).add_rule(ADMIN, rule)
+
+
+def cli(bollard: Bollard, *args: str) -> Result:
+    """The real CLI on the server's database and state (its audit key seals the records)."""
+    env = {
+        "BOLLARD_DATABASE_URL": bollard.settings.database_url,
+        "BOLLARD_STATE_DIR": str(bollard.settings.state_dir),
+    }
+    if bollard.settings.audit_key is not None:
+        env["BOLLARD_AUDIT_KEY"] = bollard.settings.audit_key.get_secret_value()
+    return CliRunner().invoke(main, list(args), env=env)

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bollard.admin import log as audit_log
-from bollard.admin import usage
+from bollard.admin import roles, usage
 from bollard.admin.auth import CSRF_HEADER, SAFE_METHODS, AdminAuth, Principal
 from bollard.admin.changes import Changes, actor_for
 from bollard.admin.grants import matrix
@@ -36,10 +36,12 @@ from bollard.admin.problems import (
     UnknownRecord,
     problem,
 )
+from bollard.admins import Role
 from bollard.agents import Agent, utcnow
 from bollard.audit.search import AuditFilters
 from bollard.gateway import Gateway
 from bollard.policy import Rule
+from bollard.policy_file import policy_json
 from bollard.rule_book import load_rules
 
 log = logging.getLogger("bollard.admin")
@@ -108,6 +110,32 @@ class NewRule(BaseModel):
     )
 
 
+class PolicyApply(BaseModel):
+    """A policy file (as `bollard policy export` writes it) to apply, or to diff."""
+
+    model_config = ConfigDict(extra="forbid")
+    toml: str = Field(max_length=BODY_MAX_BYTES, description="the policy file's text")
+    dry_run: bool = Field(default=True, description="only say what would change")
+    prune: bool = Field(default=False, description="revoke live agents the file leaves out")
+    reason: str | None = Field(
+        default=None, max_length=500, description="why, kept in each change's audit record"
+    )
+
+
+class ApprovalNote(BaseModel):
+    """An approval, with an optional note for the record."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=500, description="kept in the record")
+
+
+class ApprovalDenial(BaseModel):
+    """A denial, with the reason the agent reads."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500, description="told to the agent")
+
+
 class RuleRemoval(BaseModel):
     """Whose rule is removed (null: a team-wide rule), and why."""
 
@@ -129,41 +157,59 @@ def agent_json(agent: Agent, last_used_us: int | None) -> dict[str, Any]:
         "expires_at": _iso(agent.expires_at),
         "revoked_at": _iso(agent.revoked_at),
         "last_used_at": _iso_us(last_used_us),
+        "allow_unknown_parameters": agent.allow_unknown_parameters,
     }
 
 
 def api_routes(auth: AdminAuth) -> list[Route]:
-    """The routes under /admin/api, each guarded by `auth`."""
-    table: list[tuple[str, Handler, str]] = [
-        ("/agents", list_agents, "GET"),
-        ("/agents", create_agent, "POST"),
-        ("/agents/{name}", get_agent, "GET"),
-        ("/agents/{name}/revoke", revoke_agent, "POST"),
-        ("/agents/{name}/rotate", rotate_agent, "POST"),
-        ("/agents/{name}/grants", get_grants, "GET"),
-        ("/agents/{name}/grants", change_grants, "POST"),
-        ("/limits", limits, "GET"),
-        ("/rules", list_rules, "GET"),
-        ("/rules", add_rule, "POST"),
-        ("/rules/{rule_id:int}/remove", remove_rule, "POST"),
-        ("/usage", usage_report, "GET"),
-        ("/audit", audit_search, "GET"),
-        ("/audit/verify", audit_verify, "GET"),
-        ("/audit/{seq}", audit_record, "GET"),
+    """The routes under /admin/api, each guarded by `auth` and the role it needs."""
+    viewer, approver, admin = Role.VIEWER, Role.APPROVER, Role.ADMIN
+    table: list[tuple[str, Handler, str, Role]] = [
+        ("/me", me, "GET", viewer),
+        ("/agents", list_agents, "GET", viewer),
+        ("/agents", create_agent, "POST", admin),
+        ("/agents/{name}", get_agent, "GET", viewer),
+        ("/agents/{name}/revoke", revoke_agent, "POST", admin),
+        ("/agents/{name}/rotate", rotate_agent, "POST", admin),
+        ("/agents/{name}/grants", get_grants, "GET", viewer),
+        ("/agents/{name}/grants", change_grants, "POST", admin),
+        ("/limits", limits, "GET", viewer),
+        ("/rules", list_rules, "GET", viewer),
+        ("/rules", add_rule, "POST", admin),
+        ("/rules/{rule_id:int}/edit", edit_rule, "POST", admin),
+        ("/rules/{rule_id:int}/remove", remove_rule, "POST", admin),
+        ("/policy", export_policy, "GET", viewer),
+        ("/policy/apply", apply_policy, "POST", admin),
+        ("/approvals", list_approvals, "GET", viewer),
+        ("/approvals/{approval_id}", get_approval, "GET", viewer),
+        ("/approvals/{approval_id}/approve", approve_call, "POST", approver),
+        ("/approvals/{approval_id}/deny", deny_call, "POST", approver),
+        ("/usage", usage_report, "GET", viewer),
+        ("/audit", audit_search, "GET", viewer),
+        ("/audit/verify", audit_verify, "GET", viewer),
+        ("/audit/{seq}", audit_record, "GET", viewer),
     ]
     routes = [Route("/openapi.json", openapi, methods=["GET"])]
-    routes += [Route(p, _guarded(auth, h), methods=[m], name=h.__name__) for p, h, m in table]
+    routes += [
+        Route(p, _guarded(auth, h, role), methods=[m], name=h.__name__) for p, h, m, role in table
+    ]
     return routes
 
 
-def _guarded(auth: AdminAuth, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def _guarded(
+    auth: AdminAuth, handler: Handler, role: Role = roles.DEFAULT
+) -> Callable[[Request], Awaitable[Response]]:
+    """The handler behind sign-in, the role it needs (admin unless told) and CSRF."""
+
     async def endpoint(request: Request) -> Response:
         try:
             principal = await auth.principal(request)
             if principal is None:
                 raise AdminUnauthenticated(
-                    "sign in to the console, or send the admin token as Authorization: Bearer"
+                    "sign in to the console, or send an admin token as Authorization: Bearer"
                 )
+            request.state.admin = principal.admin
+            roles.check(principal.admin, role)
             unsafe = request.method not in SAFE_METHODS and principal.via == "session"
             if unsafe and not auth.csrf_matches(
                 principal.session_id, request.headers.get(CSRF_HEADER)
@@ -182,7 +228,17 @@ def _guarded(auth: AdminAuth, handler: Handler) -> Callable[[Request], Awaitable
 async def openapi(request: Request) -> JSONResponse:
     """The OpenAPI document describing this API."""
     return JSONResponse(
-        openapi_document(NewAgent, Rotation, Revocation, GrantChange, NewRule, RuleRemoval)
+        openapi_document(
+            NewAgent,
+            Rotation,
+            Revocation,
+            GrantChange,
+            NewRule,
+            RuleRemoval,
+            PolicyApply,
+            ApprovalNote,
+            ApprovalDenial,
+        )
     )
 
 
@@ -194,6 +250,12 @@ def _gateway(request: Request) -> Gateway:
 def _engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
+
+
+async def me(request: Request, principal: Principal) -> Response:
+    """Who is signed in: name, role, and how (session or token)."""
+    admin = principal.admin
+    return JSONResponse({"name": admin.name, "role": admin.role.value, "via": principal.via})
 
 
 async def list_agents(request: Request, principal: Principal) -> Response:
@@ -279,18 +341,47 @@ async def list_rules(request: Request, principal: Principal) -> Response:
 
 async def add_rule(request: Request, principal: Principal) -> Response:
     body = await _body(request, NewRule)
-    rule = Rule(
-        0,
+    rule = _rule(0, body)
+    added = await Changes.of(request).add_rule(rule, actor_for(request, principal.via))
+    return JSONResponse(added.as_dict(), status_code=201)
+
+
+async def edit_rule(request: Request, principal: Principal) -> Response:
+    body = await _body(request, NewRule)
+    rule = _rule(request.path_params["rule_id"], body)
+    edited = await Changes.of(request).edit_rule(rule, actor_for(request, principal.via))
+    return JSONResponse(edited.as_dict())
+
+
+def _rule(rule_id: int, body: NewRule) -> Rule:
+    fields = tuple(f.strip() for f in body.fields)
+    return Rule(
+        rule_id,
         body.agent,
         body.selector.strip(),
         body.effect,
         body.reason or "",
         body.when,
-        tuple(f.strip() for f in body.fields),
+        fields,
         body.shadow,
     )
-    added = await Changes.of(request).add_rule(rule, actor_for(request, principal.via))
-    return JSONResponse(added.as_dict(), status_code=201)
+
+
+async def export_policy(request: Request, principal: Principal) -> Response:
+    policy, text = await Changes.of(request).export_policy()
+    return JSONResponse({"toml": text, "policy": policy_json(policy)})
+
+
+async def apply_policy(request: Request, principal: Principal) -> Response:
+    body = await _body(request, PolicyApply)
+    done = await Changes.of(request).apply_policy(
+        body.toml,
+        actor_for(request, principal.via),
+        dry_run=body.dry_run,
+        prune=body.prune,
+        reason=body.reason,
+    )
+    return JSONResponse({"dry_run": done.dry_run, "changes": done.diff(), "keys": done.keys})
 
 
 async def remove_rule(request: Request, principal: Principal) -> Response:
@@ -302,6 +393,34 @@ async def remove_rule(request: Request, principal: Principal) -> Response:
         reason=body.reason,
     )
     return JSONResponse(gone.as_dict())
+
+
+async def list_approvals(request: Request, principal: Principal) -> Response:
+    status = request.query_params.get("status") or None
+    found = await Changes.of(request).approvals(status)
+    now = _gateway(request).now()
+    return JSONResponse({"approvals": [h.as_dict(now) for h in found]})
+
+
+async def get_approval(request: Request, principal: Principal) -> Response:
+    held = await Changes.of(request).approval(request.path_params["approval_id"])
+    return JSONResponse({"approval": held.as_dict(_gateway(request).now())})
+
+
+async def approve_call(request: Request, principal: Principal) -> Response:
+    body = await _body(request, ApprovalNote, empty_ok=True)
+    held = await Changes.of(request).decide(
+        request.path_params["approval_id"], "approved", body.note, actor_for(request, principal.via)
+    )
+    return JSONResponse({"approval": held.as_dict(_gateway(request).now())})
+
+
+async def deny_call(request: Request, principal: Principal) -> Response:
+    body = await _body(request, ApprovalDenial)
+    held = await Changes.of(request).decide(
+        request.path_params["approval_id"], "denied", body.reason, actor_for(request, principal.via)
+    )
+    return JSONResponse({"approval": held.as_dict(_gateway(request).now())})
 
 
 async def usage_report(request: Request, principal: Principal) -> Response:
@@ -369,7 +488,7 @@ async def audit_verify(request: Request, principal: Principal) -> Response:
     return JSONResponse(status.to_json())
 
 
-DECISIONS = ("allow", "deny")
+DECISIONS = ("allow", "deny", "held")
 KINDS = ("request", "outcome", "admin")
 DOORS = ("rest", "mcp", "admin")
 
@@ -380,7 +499,7 @@ def audit_filters(request: Request) -> AuditFilters:
     decision = q.get("decision") or None
     kind = q.get("kind") or None
     if decision is not None and decision not in DECISIONS:
-        raise InvalidInput(f"decision must be allow or deny, not {decision!r}")
+        raise InvalidInput(f"decision must be allow, deny or held, not {decision!r}")
     if kind is not None and kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     door = q.get("door") or None

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import click
 
-from bollard.cli import agents, audit, catalog, limits, mcp, rules, sandbox, serve
+from bollard.cli import (
+    admins,
+    agents,
+    approvals,
+    audit,
+    catalog,
+    limits,
+    mcp,
+    policy,
+    rules,
+    sandbox,
+    serve,
+)
 from bollard.cli.options import DB_KEY, JSON_KEY, CommandError, show_error
 from bollard.errors import ConfigError
 
@@ -44,6 +56,18 @@ def main(ctx: click.Context, db: str | None) -> None:
     ctx.meta[DB_KEY] = db
 
 
-for module in (catalog, sandbox, agents, serve, limits, mcp, audit, rules):
+for module in (
+    catalog,
+    sandbox,
+    agents,
+    admins,
+    serve,
+    limits,
+    mcp,
+    audit,
+    rules,
+    policy,
+    approvals,
+):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -23,7 +23,7 @@ from bollard.changes import AdminChanges
 from bollard.cli import options
 from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
 from bollard.errors import ConfigError
-from bollard.policy import compile_rule, decide, evaluate
+from bollard.policy import compile_stored, decide, evaluate
 from bollard.rule_book import load_rules
 from bollard.store import open_store
 
@@ -62,6 +62,7 @@ def _agent_json(agent: Agent, now: datetime) -> dict[str, Any]:
         "created_at": _stamp(agent.created_at),
         "expires_at": _stamp(agent.expires_at),
         "revoked_at": _stamp(agent.revoked_at),
+        "allow_unknown_parameters": agent.allow_unknown_parameters,
     }
 
 
@@ -81,7 +82,14 @@ def _describe(agent: Agent, now: datetime) -> str:
         lines.append(f"revoked: {agent.revoked_at:%Y-%m-%d %H:%M} UTC")
     if agent.note:
         lines.append(f"note:    {agent.note}")
+    lines.append(f"unknown parameters: {_unknown_text(agent)}")
     return "\n".join(lines)
+
+
+def _unknown_text(agent: Agent) -> str:
+    if agent.allow_unknown_parameters:
+        return "sent to Apollo, each recorded as a warning (--allow-unknown-parameters)"
+    return "refused with the nearest parameter names (the default)"
 
 
 def _echo_key(key: str) -> None:
@@ -181,6 +189,37 @@ def show_command(name: str, as_json: bool) -> None:
     with _repository() as repo:
         agent = repo.require(name)
     click.echo(json.dumps(_agent_json(agent, now), indent=2) if as_json else _describe(agent, now))
+
+
+@agents_group.command("set")
+@click.argument("name")
+@click.option(
+    "--allow-unknown-parameters/--no-allow-unknown-parameters",
+    "allow_unknown",
+    default=None,
+    help="Send parameters an action does not take to Apollo (which ignores them), each "
+    "recorded as a warning, instead of refusing the call (the default).",
+)
+@actor_option
+@reason_option
+@json_option
+@reports_errors
+def set_command(
+    name: str, allow_unknown: bool | None, actor: str | None, reason: str | None, as_json: bool
+) -> None:
+    """Change agent NAME's settings."""
+    if allow_unknown is None:
+        raise ConfigError(
+            "nothing to set: give --allow-unknown-parameters or --no-allow-unknown-parameters"
+        )
+    now = utcnow()
+    who = options.actor(actor)
+    with _changes() as changes:
+        agent = changes.set_allow_unknown_parameters(who, name, allow_unknown, reason)
+    if as_json:
+        _echo_json(_agent_json(agent, now))
+        return
+    click.echo(f"agent {agent.name!r}: unknown parameters {_unknown_text(agent)}")
 
 
 @agents_group.command("revoke")
@@ -328,7 +367,7 @@ def check_command(name: str, action_id: str, args_json: str | None, as_json: boo
     now = utcnow()
     with _repository() as repo, repo.engine.connect() as conn:
         agent = repo.require(name)
-        rules = [compile_rule(r, catalog) for r in load_rules(conn, name)]
+        rules = [compile_stored(r, catalog) for r in load_rules(conn, name)]
     status = agent.status(now)
     decision = decide(agent.grants, action)
     verdict = evaluate(rules, action, args, name, now)
@@ -355,8 +394,11 @@ def check_command(name: str, action_id: str, args_json: str | None, as_json: boo
         click.echo(f"{'allowed' if allowed else 'denied'}: {name} → {action.id}: {reason}")
         if status != "active" and not decision.allowed:
             click.echo(f"also {decision.reason}")
+        by_id = {r.rule.id: r.rule for r in rules}
         for applied in verdict.applied:
-            click.echo(f"rule #{applied['rule']}: {_applied(applied)}")
+            rule = by_id.get(applied["rule"])
+            said = f" ({rule.describe().split(' ', 1)[1]})" if rule is not None else ""
+            click.echo(f"rule #{applied['rule']}: {_applied(applied)}{said}")
         if verdict.hidden:
             click.echo(f"fields withheld from the answer: {', '.join(verdict.hidden)}")
         if action.master_key:
