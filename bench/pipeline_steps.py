@@ -28,8 +28,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bollard import arguments
-from bollard.agents import Agents
+from bollard.agents import Agent, Agents
 from bollard.app import create_app
 from bollard.audit import redact
 from bollard.gateway import Call, Gateway, RestTarget, _Trace
@@ -139,7 +138,7 @@ async def measure(
         ("3 policy rules", lambda: gateway._apply_rules(agent, resolved)),
         (
             "4 validate (arguments, webhook owners)",
-            lambda: _validate(gateway, agent.name, resolved),
+            lambda: _validate(gateway, agent, resolved),
         ),
         ("4 choose the upstream key", lambda: gateway.keys.choose(resolved.action)),
         ("5 admit (limits; here with release)", admit_release),
@@ -180,9 +179,9 @@ async def measure(
     return rows
 
 
-def _validate(gateway: Gateway, agent: str, resolved: Any) -> None:
-    arguments.check(resolved.action, resolved.args)
-    gateway.webhook_owners.check(agent, resolved.action, resolved.args)
+def _validate(gateway: Gateway, agent: Agent, resolved: Any) -> None:
+    gateway._check_arguments(agent, resolved, _Trace("0" * 24, "rest", 0))
+    gateway.webhook_owners.check(agent.name, resolved.action, resolved.args)
 
 
 async def _median(step: Callable[[], Any], calls: int, rounds: int) -> float:
