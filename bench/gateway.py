@@ -455,6 +455,7 @@ def run(args: argparse.Namespace, database_url: str | None, stack: ExitStack) ->
                 runs[c][t.name].append({**row, "steal": steal[0]})
     ratios = report_closed(args, runs, database_url is not None)
     fixed: dict[str, list[float]] = {t.name: [] for t in targets}
+    histograms = asyncio.run(writer_histograms(targets[2].url))
     for _ in range(args.rounds):
         for t in targets:
             try:
@@ -464,6 +465,8 @@ def run(args: argparse.Namespace, database_url: str | None, stack: ExitStack) ->
     rss = {t.name: sum(rss_mb(p) for p in process_tree(t.pid)) for t in targets[2:]}
     commits = asyncio.run(records_per_commit(targets[2].url))
     added = report_fixed(args, fixed, rss, commits)
+    writer = writer_report(histograms, asyncio.run(writer_histograms(targets[2].url)))
+    print(f"  the audit writer (sqlite) at {args.rate} req/s: {writer}")
     report_targets(args, ratios, added, rss)
     print(f"load after: {os.getloadavg()[0]:.2f}")
 
