@@ -22,10 +22,8 @@ import asyncio
 import gc
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from bollard.agents import Agent, Agents
@@ -35,7 +33,7 @@ from bollard.gateway import Call, Gateway, RestTarget, _Trace
 from bollard.policy import decide
 from bollard.rest import RestDoor
 from bollard.settings import Settings
-from gateway import SCOPED, free_port, process, sandbox_command
+from gateway import bollard_env, free_port, process, sandbox_command
 
 SEARCH = b"/api/v1/mixed_people/api_search"
 BODY = b'{"person_titles": ["vp of sales"], "per_page": 10}'
@@ -57,16 +55,7 @@ async def run(calls: int, rounds: int) -> None:
 
 
 async def _run(sandbox_url: str, calls: int, rounds: int) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="bollard-steps-"))
-    settings = Settings.from_env(
-        {
-            "BOLLARD_DATABASE_URL": f"sqlite:///{tmp / 'bollard.db'}",
-            "BOLLARD_APOLLO_URL": sandbox_url,
-            "BOLLARD_APOLLO_KEY": SCOPED,
-            "BOLLARD_STATE_DIR": str(tmp / "state"),
-            "BOLLARD_USAGE_SYNC_SECONDS": "0",
-        }
-    )
+    settings = Settings.from_env(bollard_env(sandbox_url, "steps"))
     app = create_app(settings)
     gateway: Gateway = app.state.gateway
     _, key = Agents(app.state.engine, gateway.catalog).create("bench", ["people:read"])
