@@ -150,9 +150,7 @@ def check(action: Action, args: Mapping[str, Any], *, allow_unknown: bool = Fals
             "X-Api-Key or Authorization: Bearer header; remove it from the query and body"
         )
     if not allow_unknown:
-        nearest = unknown(action, args)
-        if nearest:
-            raise _unknown_parameter(action, nearest)
+        refuse_unknown(action, args)
     # Paging first: its messages say how Apollo itself treats out-of-range pages.
     _check_paging(action, args)
     for param in action.params:
@@ -174,10 +172,95 @@ def check(action: Action, args: Mapping[str, Any], *, allow_unknown: bool = Fals
     _check_rules(action, args)
 
 
+def typed(action: Action, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments as Apollo reads them, for a rule's condition: each value the checks
+    accept in another spelling as its declared type ("true" → true, "25" → 25, one item
+    → a list of one, an object's properties likewise). Otherwise `args.x == true` would
+    not match "true", and the call would pass a deny or approve rule and reach Apollo,
+    which reads it as true. A value that spells no value of its type is left as it is
+    (the checks refuse it)."""
+    out = dict(args)
+    for param in action.params:
+        if param.location != "path" and param.name in out:
+            out[param.name] = _typed(param.type, param.properties, out[param.name], param.items)
+    return out
+
+
+def _typed(kind: str, properties: Sequence[Param], value: Any, items: str | None = None) -> Any:
+    if kind == "boolean" and isinstance(value, str) and value in ("true", "false"):
+        return value == "true"
+    if kind in ("integer", "number") and isinstance(value, str):
+        return _number_or_text(value, integer=kind == "integer")
+    if kind == "array":
+        values = value if isinstance(value, list) else [value]
+        return [_typed(items or "string", properties, v) for v in values]
+    if kind == "object" and isinstance(value, dict) and properties:
+        known = {p.name: p for p in properties}
+        return {
+            k: _typed(known[k].type, known[k].properties, v, known[k].items) if k in known else v
+            for k, v in value.items()
+        }
+    return value
+
+
+def _number_or_text(value: str, *, integer: bool) -> Any:
+    try:
+        number = int(value) if integer else float(value)
+    except ValueError:
+        return value
+    return number if math.isfinite(number) else value
+
+
+def refuse_unknown(action: Action, args: Mapping[str, Any]) -> None:
+    """Raise `UnknownParameter` for names in `args` the action does not take."""
+    nearest = unknown(action, args)
+    if nearest:
+        raise _unknown_parameter(action, nearest)
+
+
 def unknown(action: Action, args: Mapping[str, Any]) -> dict[str, list[str]]:
-    """The names in `args` the action does not take, each with the nearest it does."""
+    """The names in `args` the action does not take, each with the nearest it does; and
+    keys the catalog does not document inside an object parameter, or inside the items of
+    an array of objects, where it knows their keys (`details[0].emial`)."""
     known = action.known_names
-    return {name: _nearest(action, name) for name in args if name not in known}
+    found = {name: _nearest(action, name) for name in args if name not in known}
+    for param in action.params:
+        if param.properties and param.name in args:
+            found |= _unknown_keys(param.properties, args[param.name], param.name)
+    return found
+
+
+def _unknown_keys(keys: Sequence[Param], value: Any, at: str) -> dict[str, list[str]]:
+    """Undocumented keys in an object (or each object of a list) `at` a path."""
+    if isinstance(value, list):
+        found: dict[str, list[str]] = {}
+        for i, item in enumerate(value):
+            found |= _unknown_keys(keys, item, f"{at}[{i}]")
+        return found
+    if not isinstance(value, dict):
+        return {}  # not an object: the type check says so
+    names = [k.name for k in keys]
+    found = {}
+    for key, item in value.items():
+        known = next((k for k in keys if k.name == key), None)
+        if known is None:
+            close = difflib.get_close_matches(str(key), names, n=3, cutoff=0.5)
+            found[f"{at}.{key}"] = [f"{at}.{c}" for c in close]
+        elif known.properties:
+            found |= _unknown_keys(known.properties, item, f"{at}.{key}")
+    return found
+
+
+def _keys_at(action: Action, path: str) -> list[str]:
+    """The documented keys of the object at `path` (`details[0]`, `a.b`)."""
+    names = [part.partition("[")[0] for part in path.split(".")]
+    keys: Sequence[Param] = action.params
+    for name in names:
+        found = next((k for k in keys if k.name == name), None)
+        if found is None:
+            return []
+        keys = found.properties
+    return [k.name for k in keys]
 
 
 def _nearest(action: Action, name: str) -> list[str]:
@@ -195,6 +278,10 @@ def _unknown_parameter(action: Action, nearest: Mapping[str, list[str]]) -> Unkn
         parts.append(f"{name!r}{hint}")
     offered = [p.name for p in action.params if p.location != "path"]
     takes = f"its parameters are {', '.join(offered)}" if offered else "it takes no parameters"
+    parent = next(iter(nearest)).rpartition(".")[0]
+    inside = _keys_at(action, parent) if parent else []
+    if inside:  # a key inside an object
+        takes = f"{parent} takes {', '.join(inside)}"
     one = len(parts) == 1
     message = (
         f"{action.id} has no parameter{'' if one else 's'} {', '.join(parts)}: Apollo would "

@@ -154,6 +154,7 @@ class AdminChanges:
         expires_at: datetime | None = None,
         note: str = "",
         reason: str | None = None,
+        allow_unknown_parameters: bool = False,
     ) -> tuple[Agent, str]:
         """A new agent and its key (returned once, never stored)."""
         try:
@@ -163,6 +164,8 @@ class AdminChanges:
                 agent, key = self._agents.create(
                     name, grants, expires_at=expires_at, note=note, conn=change.conn
                 )
+                if allow_unknown_parameters:
+                    agent = self._agents.set_allow_unknown_parameters(name, True, change.conn)
                 change.record("agents.create", None, agent_state(agent))
         except IntegrityError as exc:  # PostgreSQL: another made it since our check
             raise AgentNameTaken(f"an agent named {name!r} already exists") from exc

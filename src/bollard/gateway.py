@@ -484,7 +484,12 @@ class Gateway:
             problem = _given_twice(query_args, body_args)
         args = {**arguments.merge(query_args, body_args), **path_params}
         path = action.render_path(path_params)
-        return _Resolved(action, path, target.query, target.body or None, args, problem)
+        # Declared as what it was read as: Apollo parses a body by its Content-Type, and
+        # a held call sent from its status URL has no agent headers to declare it.
+        declared = _JSON if target.body.strip() else {}
+        return _Resolved(
+            action, path, target.query, target.body or None, args, problem, headers=declared
+        )
 
     def _resolve_tool(self, target: ToolTarget) -> _Resolved:
         action = self.catalog.by_tool(target.tool)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import cel
 
+from bollard import arguments
 from bollard.catalog import ACCESSES, TAGS, Action, Catalog
 from bollard.errors import ConfigError
 
@@ -180,13 +181,13 @@ class Rule:
         if self.condition:
             text += f" when {self.condition}"
         if self.hold_seconds is not None:
-            text += f" (held {_duration_text(self.hold_seconds)})"
+            text += f" (held {duration_text(self.hold_seconds)})"
         if self.shadow:
             text += " (shadow)"
         return f"{text}: {self.reason}" if self.reason else text
 
 
-def _duration_text(seconds: int) -> str:
+def duration_text(seconds: int) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
@@ -324,6 +325,7 @@ def evaluate(
     covering = [r for r in rules if matches(r.rule.selector, action)]
     if not covering:
         return Verdict()
+    args = arguments.typed(action, args)  # "true" is true, "25" is 25: as Apollo reads them
     context = cel.Context({"args": dict(args), "agent": agent, "action": action.id, "now": now})
     denied: tuple[str, int | None] | None = None
     hold: Hold | None = None

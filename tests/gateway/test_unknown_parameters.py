@@ -145,3 +145,65 @@ def test_the_refusal_names_every_unknown_name_and_what_the_action_takes() -> Non
     assert raised.value.nearest == {"emial": ["email"], "zzzz": []}
     assert "its parameters are first_name, last_name" in raised.value.message
     arguments.check(action, {"emial": "a@example.com"}, allow_unknown=True)  # no error
+
+
+BULK = "/api/v1/people/bulk_match"
+
+
+def test_an_unknown_key_inside_an_item_of_details_is_refused_with_the_nearest(
+    start_bollard: StartBollard, database_url: str
+) -> None:
+    bollard = start_bollard(database_url)
+    _, key = bollard.agents.create("agent", ["people:read"])
+    details = [{"email": "a@example.com"}, {"emial": "b@example.com"}]
+    with bollard.client(key) as client:
+        reply = client.post(BULK, json={"details": details})
+        assert reply.status_code == 422, reply.text
+        assert reply.json()["error_code"] == "UNKNOWN_PARAMETER"
+        assert reply.json()["bollard"]["unknown_parameters"] == {
+            "details[1].emial": ["details[1].email"]
+        }
+        assert "'details[1].emial' (did you mean details[1].email?)" in reply.json()["error"]
+        assert "details[1] takes first_name, last_name, name, email" in reply.json()["error"]
+        assert _sent(bollard) == 0
+        changes(bollard).set_allow_unknown_parameters(ADMIN, "agent", True)
+        assert client.post(BULK, json={"details": details}).status_code == 200
+        assert client.post(BULK, json={"details": [{"email": "a@example.com"}]}).status_code == 200
+    assert _sent(bollard) == 2
+    warned = _requests(bollard)[1]["warnings"]
+    assert warned == [
+        "unknown parameter 'details[1].emial' sent to Apollo, which may ignore it "
+        "(this agent may send unknown parameters)"
+    ]
+
+
+def _nested(schema: dict[str, Any], depth: int = 0) -> Any:
+    """A value with every key Apollo's document gives an object (or each item of an array
+    of objects), down to its leaves."""
+    if depth > 6:
+        return "1"
+    if schema.get("type") == "array" or "items" in schema:
+        return [_nested(schema.get("items", {}), depth + 1)]
+    if "properties" in schema:
+        return {k: _nested(v, depth + 1) for k, v in schema["properties"].items()}
+    return "1"
+
+
+def test_every_key_apollo_documents_inside_an_object_parameter_is_known() -> None:
+    catalog = load_catalog()
+    with open(DOCUMENT, encoding="utf-8") as f:
+        document = json.load(f)
+    checked = 0
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            segments = ["x1" if s.startswith("{") else s for s in path.split("/") if s]
+            found = catalog.match(method.upper(), segments)
+            assert found is not None, (method, path)
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                props = content.get("schema", {}).get("properties", {})
+                args = {
+                    k: _nested(v) for k, v in props.items() if isinstance(_nested(v), list | dict)
+                }
+                assert arguments.unknown(found[0], args) == {}, (found[0].id, path)
+                checked += len(args)
+    assert checked > 10

@@ -39,15 +39,20 @@ from bollard.admin.problems import (
 from bollard.admins import Role
 from bollard.agents import Agent, utcnow
 from bollard.audit.search import AuditFilters
+from bollard.errors import ConfigError
 from bollard.gateway import Gateway
 from bollard.policy import Rule
-from bollard.policy_file import policy_json
+from bollard.policy_file import policy_json, rule_expiry
 from bollard.rule_book import load_rules
 
 log = logging.getLogger("bollard.admin")
 BODY_MAX_BYTES = 64_000
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[Request, Principal], Awaitable[Response]]
+_UNKNOWN = (
+    "true: parameters an action does not take go to Apollo (which may ignore them), each "
+    "recorded as a warning; false (the default): refused with UNKNOWN_PARAMETER"
+)
 
 
 class NewAgent(BaseModel):
@@ -58,6 +63,17 @@ class NewAgent(BaseModel):
     grants: list[str] = Field(default_factory=list, max_length=100)
     note: str = Field(default="", max_length=500)
     expires_in: str | None = Field(default=None, max_length=16, description="e.g. 30d, 12h")
+    allow_unknown_parameters: bool = Field(default=False, description=_UNKNOWN)
+    reason: str | None = Field(
+        default=None, max_length=500, description="why, kept in the audit record"
+    )
+
+
+class AgentSettings(BaseModel):
+    """An agent's settings to change."""
+
+    model_config = ConfigDict(extra="forbid")
+    allow_unknown_parameters: bool = Field(description=_UNKNOWN)
     reason: str | None = Field(
         default=None, max_length=500, description="why, kept in the audit record"
     )
@@ -105,6 +121,13 @@ class NewRule(BaseModel):
     when: str | None = Field(default=None, max_length=2000, description="a CEL condition")
     fields: list[str] = Field(default_factory=list, max_length=30)
     shadow: bool = False
+    expires_after: str | None = Field(
+        default=None,
+        max_length=16,
+        description="approve rules only: how long a held call waits for a person, e.g. 8h "
+        "(a whole number of m, h, d or w; 1 minute to 30 days); null: 24h. "
+        "Rules are listed with it in seconds",
+    )
     reason: str | None = Field(
         default=None, max_length=500, description="told to the agent; kept in the record"
     )
@@ -169,6 +192,7 @@ def api_routes(auth: AdminAuth) -> list[Route]:
         ("/agents", list_agents, "GET", viewer),
         ("/agents", create_agent, "POST", admin),
         ("/agents/{name}", get_agent, "GET", viewer),
+        ("/agents/{name}", update_agent, "PATCH", admin),
         ("/agents/{name}/revoke", revoke_agent, "POST", admin),
         ("/agents/{name}/rotate", rotate_agent, "POST", admin),
         ("/agents/{name}/grants", get_grants, "GET", viewer),
@@ -230,6 +254,7 @@ async def openapi(request: Request) -> JSONResponse:
     return JSONResponse(
         openapi_document(
             NewAgent,
+            AgentSettings,
             Rotation,
             Revocation,
             GrantChange,
@@ -274,12 +299,25 @@ async def create_agent(request: Request, principal: Principal) -> Response:
         body.expires_in,
         by=actor_for(request, principal.via),
         reason=body.reason,
+        allow_unknown_parameters=body.allow_unknown_parameters,
     )
     return JSONResponse({"agent": agent_json(agent, None), "key": key}, status_code=201)
 
 
 async def get_agent(request: Request, principal: Principal) -> Response:
     agent = await Changes.of(request).agent(request.path_params["name"])
+    used = await run_in_threadpool(audit_log.last_use, _engine(request))
+    return JSONResponse({"agent": agent_json(agent, used.get(agent.name))})
+
+
+async def update_agent(request: Request, principal: Principal) -> Response:
+    body = await _body(request, AgentSettings)
+    agent = await Changes.of(request).allow_unknown(
+        request.path_params["name"],
+        body.allow_unknown_parameters,
+        actor_for(request, principal.via),
+        reason=body.reason,
+    )
     used = await run_in_threadpool(audit_log.last_use, _engine(request))
     return JSONResponse({"agent": agent_json(agent, used.get(agent.name))})
 
@@ -364,7 +402,15 @@ def _rule(rule_id: int, body: NewRule) -> Rule:
         body.when,
         fields,
         body.shadow,
+        _expiry(body),
     )
+
+
+def _expiry(body: NewRule) -> int | None:
+    try:
+        return rule_expiry(body.expires_after, body.effect, "expires_after")
+    except ConfigError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 async def export_policy(request: Request, principal: Principal) -> Response:

@@ -77,6 +77,7 @@ class Changes:
         expires_in: str | None,
         by: Actor,
         reason: str | None = None,
+        allow_unknown_parameters: bool = False,
     ) -> tuple[Agent, str]:
         """A new agent and its key (shown once)."""
         self._writable()
@@ -89,7 +90,16 @@ class Changes:
             expires_at=expires_at,
             note=note,
             reason=reason,
+            allow_unknown_parameters=allow_unknown_parameters,
         )
+
+    async def allow_unknown(
+        self, name: str, allowed: bool, by: Actor, reason: str | None = None
+    ) -> Agent:
+        """Let the agent send parameters an action does not take (each a warning on the
+        record), or refuse them again; the agent as it now is."""
+        self._writable()
+        return await _apply(self._core.set_allow_unknown_parameters, by, name, allowed, reason)
 
     async def revoke(self, name: str, by: Actor, reason: str | None = None) -> Revocation:
         """Revoke the agent and all its keys from the next call on."""

@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -23,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from bollard.admin import charts, flash, limitform, logview, roles, rulepages, usage
+from bollard.admin import charts, flash, limitform, logview, roles, rulepages, settingpages, usage
 from bollard.admin import log as audit_log
 from bollard.admin.api import audit_filters
 from bollard.admin.approvals_page import approval_routes
@@ -88,6 +89,7 @@ def page_routes(auth: AdminAuth, templates: Jinja2Templates) -> list[Route]:
         ("/usage", pages.usage, ["GET"], viewer),
         ("/logout", pages.logout, ["POST"], viewer),
         *rulepages.rule_routes(pages),
+        *settingpages.setting_routes(pages),
     ]
     # A form's URL opened directly answers with the page the form is on, not a bare 405.
     for form_url in ("grants", "revoke", "rotate", "limits"):
@@ -96,6 +98,8 @@ def page_routes(auth: AdminAuth, templates: Jinja2Templates) -> list[Route]:
     guarded += approval_routes(pages)
     routes = [Route("/login", pages.login, methods=["GET", "POST"])]
     routes += [Route(p, pages.guard(h, r), methods=m) for p, h, m, r in guarded]
+    for path, _, methods, role in guarded:  # which forms each page shows whom
+        pages.roles.add(path, methods, role)
     return routes
 
 
@@ -103,6 +107,7 @@ class Pages:
     def __init__(self, auth: AdminAuth, templates: Jinja2Templates) -> None:
         self.auth = auth
         self.templates = templates
+        self.roles = roles.RouteRoles("/admin")
 
     def guard(
         self, handler: Handler, role: Role = roles.DEFAULT
@@ -144,7 +149,8 @@ class Pages:
         self, request: Request, name: str, csrf: str, status: int = 200, **context: Any
     ) -> Response:
         me = getattr(request.state, "admin", None)  # who is signed in, on every page
-        context = {"csrf": csrf, "nav": name.split(".")[0], "me": me, **context}
+        may = partial(self.roles.may, me)  # may(url): whether `me` may post a form to url
+        context = {"csrf": csrf, "nav": name.split(".")[0], "me": me, "may": may, **context}
         return self.templates.TemplateResponse(request, name, context, status_code=status)
 
     # Sign-in -----------------------------------------------------------------

@@ -17,13 +17,15 @@ from typing import Any
 import click
 
 from bollard.agents import Agent, Agents, in_words, parse_duration, utcnow
+from bollard.approvals import DEFAULT_EXPIRY
 from bollard.audit.checkpointer import checkpointer_for
-from bollard.catalog import load_catalog
+from bollard.catalog import Action, load_catalog
 from bollard.changes import AdminChanges
 from bollard.cli import options
 from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
 from bollard.errors import ConfigError
-from bollard.policy import compile_stored, decide, evaluate
+from bollard.policy import CompiledRule, Verdict, compile_stored
+from bollard.replay import Judgement, judge
 from bollard.rule_book import load_rules
 from bollard.store import open_store
 
@@ -357,7 +359,8 @@ def grants_list_command(name: str, as_json: bool) -> None:
 @json_option
 @reports_errors
 def check_command(name: str, action_id: str, args_json: str | None, as_json: bool) -> None:
-    """Whether agent NAME may call ACTION (with --args), and why; exit 0 if allowed, 1 if not."""
+    """Whether agent NAME may call ACTION (with --args), and why: allowed, denied, or held
+    for a person (an approve rule); exit 0 if allowed, 1 if denied or held."""
     catalog = load_catalog()
     action = catalog.get(action_id)
     if action is None:
@@ -367,43 +370,74 @@ def check_command(name: str, action_id: str, args_json: str | None, as_json: boo
     now = utcnow()
     with _repository() as repo, repo.engine.connect() as conn:
         agent = repo.require(name)
-        rules = [compile_stored(r, catalog) for r in load_rules(conn, name)]
+        rules = tuple(compile_stored(r, catalog) for r in load_rules(conn, name))
     status = agent.status(now)
-    decision = decide(agent.grants, action)
-    verdict = evaluate(rules, action, args, name, now)
-    allowed = decision.allowed and status == "active" and verdict.allowed
-    reason = decision.reason if status == "active" else f"agent {name!r} is {status}"
-    if decision.allowed and verdict.denied is not None:
-        reason = f"denied by policy: {verdict.denied}"
+    allow_unknown = agent.allow_unknown_parameters
+    judged = judge(agent.grants, rules, action, args, name, now, allow_unknown=allow_unknown)
+    outcome = judged.outcome if status == "active" else "deny"
+    reason = judged.reason if status == "active" else f"agent {name!r} is {status}"
+    if judged.decision.allowed and judged.outcome != "allow" and status == "active":
+        said = {"deny": "denied by policy", "held": "held for approval"}[judged.outcome]
+        if judged.unknown:
+            said = "refused (UNKNOWN_PARAMETER)"
+        reason = f"{said}: {judged.reason}"
     if as_json:
-        _echo_json(
-            {
-                "agent": name,
-                "action": action.id,
-                "allowed": allowed,
-                "reason": reason,
-                "grant": decision.grant,
-                "would_allow": list(decision.would_allow),
-                "agent_status": status,
-                "needs_master_key": action.master_key,
-                "rules": list(verdict.applied),
-                "hidden": list(verdict.hidden),
-            }
-        )
+        _echo_json(_check_json(agent, action, judged, outcome, reason, status))
     else:
-        click.echo(f"{'allowed' if allowed else 'denied'}: {name} → {action.id}: {reason}")
-        if status != "active" and not decision.allowed:
-            click.echo(f"also {decision.reason}")
-        by_id = {r.rule.id: r.rule for r in rules}
-        for applied in verdict.applied:
-            rule = by_id.get(applied["rule"])
-            said = f" ({rule.describe().split(' ', 1)[1]})" if rule is not None else ""
-            click.echo(f"rule #{applied['rule']}: {_applied(applied)}{said}")
-        if verdict.hidden:
-            click.echo(f"fields withheld from the answer: {', '.join(verdict.hidden)}")
+        word = {"allow": "allowed", "deny": "denied", "held": "held"}[outcome]
+        click.echo(f"{word}: {name} → {action.id}: {reason}")
+        if status != "active" and not judged.decision.allowed:
+            click.echo(f"also {judged.decision.reason}")
+        _echo_rules(rules, judged.verdict)
+        if outcome == "held":
+            click.echo(f"a person approves it (bollard approvals list); {_hold_words(judged)}")
         if action.master_key:
             click.echo(f"note: {action.id} needs Apollo's master key (BOLLARD_APOLLO_MASTER_KEY)")
-    raise SystemExit(0 if allowed else 1)
+    raise SystemExit(0 if outcome == "allow" else 1)
+
+
+def _check_json(
+    agent: Agent, action: Action, judged: Judgement, outcome: str, reason: str, status: str
+) -> dict[str, Any]:
+    decision = judged.decision
+    hold = judged.verdict.hold
+    return {
+        "agent": agent.name,
+        "action": action.id,
+        "allowed": outcome == "allow",
+        "outcome": outcome,
+        "reason": reason,
+        "grant": decision.grant,
+        "would_allow": list(decision.would_allow),
+        "agent_status": status,
+        "needs_master_key": action.master_key,
+        "rules": list(judged.verdict.applied),
+        "hidden": list(judged.verdict.hidden),
+        "unknown_parameters": list(judged.unknown),
+        "allow_unknown_parameters": agent.allow_unknown_parameters,
+        "held_by_rule": hold.rule if hold is not None and outcome == "held" else None,
+        "expires_after": _hold_seconds(judged) if outcome == "held" else None,
+    }
+
+
+def _echo_rules(rules: tuple[CompiledRule, ...], verdict: Verdict) -> None:
+    by_id = {r.rule.id: r.rule for r in rules}
+    for applied in verdict.applied:
+        rule = by_id.get(applied["rule"])
+        said = f" ({rule.describe().split(' ', 1)[1]})" if rule is not None else ""
+        click.echo(f"rule #{applied['rule']}: {_applied(applied)}{said}")
+    if verdict.hidden:
+        click.echo(f"fields withheld from the answer: {', '.join(verdict.hidden)}")
+
+
+def _hold_seconds(judged: Judgement) -> int:
+    hold = judged.verdict.hold
+    seconds = hold.seconds if hold is not None else None
+    return seconds if seconds is not None else int(DEFAULT_EXPIRY.total_seconds())
+
+
+def _hold_words(judged: Judgement) -> str:
+    return f"the call waits {in_words(timedelta(seconds=_hold_seconds(judged)))}, then expires"
 
 
 def _call_args(text: str | None) -> dict[str, Any]:
