@@ -12,20 +12,22 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bollard.agents import Agent, Agents, in_words, parse_duration, utcnow
-from bollard.audit.checkpointer import checkpointer_for
 from bollard.catalog import load_catalog
-from bollard.changes import AdminChanges
 from bollard.cli import options
 from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
 from bollard.errors import ConfigError
-from bollard.policy import compile_rule, decide, evaluate
-from bollard.rule_book import load_rules
 from bollard.store import open_store
+
+if TYPE_CHECKING:
+    from bollard.changes import AdminChanges
+
+# What only a change or `check` needs (the audit writer, the rule engine) is imported
+# where it is used: `bollard agents list` reads the store and nothing more.
 
 SOON = timedelta(hours=1)  # a key that stops sooner than this gets a warning
 
@@ -41,6 +43,9 @@ def _repository(create: bool = False) -> Iterator[Agents]:
 
 @contextmanager
 def _changes(create: bool = False) -> Iterator[AdminChanges]:
+    from bollard.audit.checkpointer import checkpointer_for
+    from bollard.changes import AdminChanges
+
     settings = options.settings(create=create)
     engine = open_store(settings.database_url)
     try:
@@ -319,6 +324,9 @@ def grants_list_command(name: str, as_json: bool) -> None:
 @reports_errors
 def check_command(name: str, action_id: str, args_json: str | None, as_json: bool) -> None:
     """Whether agent NAME may call ACTION (with --args), and why; exit 0 if allowed, 1 if not."""
+    from bollard.policy import compile_rule, decide, evaluate
+    from bollard.rule_book import load_rules
+
     catalog = load_catalog()
     action = catalog.get(action_id)
     if action is None:

@@ -12,15 +12,18 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
-from bollard.agents import AgentNameTaken, UnknownAgentName
-from bollard.changes import Actor
-from bollard.cli.database import locate
 from bollard.errors import ConfigError
-from bollard.settings import Settings
+
+if TYPE_CHECKING:
+    from bollard.changes import Actor
+    from bollard.settings import Settings
+
+# `bollard --help` imports this module: what it imports beyond click is imported where
+# it is used, so the help does not load the store, the settings or the agents.
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -57,6 +60,8 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def _code(exc: ConfigError) -> str:
+    from bollard.agents import AgentNameTaken, UnknownAgentName
+
     if isinstance(exc, UnknownAgentName):
         return "AGENT_NOT_FOUND"
     return "AGENT_EXISTS" if isinstance(exc, AgentNameTaken) else "INVALID_INPUT"
@@ -76,6 +81,9 @@ def settings(*, create: bool = False) -> Settings:
 
     `create`: with no database named or found, make ./bollard.db (and say so).
     """
+    from bollard.cli.database import locate
+    from bollard.settings import Settings
+
     ctx = click.get_current_context()
     base = Settings.from_env()
     where = locate(ctx.find_root().meta.get(DB_KEY), os.environ, Path.cwd(), create=create)
@@ -89,4 +97,6 @@ def settings(*, create: bool = False) -> Settings:
 
 def actor(given: str | None) -> Actor:
     """Who is making a change from this shell."""
+    from bollard.changes import Actor
+
     return Actor.from_os(given)
