@@ -181,6 +181,9 @@ admin_sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("ended_at", UTCDateTime, nullable=True),
+    # When the newest console flash this session showed was sealed (epoch µs): a flash
+    # sealed no later (a copy replayed, an older one) shows nothing.
+    Column("flash_shown_us", BigInteger, nullable=True),
     Index(None, "admin"),
     Index(None, "expires_at"),
 )
