@@ -10,7 +10,7 @@ import httpx
 from click.testing import CliRunner
 
 from bollard.cli import main
-from tests.admin.conftest import ADMIN_TOKEN, Bollard, StartBollard
+from tests.harness import ADMIN_TOKEN, Bollard, StartBollard
 
 ROW = re.compile(r'<details class="endpoint-row" id="([a-z_.]+)"')
 

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from bollard.cli import main
-from tests.gateway.conftest import Bollard
+from tests.harness import Bollard
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

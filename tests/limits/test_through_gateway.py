@@ -22,8 +22,7 @@ from bollard.sandbox import Sandbox, create_sandbox
 from bollard.settings import Settings
 from bollard.store import open_store
 from bollard.store.tables import audit_records
-from tests.gateway.conftest import AUDIT_KEY, MASTER_KEY, SCOPED_KEY, sandbox_config
-from tests.limits.conftest import Clock
+from tests.harness import AUDIT_KEY, MASTER_KEY, SCOPED_KEY, Clock, sandbox_config
 
 SEARCH = "/api/v1/mixed_people/api_search"
 ENRICH = "/api/v1/organizations/enrich"

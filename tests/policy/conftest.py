@@ -1,34 +1,26 @@
 """Policy rules on a real Bollard in front of a real sandbox (the gateway tests' fixtures),
-written through `AdminChanges` as every admin change is."""
+written through `AdminChanges` as every admin change is (`tests.harness`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from tests.harness import (
+    ADMIN,
+    Bollard,
+    StartBollard,
+    add_rule,
+    bollard,
+    changes,
+    sandbox,
+    start_bollard,
+)
 
-from bollard.changes import Actor, AdminChanges
-from bollard.policy import Rule
-from tests.gateway.conftest import Bollard, StartBollard, bollard, sandbox, start_bollard
-
-__all__ = ["Bollard", "StartBollard", "add_rule", "bollard", "changes", "sandbox", "start_bollard"]
-
-ADMIN = Actor("alice@example.com", "cli")
-
-
-def changes(bollard: Bollard) -> AdminChanges:
-    """The server's own way of making admin changes (its checkpointer seals the records)."""
-    return AdminChanges(bollard.engine, bollard.agents, bollard.gateway.audit.checkpointer)
-
-
-def add_rule(
-    bollard: Bollard,
-    agent: str | None,
-    selector: str,
-    effect: str = "deny",
-    when: str | None = None,
-    *,
-    fields: Sequence[str] = (),
-    shadow: bool = False,
-    reason: str = "",
-) -> Rule:
-    rule = Rule(0, agent, selector, effect, reason, when, tuple(fields), shadow)
-    return changes(bollard).add_rule(ADMIN, rule)
+__all__ = [
+    "ADMIN",
+    "Bollard",
+    "StartBollard",
+    "add_rule",
+    "bollard",
+    "changes",
+    "sandbox",
+    "start_bollard",
+]

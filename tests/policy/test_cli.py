@@ -8,7 +8,7 @@ import json
 from click.testing import CliRunner, Result
 
 from bollard.cli import main
-from tests.policy.conftest import Bollard, StartBollard
+from tests.harness import Bollard, StartBollard
 
 SEARCH = "/api/v1/mixed_people/api_search"
 CAP = "has(args.per_page) && args.per_page > 25"
