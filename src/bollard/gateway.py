@@ -171,7 +171,7 @@ class Gateway:
         self._clock = clock
         # Calls by (door, outcome), for /metrics.
         self.outcomes: Counter[tuple[str, str]] = Counter()
-        self.webhook_owners = WebhookOwners()
+        self.webhook_owners = WebhookOwners(agents.engine, clock)
 
     async def authenticate(self, key: str | None) -> Agent:
         """The agent behind a key, or 401."""
@@ -210,7 +210,7 @@ class Gateway:
             if resolved.problem is not None:
                 raise resolved.problem
             arguments.check(resolved.action, resolved.args)
-            self.webhook_owners.check(agent.name, resolved.action, resolved.args)
+            await self.webhook_owners.check(agent.name, resolved.action, resolved.args)
             trace.key_kind, key = self.keys.choose(resolved.action)
             # 5. admit
             admission = await self.limiter.admit(agent.name, resolved.action, resolved.args)
@@ -241,7 +241,9 @@ class Gateway:
                     await self.limiter.release(admission)
                 return self._failed(trace, exc, started)
             # 8. record outcome
-            self.webhook_owners.remember(agent.name, resolved.action, reply.status, reply.body)
+            await self.webhook_owners.remember(
+                agent.name, resolved.action, reply.status, reply.body
+            )
             credits = await self.limiter.settle(
                 admission, reply.status, dict(reply.headers), reply.body
             )

@@ -187,3 +187,14 @@ admin_sessions = Table(
     Index(None, "admin"),
     Index(None, "expires_at"),
 )
+
+# Which agent's enrichment produced each Apollo request_id (migration 0014), so that
+# a webhook-result poll is answered only for that agent, on whichever replica it lands.
+webhook_owners = Table(
+    "webhook_owners",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("agent", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "created_at"),
+)

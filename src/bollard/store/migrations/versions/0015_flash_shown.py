@@ -1,7 +1,7 @@
 """A console session remembers the newest flash it showed, so a replayed copy shows nothing.
 
 Revision ID: 0015_flash_shown
-Revises: 0010_policy_rules
+Revises: 0014_webhook_owners
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_flash_shown"
-down_revision: str | None = "0010_policy_rules"
+down_revision: str | None = "0014_webhook_owners"
 branch_labels: str | None = None
 depends_on: str | None = None
 
