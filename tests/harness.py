@@ -12,7 +12,8 @@ conftest files import their fixtures from here, so every fixture name works as b
   to it with httpx over real HTTP and look at what the sandbox received.
 - MCP: `mcp_session` opens the official SDK's client session to Bollard's /mcp.
 - The console: `sign_in`, `admin` (a Bollard with a known admin token), `console`.
-- Policy: `changes`, `add_rule`, as every admin change is made.
+- Policy: `changes`, `add_rule`, as every admin change is made; `cli`, the real CLI on
+  a running Bollard's database.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any, Literal
 import httpx
 import mcp_types as types
 import pytest
+from click.testing import CliRunner, Result
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
@@ -44,6 +46,7 @@ from bollard.agents import Agents
 from bollard.app import create_app
 from bollard.catalog import load_catalog
 from bollard.changes import Actor, AdminChanges
+from bollard.cli import main
 from bollard.gateway import Gateway
 from bollard.loopback import LoopbackServer
 from bollard.policy import Rule
@@ -267,7 +270,9 @@ def start_bollard(tmp_path: Path, sandbox: tuple[Sandbox, str]) -> Iterator[Star
     servers: list[LoopbackServer] = []
     engines: list[Engine] = []
 
-    def start(database_url: str | None = None, **overrides: Any) -> Bollard:
+    def start(
+        database_url: str | None = None, clock: Callable[[], float] | None = None, **overrides: Any
+    ) -> Bollard:
         box, url = sandbox
         values: dict[str, Any] = {
             "database_url": database_url or f"sqlite:///{tmp_path / 'bollard.db'}",
@@ -284,7 +289,7 @@ def start_bollard(tmp_path: Path, sandbox: tuple[Sandbox, str]) -> Iterator[Star
         settings = Settings.model_validate(values)
         engine = open_store(settings.database_url)
         engines.append(engine)
-        app = create_app(settings, engine=engine)
+        app = create_app(settings, engine=engine, clock=clock or time.time)
         server = LoopbackServer(app).start()
         servers.append(server)
         agents = Agents(engine, load_catalog())
@@ -400,3 +405,14 @@ def add_rule(
 ) -> Rule:
     rule = Rule(0, agent, selector, effect, reason, when, tuple(fields), shadow)
     return changes(bollard).add_rule(ADMIN, rule)
+
+
+def cli(bollard: Bollard, *args: str) -> Result:
+    """The real CLI on the server's database and state (its audit key seals the records)."""
+    env = {
+        "BOLLARD_DATABASE_URL": bollard.settings.database_url,
+        "BOLLARD_STATE_DIR": str(bollard.settings.state_dir),
+    }
+    if bollard.settings.audit_key is not None:
+        env["BOLLARD_AUDIT_KEY"] = bollard.settings.audit_key.get_secret_value()
+    return CliRunner().invoke(main, list(args), env=env)

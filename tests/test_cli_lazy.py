@@ -62,5 +62,6 @@ def test_each_listed_command_is_the_one_its_module_defines_with_the_same_help(
     module, short = COMMANDS[name]
     command = main.get_command(click.Context(main), name)
     assert command is not None
-    assert command.callback is not None and command.callback.__module__ == module
+    assert command.callback is not None
+    assert command.callback.__module__ == module
     assert command.get_short_help_str(limit=1000) == short

@@ -302,6 +302,23 @@ class Agents:
             )
         return self.require(name, conn)
 
+    def set_details(
+        self,
+        name: str,
+        note: str,
+        expires_at: datetime | None,
+        conn: Connection | None = None,
+    ) -> Agent:
+        """Change an agent's note and expiry (None: never expires)."""
+        agent = self.require(name, conn)
+        with self._begin(conn) as tx:
+            tx.execute(
+                update(agents)
+                .where(agents.c.id == agent.id)
+                .values(note=note, expires_at=expires_at)
+            )
+        return self.require(name, conn)
+
     def rotate(
         self, name: str, grace: timedelta | None = None, conn: Connection | None = None
     ) -> str:

@@ -135,6 +135,11 @@ def create_app(
         # BollardApp sends every other /api/v1 request straight to the door.
         Route("/api/v1/{rest:path}", rest_door, methods=REST_METHODS),
         Route("/mcp", mcp_door),
+        Route(
+            "/bollard/v1/approvals/{approval_id}",
+            rest.ApprovalStatus(gateway),
+            methods=["GET"],
+        ),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *admin_routes(settings, admin_auth),
@@ -148,6 +153,8 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.gateway = gateway
+    # Held calls; the notifier sets `app.state.approvals.on_held`.
+    app.state.approvals = gateway.approvals
     return app
 
 

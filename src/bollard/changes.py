@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -37,8 +37,11 @@ from bollard.errors import ConfigError
 from bollard.limits.rule_store import delete_rules, merge_rule, rule_dict
 from bollard.limits.rules import LimitRule
 from bollard.policy import Rule, compile_rule
-from bollard.rule_book import delete_rule, insert_rule, load_rules
+from bollard.rule_book import delete_rule, insert_rule, load_rules, update_rule
 from bollard.store.tables import agent_keys
+
+if TYPE_CHECKING:
+    from bollard.approvals import Approvals, HeldCall
 
 ACTOR_MAX = 100
 REASON_MAX = 500
@@ -89,8 +92,11 @@ class _Change:
     reason: str | None
     records: list[Record] = field(default_factory=list)
 
-    def record(self, change: str, before: Any, after: Any, **details: Any) -> None:
-        """This change, for the audit record appended just before the commit."""
+    def record(
+        self, change: str, before: Any, after: Any, *, whose: str | None = None, **details: Any
+    ) -> None:
+        """This change, for the audit record appended just before the commit; `whose`:
+        the agent it is about, in a batch of changes to several (else the change's)."""
         data: dict[str, Any] = {"change": change, "by": self.actor.name, "via": self.actor.door}
         if self.actor.address:
             data["address"] = self.actor.address
@@ -103,11 +109,14 @@ class _Change:
                 kind="admin",
                 ts_us=int(time.time() * 1_000_000),
                 door=self.actor.door,
-                agent=self.agent,
+                agent=whose if whose is not None else self.agent,
                 action=change,
                 data=data,
             )
         )
+
+
+Batch = _Change  # what `AdminChanges.batch` yields: a connection and `record`
 
 
 class AdminChanges:
@@ -233,17 +242,45 @@ class AdminChanges:
     ) -> Rule:
         """Delete one rule of `agent` (None: a team-wide rule); the rule deleted."""
         with self._change(actor, agent, reason) as change:
-            if agent is not None:
-                self._agents.require(agent, change.conn)
-            rules = load_rules(change.conn, agent)
-            found = next((r for r in rules if r.id == rule_id and r.agent == agent), None)
-            if found is None:
-                ids = ", ".join(f"#{r.id}" for r in rules if r.agent == agent) or "none"
-                whose = f"agent {agent!r} has no rule" if agent else "there is no team-wide rule"
-                raise ConfigError(f"{whose} #{rule_id}; the rules there are: {ids}")
+            found = self._rule_of(change.conn, agent, rule_id)
             delete_rule(change.conn, rule_id)
             change.record("rules.remove", found.as_dict(), None)
         return found
+
+    def edit_rule(self, actor: Actor, rule: Rule, reason: str | None = None) -> Rule:
+        """Replace rule `rule.id` of `rule.agent` (checked as `add_rule` checks a new one)
+        with `rule`, keeping its id; the rule as stored."""
+        compile_rule(rule, self._agents.catalog)
+        with self._change(actor, rule.agent, reason) as change:
+            found = self._rule_of(change.conn, rule.agent, rule.id)
+            update_rule(change.conn, rule)
+            change.record("rules.edit", found.as_dict(), rule.as_dict())
+        return rule
+
+    @contextmanager
+    def batch(self, actor: Actor, reason: str | None = None) -> Iterator[Batch]:
+        """Several changes in one transaction (`bollard policy apply`): each `record` is
+        its own audit record (`whose` names its agent); all commit together or none does."""
+        with self._change(actor, None, reason) as change:
+            yield change
+
+    def decide_approval(
+        self, actor: Actor, approvals: Approvals, approval_id: str, status: str, text: str | None
+    ) -> HeldCall:
+        """Approve or deny a pending held call; the decision is recorded with the actor
+        (`approvals.approve` / `approvals.deny`) in the same transaction."""
+        held = approvals.require(approval_id)
+        with self._change(actor, held.agent, None) as change:
+            decided = approvals.decide_within(change.conn, approval_id, status, actor, text)
+            after = decided.held
+            details: dict[str, Any] = {"approval": approval_id, "digest": after.digest}
+            details["held_action"] = after.action
+            details["note" if status == "approved" else "denial"] = text
+            verb = "approve" if status == "approved" else "deny"
+            change.record(
+                f"approvals.{verb}", {"status": decided.before}, {"status": status}, **details
+            )
+        return after
 
     def clear_limits(
         self, actor: Actor, name: str, action: str | None = None, reason: str | None = None
@@ -255,6 +292,18 @@ class AdminChanges:
             if gone:
                 change.record("limits.clear", [_limits(r) for r in gone], None)
         return gone
+
+    def _rule_of(self, conn: Connection, agent: str | None, rule_id: int) -> Rule:
+        """Rule `rule_id` of `agent` (None: team-wide), or a ConfigError listing theirs."""
+        if agent is not None:
+            self._agents.require(agent, conn)
+        rules = load_rules(conn, agent)
+        found = next((r for r in rules if r.id == rule_id and r.agent == agent), None)
+        if found is None:
+            ids = ", ".join(f"#{r.id}" for r in rules if r.agent == agent) or "none"
+            whose = f"agent {agent!r} has no rule" if agent else "there is no team-wide rule"
+            raise ConfigError(f"{whose} #{rule_id}; the rules there are: {ids}")
+        return found
 
     @contextmanager
     def _change(self, actor: Actor, agent: str | None, reason: str | None) -> Iterator[_Change]:

@@ -14,7 +14,7 @@ from starlette.datastructures import Headers
 from starlette.types import Receive
 
 from bollard.errors import RateLimited
-from bollard.gateway import Refusal
+from bollard.gateway import Held, Refusal
 
 
 class ClientGone(Exception):
@@ -77,3 +77,47 @@ def refusal_body(refusal: Refusal) -> dict[str, Any]:
 def refusal_headers(refusal: Refusal) -> tuple[tuple[str, str], ...]:
     """The request id, and the error's own headers (`Retry-After`, `Allow`)."""
     return (("x-request-id", refusal.request_id), *refusal.error.headers.items())
+
+
+_NEXT = {
+    "pending": "a person must approve it first: poll the status_url (GET, this agent's key) "
+    "until it answers with Apollo's answer, a denial or an expiry",
+    "approved": "it was approved: GET the status_url (this agent's key) to send it and get "
+    "Apollo's answer",
+    "executing": "it is being sent right now: GET the status_url again in a moment for "
+    "Apollo's answer",
+}
+
+
+def held_text(held: Held) -> str:
+    """One sentence for the agent: held, why, and what to do next."""
+    a = held.approval
+    return (
+        f"{a.action} was held for a person's approval ({a.reason}); nothing was sent to "
+        f"Apollo. Approval {a.id}, expires {a.expires_at:%Y-%m-%d %H:%M} UTC: {_NEXT[held.state]}."
+    )
+
+
+def held_body(held: Held) -> dict[str, Any]:
+    """A held call as JSON: Apollo's message shape, then the approval under `bollard`."""
+    a = held.approval
+    info = {
+        "approval_id": a.id,
+        "status": held.state,
+        "expires_at": a.expires_at.isoformat(timespec="seconds"),
+        "status_url": held.status_url,
+        "request_id": held.request_id,
+        "action": a.action,
+        "reason": a.reason,
+        "credits_worst_case": a.credits,
+    }
+    return {"message": held_text(held), "bollard": info}
+
+
+def held_headers(held: Held) -> tuple[tuple[str, str], ...]:
+    """`Location` (the status URL), the request id, and when to poll again."""
+    return (
+        ("location", held.status_url),
+        ("x-request-id", held.request_id),
+        ("retry-after", "5" if held.state == "executing" else "30"),
+    )

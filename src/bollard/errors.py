@@ -13,9 +13,14 @@ exceptions: they are results, passed back to the agent and audited.
     │   └── EndpointDeprecated (422 ENDPOINT_DEPRECATED)
     ├── Unauthenticated (401 INVALID_API_KEY)
     ├── NotGranted (403 NOT_GRANTED)
+    ├── PolicyDenied (403 POLICY_DENIED)
+    ├── ApprovalDenied (403 APPROVAL_DENIED)
+    ├── ApprovalGone (410 APPROVAL_EXPIRED)
+    │   └── ApprovalSpent (410 APPROVAL_SPENT)
     ├── MasterKeyRequired (403 MASTER_KEY_REQUIRED)
     ├── RouteNotFound (404 NOT_FOUND)
-    │   └── RequestIdUnknown (404 request_id_unknown)
+    │   ├── RequestIdUnknown (404 request_id_unknown)
+    │   └── ApprovalNotFound (404 APPROVAL_NOT_FOUND)
     ├── MethodNotAllowed (405 METHOD_NOT_ALLOWED)
     ├── RateLimited (429 RATE_LIMITED)
     │   └── CreditBudgetExhausted (429 CREDIT_BUDGET_EXHAUSTED)
@@ -107,6 +112,29 @@ class PolicyDenied(BollardError):
     outcome = "denied"
 
 
+class ApprovalDenied(BollardError):
+    """A person denied the held call: their reason is the message."""
+
+    status = 403
+    error_code = "APPROVAL_DENIED"
+    outcome = "denied"
+
+
+class ApprovalGone(BollardError):
+    """The held call expired before it was approved and sent: nothing was sent."""
+
+    status = 410
+    error_code = "APPROVAL_EXPIRED"
+    outcome = "expired"
+
+
+class ApprovalSpent(ApprovalGone):
+    """The approved call was sent and its answer already delivered and no longer kept."""
+
+    error_code = "APPROVAL_SPENT"
+    outcome = "spent"
+
+
 class MasterKeyRequired(BollardError):
     status = 403
     error_code = "MASTER_KEY_REQUIRED"
@@ -126,6 +154,12 @@ class RequestIdUnknown(RouteNotFound):
 
     error_code = "request_id_unknown"
     outcome = "denied"
+
+
+class ApprovalNotFound(RouteNotFound):
+    """No approval with this id is this agent's (another agent's is not told apart)."""
+
+    error_code = "APPROVAL_NOT_FOUND"
 
 
 class MethodNotAllowed(BollardError):

@@ -11,6 +11,7 @@ never decides anything itself.
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import json
 import logging
@@ -20,7 +21,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -29,9 +30,15 @@ from sqlalchemy.exc import DBAPIError
 
 from bollard import arguments, resolver
 from bollard.agents import Agent, Agents
+from bollard.approvals import DEFAULT_EXPIRY, Approvals, HeldCall, digest, new_id
 from bollard.audit import AuditWriter, Record, redact
 from bollard.catalog import Action, Catalog
+from bollard.changes import AdminChanges
 from bollard.errors import (
+    ApprovalDenied,
+    ApprovalGone,
+    ApprovalNotFound,
+    ApprovalSpent,
     AuditUnavailable,
     BollardError,
     InvalidRequest,
@@ -42,7 +49,8 @@ from bollard.errors import (
     Unauthenticated,
 )
 from bollard.limits import Limiter
-from bollard.policy import Decision, Verdict, decide, evaluate
+from bollard.limits.cost import estimate
+from bollard.policy import Decision, Hold, Verdict, decide, evaluate
 from bollard.rule_book import RuleBook
 from bollard.upstream import Reply, Upstream, UpstreamKeys
 from bollard.webhook_owners import WebhookOwners
@@ -50,6 +58,7 @@ from bollard.withholding import withhold
 
 log = logging.getLogger("bollard.gateway")
 _JSON = {"content-type": "application/json"}
+STATUS_PATH = "/bollard/v1/approvals/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +85,8 @@ class Call:
     # The agent the door already authenticated `key` as for this very request (MCP
     # does, to list only granted tools): not authenticated a second time.
     agent: Agent | None = None
+    # An approved held call this call sends (at most once: step 5 claims it).
+    approval: HeldCall | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +122,24 @@ class Refusal:
         return None
 
 
-Result = Answer | Refusal
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A call held for a person (202): nothing was sent. `state` is what the agent is
+    told: pending, approved (poll the status URL to send it) or executing (another
+    poll is sending it right now)."""
+
+    approval: HeldCall
+    request_id: str
+    state: str = "pending"
+    action: str | None = None
+    status: int = 202
+
+    @property
+    def status_url(self) -> str:
+        return STATUS_PATH + self.approval.id
+
+
+Result = Answer | Refusal | Held
 
 
 @dataclass(slots=True)
@@ -128,6 +156,8 @@ class _Trace:
     key_kind: str | None = None
     verdict: Verdict = field(default_factory=Verdict)
     withheld: tuple[str, ...] = ()  # fields hidden from the answer
+    approval: str | None = None  # the held call this call holds, or sends once approved
+    held: bool = False  # decision "held": stopped for a person, nothing sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +188,7 @@ class Gateway:
         audit_key: bytes,
         limiter: Limiter,
         rules: RuleBook | None = None,
+        approvals: Approvals | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.catalog = catalog
@@ -169,6 +200,12 @@ class Gateway:
         self.rules = rules if rules is not None else RuleBook(agents.engine, catalog)
         self._audit_key = audit_key
         self._clock = clock
+        self.approvals = approvals or Approvals(
+            agents.engine,
+            AdminChanges(agents.engine, agents, audit.checkpointer),
+            clock=self.now,
+            checkpointer=audit.checkpointer,
+        )
         # Calls by (door, outcome), for /metrics.
         self.outcomes: Counter[tuple[str, str]] = Counter()
         self.webhook_owners = WebhookOwners(agents.engine, clock)
@@ -182,6 +219,15 @@ class Gateway:
                 "issued for this agent in X-Api-Key or Authorization: Bearer"
             )
         return agent
+
+    async def holds_calls(self, agent: Agent) -> bool:
+        """Whether an enforced approve rule applies to this agent (MCP then lists the
+        approval status tool)."""
+        version = self.agents.seen_version
+        if version is None:
+            version = await self.agents.version()
+        rules = self.rules.for_agent(agent.name, version)
+        return any(r.rule.effect == "approve" and not r.rule.shadow for r in rules)
 
     def visible_actions(self, agent: Agent) -> tuple[Action, ...]:
         """The actions this agent may call (what MCP lists as tools)."""
@@ -212,8 +258,20 @@ class Gateway:
             arguments.check(resolved.action, resolved.args)
             await self.webhook_owners.check(agent.name, resolved.action, resolved.args)
             trace.key_kind, key = self.keys.choose(resolved.action)
-            # 5. admit
+            # 5. admit: held for a person instead, when an approve rule says so; an
+            # approved call is claimed here, once, after its limits are checked
+            approval = call.approval
+            if trace.verdict.hold is not None and approval is None:
+                stopped = await self._hold_or_find(trace, call, agent, resolved)
+                if not isinstance(stopped, HeldCall):
+                    return stopped
+                approval = stopped  # this very call was approved: it is sent now
             admission = await self.limiter.admit(agent.name, resolved.action, resolved.args)
+            if approval is not None:
+                trace.approval = approval.id
+                lost = await self._claim(approval, resolved, admission)
+                if lost is not None:
+                    return lost
         except BollardError as exc:
             return await self._refuse(trace, exc)
         except Exception as exc:  # an error while deciding is a deny, never an allow
@@ -224,6 +282,8 @@ class Gateway:
             await self.audit.append(self._request_record(trace))
         except AuditUnavailable as exc:
             await self.limiter.release(admission)
+            if approval is not None:  # nothing was sent: the approval stands
+                await asyncio.to_thread(self.approvals.unclaim, approval.id)
             return self._refusal(trace, exc)
         started = time.perf_counter()
         try:
@@ -247,9 +307,134 @@ class Gateway:
             credits = await self.limiter.settle(
                 admission, reply.status, dict(reply.headers), reply.body
             )
-            return self._answered(trace, self._withheld(trace, reply), started, credits)
+            answer = self._answered(trace, self._withheld(trace, reply), started, credits)
+            if approval is not None:
+                await self._keep(approval, answer)
+            return answer
         except Exception as exc:  # a failure nobody foresaw: still recorded, still refused
             return self._failed(trace, _while_forwarding(exc, trace.request_id), started)
+
+    def now(self) -> datetime:
+        """The gateway's clock as an aware UTC time."""
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    async def approval_status(self, door: str, key: str | None, approval_id: str) -> Result:
+        """What the status URL answers: pending, denied, expired, or the approved call's
+        answer (sent now, once, if nobody has yet). Another agent's approval is a 404."""
+        try:
+            agent = await self.authenticate(key)
+            held = await asyncio.to_thread(self.approvals.get, approval_id, agent.name)
+        except BollardError as exc:
+            return Refusal(exc, _request_id())
+        if held is None:
+            return Refusal(ApprovalNotFound(_NO_APPROVAL.format(approval_id)), _request_id())
+        if held.effective_status(self.now()) == "approved":
+            target = target_from_json(held.target)
+            return await self.handle(Call(door, key, target, agent=agent, approval=held))
+        return await self._standing(held)
+
+    async def _standing(self, held: HeldCall) -> Result:
+        """An approval's answer without sending anything: where it stands, or the kept
+        answer of an executed one."""
+        request_id = _request_id()
+        status = held.effective_status(self.now())
+        if status in ("pending", "approved"):
+            return Held(held, request_id, status, held.action)
+        if status == "denied":
+            who = held.decided_by or "an approver"
+            return Refusal(ApprovalDenied(f"denied by {who}: {held.note}"), request_id, held.action)
+        if status == "expired":
+            return Refusal(ApprovalGone(_EXPIRED.format(held)), request_id, held.action)
+        for _ in range(2):  # the answer may be stored between these reads: read again
+            kept = await asyncio.to_thread(self.approvals.read_result, held.id, held.agent)
+            if kept is not None:
+                return Answer(kept.status, kept.body, kept.request_id, kept.headers, held.action)
+            fresh = await asyncio.to_thread(self.approvals.get, held.id)
+            if fresh is not None and not fresh.answered:  # claimed, being sent right now
+                return Held(held, request_id, "executing", held.action)
+        return Refusal(ApprovalSpent(_SPENT.format(held)), request_id, held.action)
+
+    async def _hold_or_find(
+        self, trace: _Trace, call: Call, agent: Agent, resolved: _Resolved
+    ) -> Result | HeldCall:
+        """Hold this call for a person, or find the approval for exactly this call: a
+        pending one (held again), an approved one (returned: send it now), or an
+        executed one whose answer is still kept (answered from it, nothing sent)."""
+        call_digest = digest(resolved.args)
+        found = await asyncio.to_thread(
+            self.approvals.find, agent.name, resolved.action.id, call_digest
+        )
+        if found is not None and found.status == "approved":
+            return found
+        if found is not None and found.status == "executed":
+            return await self._standing(found)
+        trace.held = True
+        held = found or self._new_hold(trace, call, agent, resolved, call_digest)
+        trace.approval = held.id
+        records = (
+            self._request_record(trace),
+            self._outcome_record(trace, "held", 202, {"approval": held.id}),
+        )
+        if found is None:
+            await asyncio.to_thread(self.approvals.hold, held, records)
+        else:
+            await self.audit.append(*records)
+        self.outcomes[trace.door, "held"] += 1
+        return Held(held, trace.request_id, "pending", resolved.action.id)
+
+    def _new_hold(
+        self, trace: _Trace, call: Call, agent: Agent, resolved: _Resolved, call_digest: str
+    ) -> HeldCall:
+        hold = trace.verdict.hold or Hold(0, "held for approval", None)
+        now = self.now()
+        expiry = timedelta(seconds=hold.seconds) if hold.seconds else DEFAULT_EXPIRY
+        quote = estimate(resolved.action, resolved.args)
+        return HeldCall(
+            id=new_id(),
+            agent=agent.name,
+            action=resolved.action.id,
+            digest=call_digest,
+            door=call.door,
+            target=target_json(call.target),
+            args=resolved.args,
+            credits=quote.credits,
+            reckoning=quote.reckoning,
+            rule=hold.rule,
+            reason=hold.reason,
+            request_id=trace.request_id,
+            created_at=now,
+            expires_at=now + expiry,
+        )
+
+    async def _claim(
+        self, approval: HeldCall, resolved: _Resolved, admission: Any
+    ) -> Result | None:
+        """Claim the approved call for this send (one atomic UPDATE: exactly one caller
+        across replicas wins); None if this caller won, else where the approval stands."""
+        if approval.digest != digest(resolved.args):  # changed arguments: another call
+            raise ApprovalNotFound(_NO_APPROVAL.format(approval.id))
+        won = await asyncio.to_thread(
+            self.approvals.claim, approval.id, approval.agent, approval.digest
+        )
+        if won:
+            return None
+        await self.limiter.release(admission)
+        fresh = await asyncio.to_thread(self.approvals.get, approval.id)
+        return await self._standing(fresh or approval)
+
+    async def _keep(self, approval: HeldCall, answer: Answer) -> None:
+        """Keep the answer for the agent's next poll (a lost connection, another replica)."""
+        try:
+            await asyncio.to_thread(
+                self.approvals.store_result,
+                approval.id,
+                answer.request_id,
+                answer.status,
+                answer.headers,
+                answer.body,
+            )
+        except Exception:  # the agent has its answer; only a repeated poll would miss it
+            log.exception("the answer to approval %s could not be kept", approval.id)
 
     async def _apply_rules(self, agent: Agent, resolved: _Resolved) -> Verdict:
         """The policy rules' verdict on this call (rules as of this call's access_version)."""
@@ -257,8 +442,7 @@ class Gateway:
         if version is None:
             version = await self.agents.version()
         rules = self.rules.for_agent(agent.name, version)
-        now = datetime.fromtimestamp(self._clock(), UTC)
-        return evaluate(rules, resolved.action, resolved.args, agent.name, now)
+        return evaluate(rules, resolved.action, resolved.args, agent.name, self.now())
 
     def _withheld(self, trace: _Trace, reply: Reply) -> Reply:
         """Apollo's answer without the fields policy hides from this agent."""
@@ -368,6 +552,7 @@ class Gateway:
 
     def _request_record(self, trace: _Trace, refused: BollardError | None = None) -> Record:
         allowed = trace.decision is not None and trace.decision.allowed and refused is None
+        decision = "allow" if allowed else "deny"
         reason = trace.decision.reason if trace.decision else None
         if refused is not None and not isinstance(refused, NotGranted):
             reason = refused.message
@@ -378,6 +563,11 @@ class Gateway:
             data["key_kind"] = trace.key_kind
         if trace.verdict.applied:
             data["rules"] = list(trace.verdict.applied)
+        if trace.approval is not None:
+            data["approval"] = trace.approval
+        if trace.held and refused is None:
+            decision = "held"
+            data["reason"] = trace.verdict.hold.reason if trace.verdict.hold else reason
         return Record(
             request_id=trace.request_id,
             kind="request",
@@ -385,7 +575,7 @@ class Gateway:
             door=trace.door,
             agent=trace.agent,
             action=trace.action.id if trace.action else None,
-            decision="allow" if allowed else "deny",
+            decision=decision,
             data=data,
         )
 
@@ -411,6 +601,41 @@ class Gateway:
 
     def _now_us(self) -> int:
         return int(self._clock() * 1_000_000)
+
+
+_NO_APPROVAL = (
+    "there is no approval {} for this agent: use the status_url Bollard answered the held "
+    "call with, and this agent's key"
+)
+_EXPIRED = (
+    "approval {0.id} expired at {0.expires_at:%Y-%m-%d %H:%M} UTC before a person approved "
+    "it and nothing was sent; send the call again to ask for a new approval"
+)
+_SPENT = (
+    "approval {0.id} was sent to Apollo once, at {0.executed_at:%Y-%m-%d %H:%M} UTC, and its "
+    "answer was delivered and is no longer kept; the audit log has its outcome"
+)
+
+
+def target_json(target: RestTarget | ToolTarget) -> dict[str, Any]:
+    """What a door sent, as JSON, to send it as it came once approved."""
+    if isinstance(target, ToolTarget):
+        return {"tool": target.tool, "arguments": dict(target.arguments)}
+    return {
+        "method": target.method,
+        "raw_path": target.raw_path.decode("latin-1"),
+        "query": [list(pair) for pair in target.query],
+        "body": base64.b64encode(target.body).decode("ascii"),
+    }
+
+
+def target_from_json(data: Mapping[str, Any]) -> RestTarget | ToolTarget:
+    """The target `target_json` wrote."""
+    if "tool" in data:
+        return ToolTarget(str(data["tool"]), dict(data["arguments"]))
+    query = tuple((str(k), str(v)) for k, v in data["query"])
+    body = base64.b64decode(data["body"])
+    return RestTarget(str(data["method"]), str(data["raw_path"]).encode("latin-1"), query, body)
 
 
 def _since(started: float) -> float:

@@ -112,6 +112,7 @@ def allowed_actions(grants: Sequence[str], catalog: Catalog) -> tuple[Action, ..
 
 Effect = Literal["deny", "hide", "approve"]
 EFFECTS: tuple[str, ...] = ("deny", "hide", "approve")
+HOLD_MAX_SECONDS = 30 * 86400
 VARIABLES = frozenset({"args", "agent", "action", "now"})
 # Fields of Apollo's people, contacts and matches a rule may withhold.
 HIDEABLE = (
@@ -154,6 +155,7 @@ class Rule:
     condition: str | None = None
     fields: tuple[str, ...] = ()
     shadow: bool = False
+    hold_seconds: int | None = None  # approve: how long a held call waits (None: 24 h)
 
     def as_dict(self) -> dict[str, Any]:
         """The rule as the CLI's JSON and the admin API show it."""
@@ -166,6 +168,7 @@ class Rule:
             "fields": list(self.fields),
             "shadow": self.shadow,
             "reason": self.reason,
+            "expires_after": self.hold_seconds,
         }
 
     def describe(self) -> str:
@@ -176,9 +179,27 @@ class Rule:
             text += f" {','.join(self.fields)}"
         if self.condition:
             text += f" when {self.condition}"
+        if self.hold_seconds is not None:
+            text += f" (held {_duration_text(self.hold_seconds)})"
         if self.shadow:
             text += " (shadow)"
         return f"{text}: {self.reason}" if self.reason else text
+
+
+def _duration_text(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """An enforced approve rule matched: hold the call for a person."""
+
+    rule: int
+    reason: str
+    seconds: int | None  # None: the default expiry
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +219,7 @@ class Verdict:
     rule: int | None = None
     hidden: tuple[str, ...] = ()
     applied: tuple[dict[str, Any], ...] = ()
+    hold: Hold | None = None  # the first enforced approve rule that matched
 
     @property
     def allowed(self) -> bool:
@@ -206,13 +228,12 @@ class Verdict:
 
 def compile_rule(rule: Rule, catalog: Catalog) -> CompiledRule:
     """Check a rule as it is written, or `ConfigError` saying what to fix."""
-    if rule.effect == "approve":
-        raise ConfigError(
-            "effect 'approve' (hold the call for a person) is not available yet: it comes "
-            "with approvals; use --effect deny (optionally with --shadow) meanwhile"
-        )
     if rule.effect not in EFFECTS:
-        raise ConfigError(f"unknown effect {rule.effect!r}: use deny or hide")
+        raise ConfigError(f"unknown effect {rule.effect!r}: use deny, hide or approve")
+    if rule.hold_seconds is not None and rule.effect != "approve":
+        raise ConfigError("--expires-after goes with --effect approve: how long a call is held")
+    if rule.hold_seconds is not None and not 60 <= rule.hold_seconds <= HOLD_MAX_SECONDS:
+        raise ConfigError("--expires-after must be from 1 minute to 30 days, e.g. 24h")
     if parse_selector(rule.selector, catalog) != rule.selector:
         raise ConfigError(f"selector {rule.selector!r} has spaces around it")
     covered = [a for a in catalog.actions if matches(rule.selector, a)]
@@ -224,8 +245,10 @@ def compile_rule(rule: Rule, catalog: Catalog) -> CompiledRule:
 
 
 def _check_fields(rule: Rule) -> None:
-    if rule.effect == "deny" and rule.fields:
-        raise ConfigError("--fields goes with --effect hide; a deny rule refuses the whole call")
+    if rule.effect != "hide" and rule.fields:
+        raise ConfigError(
+            f"--fields goes with --effect hide; a {rule.effect} rule acts on the whole call"
+        )
     if rule.effect == "hide" and not rule.fields:
         raise ConfigError(f"a hide rule needs --fields, e.g. --fields {HIDEABLE[2]},{HIDEABLE[3]}")
     for name in rule.fields:
@@ -281,6 +304,7 @@ def evaluate(
         return Verdict()
     context = cel.Context({"args": dict(args), "agent": agent, "action": action.id, "now": now})
     denied: tuple[str, int | None] | None = None
+    hold: Hold | None = None
     hidden: list[str] = []
     applied: list[dict[str, Any]] = []
     for compiled in covering:
@@ -292,16 +316,18 @@ def evaluate(
         if error:
             entry["error"] = error
         if rule.shadow:
-            entry["shadow"] = "would deny" if rule.effect == "deny" else "would hide"
+            entry["shadow"] = _WOULD[rule.effect]
         elif rule.effect == "deny" and denied is None:
             denied = (_deny_reason(rule, error), rule.id)
+        elif rule.effect == "approve" and hold is None:
+            hold = Hold(rule.id, _hold_reason(rule, error), rule.hold_seconds)
         elif rule.effect == "hide":
             hidden += [f for f in rule.fields if f not in hidden]
         applied.append(entry)
     if denied is None:
         denied = _reveal_refused(hidden, args)
     reason, rule_id = denied if denied else (None, None)
-    return Verdict(reason, rule_id, tuple(hidden), tuple(applied))
+    return Verdict(reason, rule_id, tuple(hidden), tuple(applied), hold)
 
 
 def _holds(compiled: CompiledRule, context: cel.Context) -> tuple[bool, str | None]:
@@ -314,6 +340,18 @@ def _holds(compiled: CompiledRule, context: cel.Context) -> tuple[bool, str | No
     if not isinstance(value, bool):
         return True, f"condition gave {type(value).__name__}, not a boolean"
     return value, None
+
+
+_WOULD = {"deny": "would deny", "hide": "would hide", "approve": "would hold"}
+
+
+def _hold_reason(rule: Rule, error: str | None) -> str:
+    reason = rule.reason or f"held for approval by policy rule #{rule.id} on {rule.selector}"
+    return (
+        f"{reason} (rule #{rule.id}: {error}; held, as any rule that cannot be checked)"
+        if error
+        else reason
+    )
 
 
 def _deny_reason(rule: Rule, error: str | None) -> str:

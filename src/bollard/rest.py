@@ -13,11 +13,22 @@ import json
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from bollard.doorway import ClientGone, key_of, read_body, refusal_body, refusal_headers
+from bollard.doorway import (
+    ClientGone,
+    agent_key,
+    held_body,
+    held_headers,
+    key_of,
+    read_body,
+    refusal_body,
+    refusal_headers,
+)
 from bollard.errors import BodyTooLarge, BollardError
-from bollard.gateway import Call, Gateway, Refusal, RestTarget, Result
+from bollard.gateway import Call, Gateway, Held, Refusal, RestTarget, Result
 
 
 async def _body(
@@ -84,8 +95,27 @@ class RestDoor:
         await send({"type": "http.response.body", "body": body})
 
 
+class ApprovalStatus:
+    """GET /bollard/v1/approvals/{id}: where a held call stands, or, once approved,
+    Apollo's answer to it (sent then, once), with the agent's own key."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        approval_id = request.path_params["approval_id"]
+        result = await self.gateway.approval_status("rest", agent_key(request.headers), approval_id)
+        body, headers = _rendered(result)
+        response = Response(body, status_code=result.status, headers=dict(headers))
+        await response(scope, receive, send)
+
+
 def _rendered(result: Result) -> tuple[bytes, tuple[tuple[str, str], ...]]:
-    """Apollo's answer as it came, or a refusal in Apollo's error shape."""
+    """Apollo's answer as it came, a held call's 202, or a refusal in Apollo's error shape."""
+    if isinstance(result, Held):
+        body = json.dumps(held_body(result)).encode()
+        return body, (("content-type", "application/json"), *held_headers(result))
     if isinstance(result, Refusal):
         body = json.dumps(refusal_body(result)).encode()
         return body, (("content-type", "application/json"), *refusal_headers(result))

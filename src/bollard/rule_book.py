@@ -8,11 +8,12 @@ Writes go through `bollard.changes.AdminChanges`, which records them.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, delete, insert, select
+from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
 from bollard.catalog import Catalog
 from bollard.policy import CompiledRule, Rule, compile_rule
@@ -36,6 +37,7 @@ def _rule(row: Row[Any]) -> Rule:
         condition=row.condition,
         fields=tuple(f for f in row.fields.split(",") if f),
         shadow=bool(row.shadow),
+        hold_seconds=row.hold_seconds,
     )
 
 
@@ -49,29 +51,29 @@ def load_rules(conn: Connection, agent: str | None = None) -> list[Rule]:
 
 def insert_rule(conn: Connection, rule: Rule, agent_id: int | None, now: datetime) -> Rule:
     """Store a checked rule; the same rule with its new id."""
-    values = {
-        "agent_id": agent_id,
+    values = {"agent_id": agent_id, **_values(rule), "created_at": now}
+    new_id = conn.execute(
+        insert(policy_rules).values(values).returning(policy_rules.c.id)
+    ).scalar_one()
+    return dataclasses.replace(rule, id=new_id)
+
+
+def update_rule(conn: Connection, rule: Rule) -> None:
+    """Store a checked rule's new selector, effect, condition, fields, shadow and reason
+    under its id (its agent does not change)."""
+    conn.execute(update(policy_rules).where(policy_rules.c.id == rule.id).values(_values(rule)))
+
+
+def _values(rule: Rule) -> dict[str, Any]:
+    return {
         "selector": rule.selector,
         "effect": rule.effect,
         "condition": rule.condition,
         "fields": ",".join(rule.fields),
         "shadow": rule.shadow,
         "reason": rule.reason,
-        "created_at": now,
+        "hold_seconds": rule.hold_seconds,
     }
-    new_id = conn.execute(
-        insert(policy_rules).values(values).returning(policy_rules.c.id)
-    ).scalar_one()
-    return Rule(
-        new_id,
-        rule.agent,
-        rule.selector,
-        rule.effect,
-        rule.reason,
-        rule.condition,
-        rule.fields,
-        rule.shadow,
-    )
 
 
 def delete_rule(conn: Connection, rule_id: int) -> None:

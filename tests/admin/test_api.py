@@ -116,7 +116,7 @@ def test_bad_input_is_answered_with_a_clear_error(admin: Bollard) -> None:
              "has no grant"),
             (client.get("/audit", params={"since": "yesterday"}), 422, "ISO 8601"),
             (client.get("/audit", params={"limit": "0"}), 422, "from 1 to 200"),
-            (client.get("/audit", params={"decision": "maybe"}), 422, "allow or deny"),
+            (client.get("/audit", params={"decision": "maybe"}), 422, "allow, deny or held"),
             (client.get("/audit/abc"), 422, "whole number"),
             (client.get("/audit/999999"), 404, "no audit record"),
             (client.get("/usage", params={"days": "3"}), 422, "days must be one of"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -76,11 +77,12 @@ def test_every_bollard_command_in_the_readme_runs(tmp_path: Path) -> None:
     commands = readme_commands()
     assert len(commands) >= 9
     runner = CliRunner()
-    for args in commands:
-        result = runner.invoke(main, args, env=env)
-        # `check` answers "denied" with exit 1 by design; anything else must succeed.
-        allowed = (0, 1) if args[0] == "check" else (0,)
-        assert result.exit_code in allowed, (args, result.output)
+    with contextlib.chdir(tmp_path):  # the files they write (policy.toml) land there
+        for args in commands:
+            result = runner.invoke(main, args, env=env)
+            # `check` answers "denied" with exit 1 by design; anything else must succeed.
+            allowed = (0, 1) if args[0] == "check" else (0,)
+            assert result.exit_code in allowed, (args, result.output)
 
 
 def test_the_readme_curl_call_is_answered_through_bollard(bollard: Bollard) -> None:

@@ -10,6 +10,7 @@ from tests.harness import (
     add_rule,
     bollard,
     changes,
+    cli,
     sandbox,
     start_bollard,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "add_rule",
     "bollard",
     "changes",
+    "cli",
     "sandbox",
     "start_bollard",
 ]

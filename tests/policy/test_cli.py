@@ -5,24 +5,11 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner, Result
-
-from bollard.cli import main
-from tests.harness import Bollard, StartBollard
+from tests.harness import StartBollard
+from tests.harness import cli as _cli
 
 SEARCH = "/api/v1/mixed_people/api_search"
 CAP = "has(args.per_page) && args.per_page > 25"
-
-
-def _cli(bollard: Bollard, *args: str) -> Result:
-    """The real CLI on the server's database and state (its audit key seals the records)."""
-    env = {
-        "BOLLARD_DATABASE_URL": bollard.settings.database_url,
-        "BOLLARD_STATE_DIR": str(bollard.settings.state_dir),
-    }
-    if bollard.settings.audit_key is not None:
-        env["BOLLARD_AUDIT_KEY"] = bollard.settings.audit_key.get_secret_value()
-    return CliRunner().invoke(main, list(args), env=env)
 
 
 def test_rules_added_listed_checked_and_removed_through_the_cli(
@@ -53,7 +40,7 @@ def test_rules_added_listed_checked_and_removed_through_the_cli(
         assert client.post(SEARCH, json={"per_page": 50}).status_code == 200
 
 
-def test_the_cli_refuses_a_typo_and_approve_with_what_to_do(
+def test_the_cli_refuses_a_typo_and_a_misplaced_expiry_with_what_to_do(
     start_bollard: StartBollard, database_url: str
 ) -> None:
     bollard = start_bollard(database_url)
@@ -71,7 +58,28 @@ def test_the_cli_refuses_a_typo_and_approve_with_what_to_do(
     )
     assert typo.exit_code != 0
     assert "did you mean per_page" in typo.output
-    approve = _cli(bollard, "rules", "add", "--all-agents", "people.search", "--effect", "approve")
-    assert approve.exit_code != 0
-    assert "not available yet" in approve.output
+    expiry = _cli(
+        bollard,
+        *("rules", "add", "--all-agents", "people.search", "--effect", "deny"),
+        *("--expires-after", "2h"),
+    )
+    assert expiry.exit_code != 0
+    assert "--expires-after goes with --effect approve" in expiry.output
     assert json.loads(_cli(bollard, "rules", "list", "--json").output) == []
+
+
+def test_check_names_the_rules_applied_and_shows_a_shadow_rule_as_would_deny(
+    start_bollard: StartBollard,
+) -> None:
+    bollard = start_bollard()
+    bollard.agents.create("sdr", ["contacts:*"])
+    ceo = 'args.title == "CEO"'
+    _cli(bollard, "rules", "add", "sdr", "contacts.create", "--effect", "deny", "--when", ceo,
+         "--shadow", "--reason", "no CEOs yet")  # fmt: skip
+    shadow = _cli(bollard, "check", "sdr", "contacts.create", "--args", '{"title": "CEO"}')
+    assert shadow.exit_code == 0, shadow.output
+    assert shadow.output.startswith("allowed: sdr → contacts.create")
+    assert "would deny ([sdr] contacts.create deny when " in shadow.output
+    assert "(shadow): no CEOs yet)" in shadow.output
+    other = _cli(bollard, "check", "sdr", "contacts.create", "--args", '{"title": "CTO"}')
+    assert "would deny" not in other.output

@@ -189,7 +189,7 @@ def test_rule_changes_are_on_the_admin_record(bollard: Bollard) -> None:
         ("people:read", "deny", "args.per_page > 25", (), "not a parameter of"),
         ("people.search", "deny", "args.per_page >", (), "does not compile"),
         ("people.search", "deny", "user == 'x'", (), "may read only"),
-        ("people.search", "approve", None, (), "not available yet"),
+        ("people.search", "approve", None, ("email",), "--fields goes with --effect hide"),
         ("people.search", "hide", None, (), "needs --fields"),
         ("people.search", "hide", None, ("emial",), "did you mean email"),
         ("people.serch", "deny", None, (), "did you mean people.search"),

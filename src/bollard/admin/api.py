@@ -40,6 +40,7 @@ from bollard.agents import Agent, utcnow
 from bollard.audit.search import AuditFilters
 from bollard.gateway import Gateway
 from bollard.policy import Rule
+from bollard.policy_file import policy_json
 from bollard.rule_book import load_rules
 
 log = logging.getLogger("bollard.admin")
@@ -108,6 +109,32 @@ class NewRule(BaseModel):
     )
 
 
+class PolicyApply(BaseModel):
+    """A policy file (as `bollard policy export` writes it) to apply, or to diff."""
+
+    model_config = ConfigDict(extra="forbid")
+    toml: str = Field(max_length=BODY_MAX_BYTES, description="the policy file's text")
+    dry_run: bool = Field(default=True, description="only say what would change")
+    prune: bool = Field(default=False, description="revoke live agents the file leaves out")
+    reason: str | None = Field(
+        default=None, max_length=500, description="why, kept in each change's audit record"
+    )
+
+
+class ApprovalNote(BaseModel):
+    """An approval, with an optional note for the record."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=500, description="kept in the record")
+
+
+class ApprovalDenial(BaseModel):
+    """A denial, with the reason the agent reads."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500, description="told to the agent")
+
+
 class RuleRemoval(BaseModel):
     """Whose rule is removed (null: a team-wide rule), and why."""
 
@@ -145,7 +172,14 @@ def api_routes(auth: AdminAuth) -> list[Route]:
         ("/limits", limits, "GET"),
         ("/rules", list_rules, "GET"),
         ("/rules", add_rule, "POST"),
+        ("/rules/{rule_id:int}/edit", edit_rule, "POST"),
         ("/rules/{rule_id:int}/remove", remove_rule, "POST"),
+        ("/policy", export_policy, "GET"),
+        ("/policy/apply", apply_policy, "POST"),
+        ("/approvals", list_approvals, "GET"),
+        ("/approvals/{approval_id}", get_approval, "GET"),
+        ("/approvals/{approval_id}/approve", approve_call, "POST"),
+        ("/approvals/{approval_id}/deny", deny_call, "POST"),
         ("/usage", usage_report, "GET"),
         ("/audit", audit_search, "GET"),
         ("/audit/verify", audit_verify, "GET"),
@@ -182,7 +216,17 @@ def _guarded(auth: AdminAuth, handler: Handler) -> Callable[[Request], Awaitable
 async def openapi(request: Request) -> JSONResponse:
     """The OpenAPI document describing this API."""
     return JSONResponse(
-        openapi_document(NewAgent, Rotation, Revocation, GrantChange, NewRule, RuleRemoval)
+        openapi_document(
+            NewAgent,
+            Rotation,
+            Revocation,
+            GrantChange,
+            NewRule,
+            RuleRemoval,
+            PolicyApply,
+            ApprovalNote,
+            ApprovalDenial,
+        )
     )
 
 
@@ -279,18 +323,47 @@ async def list_rules(request: Request, principal: Principal) -> Response:
 
 async def add_rule(request: Request, principal: Principal) -> Response:
     body = await _body(request, NewRule)
-    rule = Rule(
-        0,
+    rule = _rule(0, body)
+    added = await Changes.of(request).add_rule(rule, actor_for(request, principal.via))
+    return JSONResponse(added.as_dict(), status_code=201)
+
+
+async def edit_rule(request: Request, principal: Principal) -> Response:
+    body = await _body(request, NewRule)
+    rule = _rule(request.path_params["rule_id"], body)
+    edited = await Changes.of(request).edit_rule(rule, actor_for(request, principal.via))
+    return JSONResponse(edited.as_dict())
+
+
+def _rule(rule_id: int, body: NewRule) -> Rule:
+    fields = tuple(f.strip() for f in body.fields)
+    return Rule(
+        rule_id,
         body.agent,
         body.selector.strip(),
         body.effect,
         body.reason or "",
         body.when,
-        tuple(f.strip() for f in body.fields),
+        fields,
         body.shadow,
     )
-    added = await Changes.of(request).add_rule(rule, actor_for(request, principal.via))
-    return JSONResponse(added.as_dict(), status_code=201)
+
+
+async def export_policy(request: Request, principal: Principal) -> Response:
+    policy, text = await Changes.of(request).export_policy()
+    return JSONResponse({"toml": text, "policy": policy_json(policy)})
+
+
+async def apply_policy(request: Request, principal: Principal) -> Response:
+    body = await _body(request, PolicyApply)
+    done = await Changes.of(request).apply_policy(
+        body.toml,
+        actor_for(request, principal.via),
+        dry_run=body.dry_run,
+        prune=body.prune,
+        reason=body.reason,
+    )
+    return JSONResponse({"dry_run": done.dry_run, "changes": done.diff(), "keys": done.keys})
 
 
 async def remove_rule(request: Request, principal: Principal) -> Response:
@@ -302,6 +375,34 @@ async def remove_rule(request: Request, principal: Principal) -> Response:
         reason=body.reason,
     )
     return JSONResponse(gone.as_dict())
+
+
+async def list_approvals(request: Request, principal: Principal) -> Response:
+    status = request.query_params.get("status") or None
+    found = await Changes.of(request).approvals(status)
+    now = _gateway(request).now()
+    return JSONResponse({"approvals": [h.as_dict(now) for h in found]})
+
+
+async def get_approval(request: Request, principal: Principal) -> Response:
+    held = await Changes.of(request).approval(request.path_params["approval_id"])
+    return JSONResponse({"approval": held.as_dict(_gateway(request).now())})
+
+
+async def approve_call(request: Request, principal: Principal) -> Response:
+    body = await _body(request, ApprovalNote, empty_ok=True)
+    held = await Changes.of(request).decide(
+        request.path_params["approval_id"], "approved", body.note, actor_for(request, principal.via)
+    )
+    return JSONResponse({"approval": held.as_dict(_gateway(request).now())})
+
+
+async def deny_call(request: Request, principal: Principal) -> Response:
+    body = await _body(request, ApprovalDenial)
+    held = await Changes.of(request).decide(
+        request.path_params["approval_id"], "denied", body.reason, actor_for(request, principal.via)
+    )
+    return JSONResponse({"approval": held.as_dict(_gateway(request).now())})
 
 
 async def usage_report(request: Request, principal: Principal) -> Response:
@@ -369,7 +470,7 @@ async def audit_verify(request: Request, principal: Principal) -> Response:
     return JSONResponse(status.to_json())
 
 
-DECISIONS = ("allow", "deny")
+DECISIONS = ("allow", "deny", "held")
 KINDS = ("request", "outcome", "admin")
 DOORS = ("rest", "mcp", "admin")
 
@@ -380,7 +481,7 @@ def audit_filters(request: Request) -> AuditFilters:
     decision = q.get("decision") or None
     kind = q.get("kind") or None
     if decision is not None and decision not in DECISIONS:
-        raise InvalidInput(f"decision must be allow or deny, not {decision!r}")
+        raise InvalidInput(f"decision must be allow, deny or held, not {decision!r}")
     if kind is not None and kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     door = q.get("door") or None

@@ -20,13 +20,22 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from bollard.admin.auth import client_address
-from bollard.admin.problems import AgentExists, ChangeNotRecorded, InvalidInput, UnknownAgent
+from bollard.admin.problems import (
+    AgentExists,
+    ChangeNotRecorded,
+    InvalidInput,
+    UnknownAgent,
+    UnknownRecord,
+)
 from bollard.agents import Agent, AgentNameTaken, UnknownAgentName, parse_duration, utcnow
+from bollard.approvals import HeldCall, UnknownApproval
 from bollard.changes import Actor, AdminChanges, Revocation, Rotation
 from bollard.errors import ConfigError
 from bollard.gateway import Gateway
 from bollard.limits.rules import LimitRule
 from bollard.policy import Rule
+from bollard.policy_file import Policy, parse_policy, render_policy
+from bollard.policy_sync import Applied, apply_policy, read_policy
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -123,12 +132,57 @@ class Changes:
         self._writable()
         return await _apply(self._core.add_rule, by, rule, rule.reason or None)
 
+    async def edit_rule(self, rule: Rule, by: Actor) -> Rule:
+        """Replace rule `rule.id` of `rule.agent` (checked as a new one is); the rule stored."""
+        self._writable()
+        return await _apply(self._core.edit_rule, by, rule, rule.reason or None)
+
     async def remove_rule(
         self, agent: str | None, rule_id: int, by: Actor, reason: str | None = None
     ) -> Rule:
         """Remove one rule of `agent` (None: a team-wide one); the rule removed."""
         self._writable()
         return await _apply(self._core.remove_rule, by, agent, rule_id, reason)
+
+    async def export_policy(self) -> tuple[Policy, str]:
+        """The store's whole policy, and as the TOML file `bollard policy export` writes."""
+
+        def read() -> Policy:
+            with self._core.engine.connect() as conn:
+                return read_policy(conn, self._agents).policy
+
+        policy = await run_in_threadpool(read)
+        return policy, render_policy(policy, utcnow())
+
+    async def apply_policy(
+        self, text: str, by: Actor, *, dry_run: bool, prune: bool, reason: str | None = None
+    ) -> Applied:
+        """Make the store match a policy file in one transaction (or, dry, say how)."""
+        if not dry_run:
+            self._writable()
+        policy = await _apply(parse_policy, text, self._agents.catalog)
+        done = await _apply(
+            apply_policy, self._core, by, policy, prune=prune, dry_run=dry_run, reason=reason
+        )
+        if not dry_run:
+            self._gateway.limiter.forget_rules()
+        return done
+
+    async def approvals(self, status: str | None) -> list[HeldCall]:
+        """Held calls, newest first (one status, or all)."""
+        return await _apply(self._gateway.approvals.list, status)
+
+    async def approval(self, approval_id: str) -> HeldCall:
+        """One held call, or UnknownRecord."""
+        return await _apply(self._gateway.approvals.require, approval_id)
+
+    async def decide(self, approval_id: str, status: str, text: str | None, by: Actor) -> HeldCall:
+        """Approve or deny a pending held call, recorded with who decided."""
+        self._writable()
+        approvals = self._gateway.approvals
+        if status == "approved":
+            return await _apply(approvals.approve, approval_id, by, text)
+        return await _apply(approvals.deny, approval_id, by, text or "")
 
     def _writable(self) -> None:
         if self._gateway.audit.failure is not None:
@@ -141,6 +195,8 @@ class Changes:
 async def _apply(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     try:
         return await run_in_threadpool(func, *args, **kwargs)
+    except UnknownApproval as exc:
+        raise UnknownRecord(str(exc)) from exc
     except UnknownAgentName as exc:
         raise UnknownAgent(str(exc)) from exc
     except AgentNameTaken as exc:

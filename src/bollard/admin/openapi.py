@@ -27,7 +27,7 @@ def _param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
 AUDIT_PARAMS = [
     _param("agent", "only this agent", {"type": "string"}),
     _param("action", "only this action id, e.g. people.search", {"type": "string"}),
-    _param("decision", "request records with this decision", {"enum": ["allow", "deny"]}),
+    _param("decision", "request records with this decision", {"enum": ["allow", "deny", "held"]}),
     _param("outcome", "outcome records with this outcome, e.g. ok, denied", {"type": "string"}),
     _param("kind", "one kind of record", {"enum": ["request", "outcome", "admin"]}),
     _param("door", "records from this door", {"enum": ["rest", "mcp", "admin"]}),
@@ -172,6 +172,35 @@ def openapi_document(*models: type[BaseModel]) -> dict[str, Any]:
                 requestBody=_body("RuleRemoval", required=False),
             ),
         },
+        "/admin/api/rules/{rule_id}/edit": {
+            "parameters": [
+                {"name": "rule_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
+            "post": _op(
+                "Edit a policy rule in place, keeping its id (checked as a new rule is)",
+                "the rule as stored",
+                *write,
+                404,
+                requestBody=_body("NewRule"),
+            ),
+        },
+        "/admin/api/policy": {
+            "get": _op(
+                "The whole policy (agents, grants, rules, limits, budgets; never keys) "
+                "as the TOML file `bollard policy export` writes, and as JSON",
+                "toml: the file; policy: the same as JSON",
+            )
+        },
+        "/admin/api/policy/apply": {
+            "post": _op(
+                "Diff a policy file against the store (dry_run, the default) or make the "
+                "store match it in one transaction, each change recorded; a bad file "
+                "changes nothing and the error names its line",
+                "changes: the diff; keys: new agents' keys, shown once",
+                *write,
+                requestBody=_body("PolicyApply"),
+            )
+        },
         "/admin/api/usage": {
             "get": _op(
                 "Calls and credits per agent over time",
@@ -206,6 +235,7 @@ def openapi_document(*models: type[BaseModel]) -> dict[str, Any]:
             "get": _op("Every record of the call a record belongs to", "the records", 404, 422),
         },
     }
+    paths |= _approval_paths(write)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -223,4 +253,51 @@ def openapi_document(*models: type[BaseModel]) -> dict[str, Any]:
             "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"adminToken": []}],
+    }
+
+
+APPROVAL_ID = {
+    "name": "approval_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^apr_[0-9a-f]{24}$"},
+}
+STATUSES = ["pending", "approved", "denied", "expired", "executed"]
+
+
+def _approval_paths(write: tuple[int, ...]) -> dict[str, Any]:
+    """Held calls: list, show, approve, deny (each decision recorded with its actor)."""
+    return {
+        "/admin/api/approvals": {
+            "get": _op(
+                "Held calls, newest first, with agent, action, arguments, credit quote, rule",
+                "the approvals",
+                422,
+                parameters=[_param("status", "only this status", {"enum": STATUSES})],
+            )
+        },
+        "/admin/api/approvals/{approval_id}": {
+            "parameters": [APPROVAL_ID],
+            "get": _op("One held call in full", "the approval", 404),
+        },
+        "/admin/api/approvals/{approval_id}/approve": {
+            "parameters": [APPROVAL_ID],
+            "post": _op(
+                "Approve a pending call: the agent's next poll sends it to Apollo, once",
+                "the approval",
+                *write,
+                404,
+                requestBody=_body("ApprovalNote", required=False),
+            ),
+        },
+        "/admin/api/approvals/{approval_id}/deny": {
+            "parameters": [APPROVAL_ID],
+            "post": _op(
+                "Deny a pending call: nothing is sent; the agent reads the reason",
+                "the approval",
+                *write,
+                404,
+                requestBody=_body("ApprovalDenial"),
+            ),
+        },
     }

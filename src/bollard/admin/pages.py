@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from bollard.admin import charts, flash, limitform, logview, usage
+from bollard.admin import charts, flash, limitform, logview, rulepages, usage
 from bollard.admin import log as audit_log
 from bollard.admin.api import audit_filters
 from bollard.admin.auth import (
@@ -77,6 +77,7 @@ def page_routes(auth: AdminAuth, templates: Jinja2Templates) -> list[Route]:
         ("/audit/{seq:int}", pages.record, ["GET"]),
         ("/usage", pages.usage, ["GET"]),
         ("/logout", pages.logout, ["POST"]),
+        *rulepages.rule_routes(pages),
     ]
     # A form's URL opened directly answers with the page the form is on, not a bare 405.
     for form_url in ("grants", "revoke", "rotate", "limits"):
@@ -237,6 +238,7 @@ class Pages:
             limits=await _windows_of(gateway, agent.name),
             actions=[a.id for a in gateway.catalog.actions],
             fields=limitform.FIELDS,
+            **await rulepages.rule_context(request, agent.name),
             **extra,
         )
         if said:

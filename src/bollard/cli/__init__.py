@@ -18,6 +18,10 @@ from bollard.errors import ConfigError
 # `bollard --help` (tests/test_cli_lazy.py checks each against the loaded command).
 COMMANDS: dict[str, tuple[str, str]] = {
     "agents": ("bollard.cli.agents", "Create, list, show, revoke and rotate agents."),
+    "approvals": (
+        "bollard.cli.approvals",
+        "Calls held by an approve rule: list, show, approve or deny them.",
+    ),
     "audit": (
         "bollard.cli.audit",
         "The tamper-evident audit log: verify, search, tail, export, prune.",
@@ -38,6 +42,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mcp": (
         "bollard.cli.mcp",
         "Serve MCP on stdin/stdout, relaying every request to the Bollard at --url.",
+    ),
+    "policy": (
+        "bollard.cli.policy",
+        "The whole policy (agents, grants, rules, limits, budgets) as one file.",
     ),
     "rules": (
         "bollard.cli.rules",

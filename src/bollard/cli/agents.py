@@ -336,7 +336,8 @@ def check_command(name: str, action_id: str, args_json: str | None, as_json: boo
     now = utcnow()
     with _repository() as repo, repo.engine.connect() as conn:
         agent = repo.require(name)
-        rules = [compile_rule(r, catalog) for r in load_rules(conn, name)]
+        stored = load_rules(conn, name)
+        rules = [compile_rule(r, catalog) for r in stored]
     status = agent.status(now)
     decision = decide(agent.grants, action)
     verdict = evaluate(rules, action, args, name, now)
@@ -363,8 +364,11 @@ def check_command(name: str, action_id: str, args_json: str | None, as_json: boo
         click.echo(f"{'allowed' if allowed else 'denied'}: {name} → {action.id}: {reason}")
         if status != "active" and not decision.allowed:
             click.echo(f"also {decision.reason}")
+        by_id = {r.id: r for r in stored}
         for applied in verdict.applied:
-            click.echo(f"rule #{applied['rule']}: {_applied(applied)}")
+            rule = by_id.get(applied["rule"])
+            said = f" ({rule.describe().split(' ', 1)[1]})" if rule is not None else ""
+            click.echo(f"rule #{applied['rule']}: {_applied(applied)}{said}")
         if verdict.hidden:
             click.echo(f"fields withheld from the answer: {', '.join(verdict.hidden)}")
         if action.master_key:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import click
 
-from bollard.agents import Agents
+from bollard.agents import Agents, parse_duration
 from bollard.audit.checkpointer import checkpointer_for
 from bollard.catalog import load_catalog
 from bollard.changes import AdminChanges
@@ -23,7 +23,8 @@ from bollard.store import open_store
 
 
 @contextmanager
-def _changes() -> Iterator[AdminChanges]:
+def admin_changes() -> Iterator[AdminChanges]:
+    """The admin-change service on the database `--db` names (or that is found)."""
     settings = options.settings()
     engine = open_store(settings.database_url)
     try:
@@ -43,7 +44,7 @@ def _split(given: tuple[str, ...], all_agents: bool, what: str) -> tuple[str | N
 
 @click.group("rules")
 def rules_group() -> None:
-    """Rules inside actions: deny or hide by a condition on the call's arguments."""
+    """Rules inside actions: deny, hide or hold for approval by a condition on the arguments."""
 
 
 @rules_group.command("add")
@@ -53,6 +54,11 @@ def rules_group() -> None:
 @click.option("--when", "condition", metavar="EXPR", help="A CEL condition over args, agent, ...")
 @click.option("--fields", metavar="F,...", help="For --effect hide: the fields withheld.")
 @click.option("--shadow", is_flag=True, help="Evaluate and record 'would deny'; never enforce.")
+@click.option(
+    "--expires-after",
+    metavar="DURATION",
+    help="For --effect approve: how long a held call waits for a person (default 24h).",
+)
 @click.option(
     "--reason", help="Shown to the agent when the rule denies; kept in the change's record."
 )
@@ -66,6 +72,7 @@ def add_command(
     condition: str | None,
     fields: str | None,
     shadow: bool,
+    expires_after: str | None,
     actor: str | None,
     reason: str | None,
     as_json: bool,
@@ -73,8 +80,9 @@ def add_command(
     """Add a rule to AGENT (or --all-agents) for SELECTOR (an action id or <resource>:<access>)."""
     whose, selector = _split(given, all_agents, "SELECTOR")
     names = tuple(f.strip() for f in (fields or "").split(",") if f.strip())
-    rule = Rule(0, whose, selector.strip(), effect, reason or "", condition, names, shadow)
-    with _changes() as changes:
+    hold = int(parse_duration(expires_after).total_seconds()) if expires_after else None
+    rule = Rule(0, whose, selector.strip(), effect, reason or "", condition, names, shadow, hold)
+    with admin_changes() as changes:
         added = changes.add_rule(options.actor(actor), rule, reason)
     click.echo(
         json.dumps(added.as_dict(), indent=2) if as_json else f"added rule {added.describe()}"
@@ -87,7 +95,7 @@ def add_command(
 @reports_errors
 def list_command(agent: str | None, as_json: bool) -> None:
     """Every rule, or AGENT's and the team-wide ones."""
-    with _changes() as changes, changes.engine.connect() as conn:
+    with admin_changes() as changes, changes.engine.connect() as conn:
         if agent is not None:
             changes.agents.require(agent, conn)
         rules = load_rules(conn, agent)
@@ -120,7 +128,7 @@ def remove_command(
         raise click.UsageError(
             f"RULE_ID is a number, as `bollard rules list` shows: not {rule_id!r}"
         )
-    with _changes() as changes:
+    with admin_changes() as changes:
         gone = changes.remove_rule(options.actor(actor), whose, int(rule_id.lstrip("#")), reason)
     click.echo(
         json.dumps(gone.as_dict(), indent=2) if as_json else f"removed rule {gone.describe()}"

@@ -35,17 +35,25 @@ INSTRUCTIONS = (
 def create_server(gateway: Gateway) -> Server[Any]:
     """An MCP server whose tools are the calling agent's granted actions."""
     catalog_tools = {a.mcp_tool: tools.tool(a) for a in gateway.catalog.actions}
+    status_tool = tools.status_tool()
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         agent = _agent(ctx)
         visible = gateway.visible_actions(agent)
-        return types.ListToolsResult(tools=[catalog_tools[a.mcp_tool] for a in visible])
+        listed = [catalog_tools[a.mcp_tool] for a in visible]
+        if await gateway.holds_calls(agent):
+            listed.append(status_tool)
+        return types.ListToolsResult(tools=listed)
 
     async def call_tool(
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
+        if params.name == tools.STATUS_TOOL:
+            approval_id = (params.arguments or {}).get("approval_id")
+            result = await gateway.approval_status("mcp", _key(ctx), str(approval_id or ""))
+            return tools.call_result(params.name, result, gateway.catalog.get(result.action or ""))
         target = ToolTarget(params.name, dict(params.arguments or {}))
         agent = _scope(ctx).get(SCOPE_AGENT)  # the door's; if missing, the gateway's 401
         known = agent if isinstance(agent, Agent) else None

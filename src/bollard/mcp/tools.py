@@ -14,8 +14,8 @@ from typing import Any
 import mcp_types as types
 
 from bollard.catalog import PATH_PARAM_VALUE, Action, Credits, Param
-from bollard.doorway import refusal_body
-from bollard.gateway import Answer, Refusal, Result
+from bollard.doorway import held_body, held_text, refusal_body
+from bollard.gateway import Answer, Held, Refusal, Result
 
 # A summary of an action with no result key names at most this many top-level keys.
 _SUMMARY_KEYS = 6
@@ -104,7 +104,46 @@ def call_result(
     counting the action's result (`action.result`, from the catalog)."""
     if isinstance(result, Refusal):
         return _refused(tool_name, result)
+    if isinstance(result, Held):
+        structured = held_body(result)
+        text = f"{held_text(result)} Tool: {STATUS_TOOL} with approval_id {result.approval.id}."
+        return _tool_result(text, json.dumps(structured), structured, is_error=False)
     return _answered(tool_name, result, action)
+
+
+STATUS_TOOL = "bollard_approval_status"
+
+
+def status_tool() -> types.Tool:
+    """The tool that answers as the REST status URL does, for agents with approve rules."""
+    return types.Tool(
+        name=STATUS_TOOL,
+        title="Bollard: a held call's approval",
+        description=(
+            "Where a call held for a person's approval stands: pending, denied (with the "
+            "approver's reason) or expired; once approved, this sends the call to Apollo "
+            "(once) and answers with Apollo's answer. Give the approval_id the held call "
+            "answered with. Poll no more than every 30 seconds."
+        ),
+        input_schema={
+            "type": "object",
+            "properties": {
+                "approval_id": {
+                    "type": "string",
+                    "description": "the id the held call answered with, e.g. apr_0123...",
+                    "pattern": "^apr_[0-9a-f]{24}$",
+                }
+            },
+            "required": ["approval_id"],
+        },
+        annotations=types.ToolAnnotations(
+            title="Bollard: a held call's approval",
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=True,
+        ),
+    )
 
 
 def _answered(tool_name: str, answer: Answer, action: Action | None) -> types.CallToolResult:

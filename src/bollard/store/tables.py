@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -120,8 +121,44 @@ policy_rules = Table(
     Column("shadow", Boolean, nullable=False, default=False),
     Column("reason", Text, nullable=False, default=""),
     Column("created_at", UTCDateTime, nullable=False),
+    # For an approve rule: how long a held call waits for a person (null: 24 hours).
+    Column("hold_seconds", Integer, nullable=True),
     Index(None, "agent_id"),
     sqlite_autoincrement=True,  # a removed rule's id is never reused (records name ids)
+)
+
+# Held calls (bollard.approvals, migration 0011): one row per call an approve rule
+# stopped, bound to agent, action and the digest of its arguments. Apollo's answer to
+# an executed one is kept in `result_*` only until the agent has read it.
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("agent", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("door", String(16), nullable=False),
+    Column("target", Text, nullable=False),  # what the door sent, as JSON
+    Column("args", Text, nullable=False),  # canonical JSON, as Apollo receives them
+    Column("credits", Integer, nullable=False),  # worst-case quote
+    Column("reckoning", Text, nullable=False),
+    Column("rule_id", Integer, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("request_id", String(40), nullable=False),  # the held call's audit records
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("decided_by", String(100), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("note", Text, nullable=True),
+    Column("executed_at", UTCDateTime, nullable=True),
+    Column("execution_request_id", String(40), nullable=True),
+    Column("result_status", Integer, nullable=True),
+    Column("result_headers", Text, nullable=True),
+    Column("result_body", LargeBinary, nullable=True),
+    Column("read_at", UTCDateTime, nullable=True),
+    Index(None, "agent", "action", "digest"),
+    Index(None, "status", "created_at"),
 )
 
 # One row (id 1) whose version the database bumps (triggers, migration 0004) on

@@ -1,0 +1,249 @@
+"""Replay: a policy file judged against the calls in the audit log, before it is applied.
+
+For each call's request record since a moment, what the policy in force then decided
+(the record says: a grant allowed it or not, an enforced rule denied it or not) is set
+beside what the file's grants and rules decide for the same agent, action and recorded
+arguments. Calls whose decision would change are reported, with the rule.
+
+Personal parameters are in the log only as keyed hashes (`audit.redaction`), so a rule
+reading one can only compare it for equality: `args.email == "a@b.com"`, `!=`, `in [...]`
+and `has(...)` are replayed (the literals hashed with the same key); any other use of
+such a parameter on a call that carries one is counted as not judged, never guessed.
+Agents the file leaves out are not judged either: `apply` leaves them as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from bollard.audit.redaction import PERSONAL_FIELDS, keyed_hash
+from bollard.catalog import Action, Catalog
+from bollard.policy import CompiledRule, Rule, compile_rule, decide, evaluate, matches, read_args
+from bollard.policy_file import Policy
+from bollard.store.tables import audit_records
+
+_STRING = r"\"(?:\\.|[^\"\\])*\""
+_HIDDEN_REVEAL = "which policy withholds from this agent"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One logged call the file would decide differently."""
+
+    request_id: str
+    ts_us: int
+    agent: str
+    action: str
+    door: str
+    before: str  # allow | deny
+    after: str
+    cause: str  # the rule or grant that makes the difference
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "at": _iso(self.ts_us),
+            "agent": self.agent,
+            "action": self.action,
+            "door": self.door,
+            "before": self.before,
+            "after": self.after,
+            "cause": self.cause,
+        }
+
+
+@dataclass(slots=True)
+class Report:
+    """Every call examined, those that would change, and those that could not be judged."""
+
+    examined: int = 0
+    changes: list[Change] = field(default_factory=list)
+    unjudged: list[str] = field(default_factory=list)  # request ids
+    not_in_file: Counter[str] = field(default_factory=Counter)
+
+    def by_agent(self) -> Counter[str]:
+        return Counter(c.agent for c in self.changes)
+
+    def by_cause(self) -> Counter[str]:
+        return Counter(c.cause for c in self.changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "examined": self.examined,
+            "changed": [c.to_json() for c in self.changes],
+            "by_agent": dict(self.by_agent()),
+            "by_rule": dict(self.by_cause()),
+            "unjudged": self.unjudged,
+            "agents_not_in_file": dict(self.not_in_file),
+        }
+
+    def lines(self, since: str) -> Iterator[str]:
+        for c in self.changes:
+            yield (
+                f"{c.before} → {c.after}  {_iso(c.ts_us)}  {c.agent}  {c.action}  "
+                f"({c.door}, {c.request_id}): {c.cause}"
+            )
+        for title, counts in (("by agent", self.by_agent()), ("by rule", self.by_cause())):
+            if counts:
+                yield f"{title}:"
+                yield from (f"  {n:>6}  {what}" for what, n in counts.most_common())
+        yield (
+            f"{self.examined} call(s) in the last {since} examined; "
+            f"{len(self.changes)} would be decided differently"
+        )
+        if self.unjudged:
+            yield (
+                f"{len(self.unjudged)} call(s) not judged: a rule reads a personal parameter "
+                "(kept only as a keyed hash) other than for equality"
+            )
+        if self.not_in_file:
+            left = ", ".join(f"{a} ({n})" for a, n in sorted(self.not_in_file.items()))
+            yield f"calls of agents not in the file, not judged: {left}"
+
+
+def replay(engine: Engine, catalog: Catalog, policy: Policy, since_us: int, key: bytes) -> Report:
+    """Judge `policy` against every call logged since `since_us`."""
+    judge = _Judge(catalog, policy, key)
+    report = Report()
+    t = audit_records.c
+    query = (
+        select(t.request_id, t.ts_us, t.agent, t.action, t.door, t.decision, t.data)
+        .where(t.kind == "request", t.ts_us >= since_us, t.agent.is_not(None))
+        .where(t.action.is_not(None))
+        .order_by(t.seq)
+        .execution_options(yield_per=1000)
+    )
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            judge.one(row, report)
+    return report
+
+
+class _Judge:
+    def __init__(self, catalog: Catalog, policy: Policy, key: bytes) -> None:
+        self._catalog = catalog
+        self._policy = policy
+        self._key = key
+        self._compiled: dict[str, tuple[tuple[CompiledRule, ...], tuple[Rule, ...]]] = {}
+
+    def one(self, row: Any, report: Report) -> None:
+        action = self._catalog.get(row.action)
+        wanted = self._policy.agent(row.agent)
+        if action is None:
+            return
+        report.examined += 1
+        if wanted is None:
+            report.not_in_file[row.agent] += 1
+            return
+        data = json.loads(row.data)
+        params = data.get("params") if isinstance(data.get("params"), dict) else {}
+        before, was = _before(data)
+        compiled, opaque = self._rules(row.agent, wanted.rules)
+        if any(_unjudgeable(r, action, params) for r in opaque):
+            report.unjudged.append(row.request_id)
+            return
+        after, cause = self._after(wanted.grants, compiled, action, params, row)
+        if before != after:
+            why = cause if after == "deny" else f"{cause} (was: {was})"
+            change = Change(row.request_id, row.ts_us, row.agent, action.id, row.door, before,
+                            after, why)  # fmt: skip
+            report.changes.append(change)
+
+    def _after(
+        self,
+        grants: tuple[str, ...],
+        rules: tuple[CompiledRule, ...],
+        action: Action,
+        params: Mapping[str, Any],
+        row: Any,
+    ) -> tuple[str, str]:
+        decision = decide(grants, action)
+        if not decision.allowed:
+            return "deny", "no grant in the file covers it"
+        now = datetime.fromtimestamp(row.ts_us / 1e6, UTC)
+        verdict = evaluate(rules, action, params, row.agent, now)
+        if verdict.denied is None:
+            return "allow", f"granted by {decision.grant}"
+        if verdict.rule is None:
+            return "deny", verdict.denied
+        rule = next(r.rule for r in rules if r.rule.id == verdict.rule)
+        return "deny", f"rule at line {rule.id}: {_words(rule)}"
+
+    def _rules(
+        self, agent: str, own: tuple[Rule, ...]
+    ) -> tuple[tuple[CompiledRule, ...], tuple[Rule, ...]]:
+        """The file's rules for `agent`, compiled for replay, and those that read a personal
+        parameter beyond equality."""
+        if agent not in self._compiled:
+            rules = [*self._policy.rules, *own]
+            hashed = [_hashed(r, self._key) for r in rules]
+            compiled = tuple(compile_rule(r, self._catalog) for r, _ in hashed)
+            self._compiled[agent] = (compiled, tuple(r for r, ok in hashed if not ok))
+        return self._compiled[agent]
+
+
+def _before(data: Mapping[str, Any]) -> tuple[str, str]:
+    """What the policy in force decided, as the request record says, and why."""
+    if "grant" not in data:
+        return "deny", "not granted"
+    for entry in data.get("rules") or ():
+        if entry.get("effect") == "deny" and "shadow" not in entry:
+            return "deny", f"denied by rule #{entry.get('rule')}"
+    if _HIDDEN_REVEAL in str(data.get("reason") or ""):
+        return "deny", "a reveal of a hidden field"
+    return "allow", f"granted by {data['grant']}"
+
+
+def _hashed(rule: Rule, key: bytes) -> tuple[Rule, bool]:
+    """The rule with the literals its personal parameters are compared to hashed as the
+    log hashes them, and whether that is all it does with them."""
+    if rule.condition is None:
+        return rule, True
+    personal = [n for n in read_args(rule.condition) if n in PERSONAL_FIELDS]
+    if not personal:
+        return rule, True
+    text = rule.condition
+    rest = text
+    for name in personal:
+        arg = rf"args\s*\.\s*{name}\b"
+        text = re.sub(rf"({arg}\s*(?:==|!=)\s*)({_STRING})", lambda m: m[1] + _lit(m[2], key), text)
+        text = re.sub(rf"({_STRING})(\s*(?:==|!=)\s*{arg})", lambda m: _lit(m[1], key) + m[2], text)
+        text = re.sub(
+            rf"({arg}\s+in\s*)\[([^\]]*)\]",
+            lambda m: f"{m[1]}[{re.sub(_STRING, lambda s: _lit(s[0], key), m[2])}]",
+            text,
+        )
+        rest = re.sub(rf"has\(\s*{arg}\s*\)", "", text)
+        rest = re.sub(rf"{arg}\s*(?:==|!=)\s*{_STRING}|{_STRING}\s*(?:==|!=)\s*{arg}", "", rest)
+        rest = re.sub(rf"{arg}\s+in\s*\[[^\]]*\]", "", rest)
+        if re.search(arg, rest):
+            return replace(rule, condition=text), False
+    return replace(rule, condition=text), True
+
+
+def _lit(literal: str, key: bytes) -> str:
+    return json.dumps(keyed_hash(key, json.loads(literal)))
+
+
+def _unjudgeable(rule: Rule, action: Action, params: Mapping[str, Any]) -> bool:
+    """Whether `rule` would read a hashed value beyond equality on this call."""
+    if not matches(rule.selector, action) or rule.condition is None:
+        return False
+    names = [n for n in read_args(rule.condition) if n in PERSONAL_FIELDS]
+    return any(str(params.get(n, "")).startswith("hmac:") for n in names)
+
+
+def _words(rule: Rule) -> str:
+    return rule.describe().split(" ", 1)[1]
+
+
+def _iso(ts_us: int) -> str:
+    return datetime.fromtimestamp(ts_us / 1e6, UTC).isoformat(timespec="seconds")

@@ -1,0 +1,110 @@
+"""`bollard policy check FILE --replay`: traffic made through the real app, then a file
+that changes exactly five known calls' decisions; the replay reports exactly those,
+with the rule, and counts them per agent and rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.harness import Bollard, StartBollard, add_rule
+from tests.harness import cli as _cli
+
+SEARCH = "/api/v1/mixed_people/api_search"
+ENRICH = "/api/v1/people/match"
+CONTACTS = "/api/v1/contacts"
+ORGS = "/api/v1/mixed_companies/search"
+FILE = """\
+version = 1
+
+[[agents]]
+name = "research"
+grants = ["people:read", "contacts.create"]
+
+[[agents.rules]]
+selector = "people.search"
+effect = "deny"
+when = "has(args.per_page) && args.per_page > 25"
+reason = "25 a page at most"
+
+[[agents.rules]]
+selector = "people.enrich"
+effect = "deny"
+when = 'has(args.email) && args.email == "ada@example.com"'
+reason = "not Ada"
+"""
+
+
+def _call(bollard: Bollard, key: str, path: str, body: dict[str, object], status: int) -> str:
+    with bollard.client(key) as client:
+        answer = client.post(path, json=body)
+    assert answer.status_code == status, answer.text
+    return answer.headers["x-request-id"]
+
+
+def _traffic(bollard: Bollard) -> tuple[set[str], set[str]]:
+    """Calls through the real app: (those the file changes, those it leaves)."""
+    _, key = bollard.agents.create("research", ["people:read"])
+    _, other = bollard.agents.create("other", ["people:read"])
+    add_rule(bollard, "research", "people.search", when="has(args.page) && args.page > 3")
+    changed = {
+        _call(bollard, key, SEARCH, {"per_page": 50}, 200),  # allowed → denied (per_page)
+        _call(bollard, key, SEARCH, {"per_page": 100}, 200),  # allowed → denied (per_page)
+        _call(bollard, key, ENRICH, {"email": "ada@example.com"}, 200),  # → denied (a hash)
+        _call(bollard, key, CONTACTS, {"first_name": "Ada"}, 403),  # denied → allowed (grant)
+        _call(bollard, key, SEARCH, {"page": 5}, 403),  # denied → allowed (rule not in file)
+    }
+    same = {
+        _call(bollard, key, SEARCH, {"per_page": 10}, 200),
+        _call(bollard, key, ENRICH, {"email": "bob@example.com"}, 200),
+        _call(bollard, key, ORGS, {}, 403),  # still not granted
+        _call(bollard, other, SEARCH, {"per_page": 50}, 200),  # agent not in the file
+    }
+    bollard.settle()
+    return changed, same
+
+
+def test_replay_reports_exactly_the_calls_whose_decision_the_file_changes(
+    start_bollard: StartBollard, database_url: str, tmp_path: Path
+) -> None:
+    bollard = start_bollard(database_url)
+    changed, same = _traffic(bollard)
+    path = tmp_path / "policy.toml"
+    path.write_text(FILE)
+
+    done = _cli(bollard, "policy", "check", str(path), "--replay", "--since", "1d", "--json")
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.output)
+    assert {c["request_id"] for c in report["changed"]} == changed
+    assert report["examined"] == len(changed) + len(same)
+    by_id = {c["request_id"]: c for c in report["changed"]}
+    flips = sorted((c["action"], c["before"], c["after"]) for c in by_id.values())
+    assert flips == [
+        ("contacts.create", "deny", "allow"),
+        ("people.enrich", "allow", "deny"),
+        ("people.search", "allow", "deny"),
+        ("people.search", "allow", "deny"),
+        ("people.search", "deny", "allow"),
+    ]
+    assert report["by_agent"] == {"research": 5}
+    rule_7 = "rule at line 7: [research] people.search deny when has(args.per_page) && "
+    assert report["by_rule"][rule_7 + "args.per_page > 25: 25 a page at most"] == 2
+    assert any("(was: denied by rule #" in cause for cause in report["by_rule"])
+    assert report["agents_not_in_file"] == {"other": 1}
+
+    text = _cli(bollard, "policy", "check", str(path), "--replay")
+    assert "9 call(s) in the last 7d examined; 5 would be decided differently" in text.output
+    assert "allow → deny" in text.output
+
+
+def test_replay_does_not_guess_a_hashed_parameter_beyond_equality(
+    start_bollard: StartBollard, database_url: str, tmp_path: Path
+) -> None:
+    bollard = start_bollard(database_url)
+    _traffic(bollard)
+    path = tmp_path / "policy.toml"
+    path.write_text(FILE.replace('args.email == "ada@example.com"', 'args.email.endsWith("@x.io")'))
+    done = _cli(bollard, "policy", "check", str(path), "--replay", "--json")
+    report = json.loads(done.output)
+    assert len(report["unjudged"]) == 2  # the two enrichments that carry an email
+    assert all(c["action"] != "people.enrich" for c in report["changed"])
