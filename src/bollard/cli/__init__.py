@@ -49,7 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "rules": (
         "bollard.cli.rules",
-        "Rules inside actions: deny or hide by a condition on the call's arguments.",
+        "Rules inside actions: deny, hide or hold for approval by a condition on the arguments.",
     ),
     "sandbox": (
         "bollard.cli.sandbox",
