@@ -1,5 +1,8 @@
 """Agent keys: `bol_` + 43 base62 characters (256 random bits) + a 6-character checksum.
 
+Named admins' tokens (`bollard.admins`) are made the same way with the prefix
+`bat_`: every prefix is 4 characters, so every key is KEY_LENGTH long.
+
 The checksum is CRC32 of the body, in base62 (as GitHub's tokens do), so a
 typo, a truncated paste or a secret scanner can tell a real key from noise
 without a database lookup. CRC32 catches every single-character change.
@@ -18,6 +21,7 @@ import secrets
 import zlib
 
 PREFIX = "bol_"
+ADMIN_PREFIX = "bat_"
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 BODY_LENGTH = 43  # 62**43 > 2**256: every 32-byte value fits
 CHECKSUM_LENGTH = 6  # 62**6 > 2**32: every CRC32 fits
@@ -26,17 +30,17 @@ DISPLAY_PREFIX_LENGTH = 12
 _CHARSET = frozenset(ALPHABET)
 
 
-def generate_key() -> str:
+def generate_key(prefix: str = PREFIX) -> str:
     """A new random key; shown to the admin once, then only its hash is kept."""
     body = _base62(int.from_bytes(secrets.token_bytes(32), "big"), BODY_LENGTH)
-    return PREFIX + body + _checksum(body)
+    return prefix + body + _checksum(body)
 
 
-def is_well_formed(key: str) -> bool:
+def is_well_formed(key: str, prefix: str = PREFIX) -> bool:
     """Whether a string has a key's prefix, length, alphabet and a matching checksum."""
-    if len(key) != KEY_LENGTH or not key.startswith(PREFIX):
+    if len(key) != KEY_LENGTH or not key.startswith(prefix):
         return False
-    rest = key[len(PREFIX) :]
+    rest = key[len(prefix) :]
     if not _CHARSET.issuperset(rest):
         return False
     body, check = rest[:BODY_LENGTH], rest[BODY_LENGTH:]

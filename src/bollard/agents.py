@@ -106,6 +106,8 @@ class Agent:
     expires_at: datetime | None
     revoked_at: datetime | None
     grants: tuple[str, ...]
+    # Names an action does not take go through to Apollo, recorded as a warning.
+    allow_unknown_parameters: bool = False
 
     def status(self, now: datetime) -> Status:
         """Whether the agent may call at `now`: active, revoked or expired."""
@@ -369,6 +371,19 @@ class Agents:
             )
         return self.require(name, conn)
 
+    def set_allow_unknown_parameters(
+        self, name: str, allowed: bool, conn: Connection | None = None
+    ) -> Agent:
+        """Let names an action does not take through (recorded as warnings), or refuse them."""
+        agent = self.require(name, conn)
+        with self._begin(conn) as tx:
+            tx.execute(
+                update(agents)
+                .where(agents.c.id == agent.id)
+                .values(allow_unknown_parameters=allowed)
+            )
+        return self.require(name, conn)
+
     def _selectors(self, texts: Iterable[str]) -> builtins.list[str]:
         return list(dict.fromkeys(parse_selector(t, self._catalog) for t in texts))
 
@@ -407,6 +422,7 @@ def _agent(row: Row[Any], selectors: Iterable[str | None]) -> Agent:
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
         grants=tuple(s for s in selectors if s is not None),
+        allow_unknown_parameters=bool(row.allow_unknown_parameters),
     )
 
 

@@ -20,6 +20,7 @@ from bollard import rest
 from bollard.admin import admin_routes
 from bollard.admin.auth import auth_for
 from bollard.agents import Agents
+from bollard.approvals_webhook import notifier_for
 from bollard.audit.keyfile import audit_key
 from bollard.audit.writer import writer_for
 from bollard.catalog import load_catalog
@@ -108,6 +109,9 @@ def create_app(
     mcp_door = create_door(settings, gateway)
     # One for the console and /metrics: wrong tokens count against one allowance.
     admin_auth = auth_for(settings, engine)
+    notifier = notifier_for(settings)  # held calls posted to the approvals webhook
+    if notifier is not None:
+        gateway.approvals.on_held = notifier.notify
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -115,11 +119,15 @@ def create_app(
         # audit writer above all, which commits what is queued and anchors the tail.
         async with contextlib.AsyncExitStack() as parts:
             parts.callback(gateway.agents.close)
+            gateway.rules.check()  # names, in the log, each rule the catalog outgrew
             gateway.audit.start()
             parts.callback(gateway.audit.close)
             await gateway.upstream.start()
             parts.push_async_callback(gateway.upstream.aclose)
             parts.push_async_callback(admin_auth.aclose)
+            if notifier is not None:
+                notifier.start()
+                parts.push_async_callback(notifier.aclose)
             fetch = usage_fetch(settings)
             if own is not None:
                 parts.push_async_callback(own.aclose)
@@ -153,7 +161,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.gateway = gateway
-    # Held calls; the notifier sets `app.state.approvals.on_held`.
+    # Held calls (the console's approvals page decides them).
     app.state.approvals = gateway.approvals
     return app
 

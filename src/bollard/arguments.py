@@ -2,12 +2,15 @@
 
 Apollo takes filters as query parameters (`person_titles[]=cto`,
 `revenue_range[min]=10`) or as a JSON body with plain names; Bollard accepts
-both and checks the merged arguments before any credit is spent. Unknown
-names pass through untouched, as Apollo ignores them. Pure: no I/O.
+both and checks the merged arguments before any credit is spent. A name the
+action does not take is refused with the nearest names it does take: Apollo
+would ignore it and answer as if it had not been sent (a search without its
+filter). Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import sys
@@ -15,7 +18,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bollard.catalog import Action, Param
-from bollard.errors import IncompleteRequest, InvalidRequest, MalformedBody, RecordLimitExceeded
+from bollard.errors import (
+    IncompleteRequest,
+    InvalidRequest,
+    MalformedBody,
+    RecordLimitExceeded,
+    UnknownParameter,
+)
 
 _MAX_DEPTH = 8
 
@@ -128,8 +137,11 @@ def merge(query: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
     return {**query, **body}
 
 
-def check(action: Action, args: Mapping[str, Any]) -> None:
-    """Raise `InvalidRequest` (or a subclass) naming the first bad argument and the fix."""
+def check(action: Action, args: Mapping[str, Any], *, allow_unknown: bool = False) -> None:
+    """Raise `InvalidRequest` (or a subclass) naming the first bad argument and the fix.
+
+    `allow_unknown` lets names the action does not take through (an agent's switch).
+    """
     if "api_key" in args:
         # Apollo's legacy clients put the key there: it would go up to Apollo beside
         # the team's key (the audit record holds only its keyed hash).
@@ -137,6 +149,8 @@ def check(action: Action, args: Mapping[str, Any]) -> None:
             "api_key is not a parameter: Bollard reads the agent's key only from the "
             "X-Api-Key or Authorization: Bearer header; remove it from the query and body"
         )
+    if not allow_unknown:
+        refuse_unknown(action, args)
     # Paging first: its messages say how Apollo itself treats out-of-range pages.
     _check_paging(action, args)
     for param in action.params:
@@ -156,6 +170,124 @@ def check(action: Action, args: Mapping[str, Any]) -> None:
             continue
         _check_value(action, param, value)
     _check_rules(action, args)
+
+
+def typed(action: Action, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments as Apollo reads them, for a rule's condition: each value the checks
+    accept in another spelling as its declared type ("true" → true, "25" → 25, one item
+    → a list of one, an object's properties likewise). Otherwise `args.x == true` would
+    not match "true", and the call would pass a deny or approve rule and reach Apollo,
+    which reads it as true. A value that spells no value of its type is left as it is
+    (the checks refuse it)."""
+    out = dict(args)
+    for param in action.params:
+        if param.location != "path" and param.name in out:
+            out[param.name] = _typed(param.type, param.properties, out[param.name], param.items)
+    return out
+
+
+def _typed(kind: str, properties: Sequence[Param], value: Any, items: str | None = None) -> Any:
+    if kind == "boolean" and isinstance(value, str) and value in ("true", "false"):
+        return value == "true"
+    if kind in ("integer", "number") and isinstance(value, str):
+        return _number_or_text(value, integer=kind == "integer")
+    if kind == "array":
+        values = value if isinstance(value, list) else [value]
+        return [_typed(items or "string", properties, v) for v in values]
+    if kind == "object" and isinstance(value, dict) and properties:
+        known = {p.name: p for p in properties}
+        return {
+            k: _typed(known[k].type, known[k].properties, v, known[k].items) if k in known else v
+            for k, v in value.items()
+        }
+    return value
+
+
+def _number_or_text(value: str, *, integer: bool) -> Any:
+    try:
+        number = int(value) if integer else float(value)
+    except ValueError:
+        return value
+    return number if math.isfinite(number) else value
+
+
+def refuse_unknown(action: Action, args: Mapping[str, Any]) -> None:
+    """Raise `UnknownParameter` for names in `args` the action does not take."""
+    nearest = unknown(action, args)
+    if nearest:
+        raise _unknown_parameter(action, nearest)
+
+
+def unknown(action: Action, args: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The names in `args` the action does not take, each with the nearest it does; and
+    keys the catalog does not document inside an object parameter, or inside the items of
+    an array of objects, where it knows their keys (`details[0].emial`)."""
+    known = action.known_names
+    found = {name: _nearest(action, name) for name in args if name not in known}
+    for param in action.params:
+        if param.properties and param.name in args:
+            found |= _unknown_keys(param.properties, args[param.name], param.name)
+    return found
+
+
+def _unknown_keys(keys: Sequence[Param], value: Any, at: str) -> dict[str, list[str]]:
+    """Undocumented keys in an object (or each object of a list) `at` a path."""
+    if isinstance(value, list):
+        found: dict[str, list[str]] = {}
+        for i, item in enumerate(value):
+            found |= _unknown_keys(keys, item, f"{at}[{i}]")
+        return found
+    if not isinstance(value, dict):
+        return {}  # not an object: the type check says so
+    names = [k.name for k in keys]
+    found = {}
+    for key, item in value.items():
+        known = next((k for k in keys if k.name == key), None)
+        if known is None:
+            close = difflib.get_close_matches(str(key), names, n=3, cutoff=0.5)
+            found[f"{at}.{key}"] = [f"{at}.{c}" for c in close]
+        elif known.properties:
+            found |= _unknown_keys(known.properties, item, f"{at}.{key}")
+    return found
+
+
+def _keys_at(action: Action, path: str) -> list[str]:
+    """The documented keys of the object at `path` (`details[0]`, `a.b`)."""
+    names = [part.partition("[")[0] for part in path.split(".")]
+    keys: Sequence[Param] = action.params
+    for name in names:
+        found = next((k for k in keys if k.name == name), None)
+        if found is None:
+            return []
+        keys = found.properties
+    return [k.name for k in keys]
+
+
+def _nearest(action: Action, name: str) -> list[str]:
+    offered = [p.name for p in action.params if p.location != "path"]
+    base = name.partition("[")[0]  # `person_titles[]` as a JSON key: the query form
+    if base != name and base in offered:
+        return [base]
+    return difflib.get_close_matches(name, offered, n=3, cutoff=0.5)
+
+
+def _unknown_parameter(action: Action, nearest: Mapping[str, list[str]]) -> UnknownParameter:
+    parts = []
+    for name, close in nearest.items():
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        parts.append(f"{name!r}{hint}")
+    offered = [p.name for p in action.params if p.location != "path"]
+    takes = f"its parameters are {', '.join(offered)}" if offered else "it takes no parameters"
+    parent = next(iter(nearest)).rpartition(".")[0]
+    inside = _keys_at(action, parent) if parent else []
+    if inside:  # a key inside an object
+        takes = f"{parent} takes {', '.join(inside)}"
+    one = len(parts) == 1
+    message = (
+        f"{action.id} has no parameter{'' if one else 's'} {', '.join(parts)}: Apollo would "
+        f"ignore {'it' if one else 'them'} and answer as if not sent; {takes}"
+    )
+    return UnknownParameter(message, {k: list(v) for k, v in nearest.items()})
 
 
 def _check_value(action: Action, param: Param, value: Any) -> None:

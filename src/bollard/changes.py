@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from bollard.admins import FIRST_ADMIN, Admin, Admins, Role
 from bollard.agents import Agent, AgentNameTaken, Agents, utcnow
 from bollard.audit.appender import append_within, ensure_head
 from bollard.audit.chain import Record
@@ -133,6 +134,7 @@ class AdminChanges:
         self._agents = agents
         self._checkpointer = checkpointer  # its key seals each record (audit/seal)
         self._now = now
+        self.admins = Admins(engine)
         self._head_ready = False
 
     @property
@@ -152,6 +154,7 @@ class AdminChanges:
         expires_at: datetime | None = None,
         note: str = "",
         reason: str | None = None,
+        allow_unknown_parameters: bool = False,
     ) -> tuple[Agent, str]:
         """A new agent and its key (returned once, never stored)."""
         try:
@@ -161,6 +164,8 @@ class AdminChanges:
                 agent, key = self._agents.create(
                     name, grants, expires_at=expires_at, note=note, conn=change.conn
                 )
+                if allow_unknown_parameters:
+                    agent = self._agents.set_allow_unknown_parameters(name, True, change.conn)
                 change.record("agents.create", None, agent_state(agent))
         except IntegrityError as exc:  # PostgreSQL: another made it since our check
             raise AgentNameTaken(f"an agent named {name!r} already exists") from exc
@@ -214,6 +219,19 @@ class AdminChanges:
                     added=[g for g in agent.grants if g not in before.grants],
                     removed=[g for g in before.grants if g not in agent.grants],
                 )
+        return agent
+
+    def set_allow_unknown_parameters(
+        self, actor: Actor, name: str, allowed: bool, reason: str | None = None
+    ) -> Agent:
+        """Let the agent send names an action does not take (each call recording a
+        warning), or refuse them again (the default)."""
+        with self._change(actor, name, reason) as change:
+            before = self._agents.require(name, change.conn)
+            if before.allow_unknown_parameters == allowed:
+                return before
+            agent = self._agents.set_allow_unknown_parameters(name, allowed, change.conn)
+            change.record("agents.set", agent_state(before), agent_state(agent))
         return agent
 
     def set_limits(self, actor: Actor, rule: LimitRule, reason: str | None = None) -> LimitRule:
@@ -293,6 +311,31 @@ class AdminChanges:
                 change.record("limits.clear", [_limits(r) for r in gone], None)
         return gone
 
+    def create_admin(
+        self, actor: Actor, name: str, role: Role, reason: str | None = None
+    ) -> tuple[Admin, str]:
+        """A new named admin and their token (returned once, never stored)."""
+        with self._change(actor, None, reason) as change:
+            admin, token = self.admins.create(name, role, change.conn)
+            change.record("admins.create", None, admin.as_dict(), admin=name)
+        return admin, token
+
+    def revoke_admin(
+        self, actor: Actor, name: str, reason: str | None = None
+    ) -> tuple[Admin, bool]:
+        """Revoke an admin's token and end their sessions; (the admin, whether it already was)."""
+        with self._change(actor, None, reason) as change:
+            before = self.admins.require(name, change.conn)
+            if before.name == FIRST_ADMIN:
+                raise ConfigError(
+                    "the first admin is the admin token of the settings: change "
+                    "BOLLARD_ADMIN_TOKEN (or delete state_dir/admin.token) to replace it"
+                )
+            admin, already = self.admins.revoke(name, change.conn)
+            if not already:
+                change.record("admins.revoke", before.as_dict(), admin.as_dict(), admin=name)
+        return admin, already
+
     def _rule_of(self, conn: Connection, agent: str | None, rule_id: int) -> Rule:
         """Rule `rule_id` of `agent` (None: team-wide), or a ConfigError listing theirs."""
         if agent is not None:
@@ -328,6 +371,7 @@ def agent_state(agent: Agent) -> dict[str, Any]:
         "note": agent.note,
         "expires_at": _iso(agent.expires_at),
         "revoked_at": _iso(agent.revoked_at),
+        "allow_unknown_parameters": agent.allow_unknown_parameters,
     }
 
 

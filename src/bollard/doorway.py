@@ -13,7 +13,7 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import Receive
 
-from bollard.errors import RateLimited
+from bollard.errors import RateLimited, UnknownParameter
 from bollard.gateway import Held, Refusal
 
 
@@ -67,6 +67,8 @@ def refusal_body(refusal: Refusal) -> dict[str, Any]:
     }
     if refusal.would_allow is not None:
         info["would_allow"] = list(refusal.would_allow)
+    if isinstance(error, UnknownParameter):
+        info["unknown_parameters"] = error.nearest  # each name → the nearest it takes
     body: dict[str, Any] = {"error": error.message, "error_code": error.error_code}
     if isinstance(error, RateLimited):
         body["message"] = error.message  # Apollo's own 429 shape, for existing clients

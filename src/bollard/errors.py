@@ -10,6 +10,7 @@ exceptions: they are results, passed back to the agent and audited.
     │   ├── BodyTooLarge (413 BODY_TOO_LARGE)
     │   ├── RecordLimitExceeded (400 RECORD_LIMIT_EXCEEDED)
     │   ├── IncompleteRequest (400 INVALID_REQUEST)
+    │   ├── UnknownParameter (422 UNKNOWN_PARAMETER)
     │   └── EndpointDeprecated (422 ENDPOINT_DEPRECATED)
     ├── Unauthenticated (401 INVALID_API_KEY)
     ├── NotGranted (403 NOT_GRANTED)
@@ -84,6 +85,17 @@ class IncompleteRequest(InvalidRequest):
     waterfall without webhook_url): Bollard answers as Apollo does."""
 
     status = 400
+
+
+class UnknownParameter(InvalidRequest):
+    """A name the action does not take, which Apollo would silently ignore (answering,
+    say, a search without its filter): refused, with the nearest names it does take."""
+
+    error_code = "UNKNOWN_PARAMETER"
+
+    def __init__(self, message: str, nearest: dict[str, list[str]]) -> None:
+        super().__init__(message)
+        self.nearest = nearest  # each unknown name → the nearest known ones
 
 
 class EndpointDeprecated(InvalidRequest):

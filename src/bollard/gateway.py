@@ -50,7 +50,7 @@ from bollard.errors import (
 )
 from bollard.limits import Limiter
 from bollard.limits.cost import estimate
-from bollard.policy import Decision, Hold, Verdict, decide, evaluate
+from bollard.policy import CompiledRule, Decision, Hold, Verdict, decide, evaluate
 from bollard.rule_book import RuleBook
 from bollard.upstream import Reply, Upstream, UpstreamKeys
 from bollard.webhook_owners import WebhookOwners
@@ -158,6 +158,7 @@ class _Trace:
     withheld: tuple[str, ...] = ()  # fields hidden from the answer
     approval: str | None = None  # the held call this call holds, or sends once approved
     held: bool = False  # decision "held": stopped for a person, nothing sent
+    warnings: tuple[str, ...] = ()  # what was let through that would be refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +256,7 @@ class Gateway:
             # 4. validate
             if resolved.problem is not None:
                 raise resolved.problem
-            arguments.check(resolved.action, resolved.args)
+            self._check_arguments(agent, resolved, trace)
             await self.webhook_owners.check(agent.name, resolved.action, resolved.args)
             trace.key_kind, key = self.keys.choose(resolved.action)
             # 5. admit: held for a person instead, when an approve rule says so; an
@@ -436,12 +437,29 @@ class Gateway:
         except Exception:  # the agent has its answer; only a repeated poll would miss it
             log.exception("the answer to approval %s could not be kept", approval.id)
 
-    async def _apply_rules(self, agent: Agent, resolved: _Resolved) -> Verdict:
-        """The policy rules' verdict on this call (rules as of this call's access_version)."""
+    def _check_arguments(self, agent: Agent, resolved: _Resolved, trace: _Trace) -> None:
+        """Validate the arguments; with the agent's switch on, names the action does not
+        take go through, each named in a warning on the record."""
+        allow = agent.allow_unknown_parameters
+        arguments.check(resolved.action, resolved.args, allow_unknown=allow)
+        if allow:
+            names = arguments.unknown(resolved.action, resolved.args)
+            trace.warnings = tuple(
+                f"unknown parameter {name!r} sent to Apollo, which may ignore it "
+                "(this agent may send unknown parameters)"
+                for name in names
+            )
+
+    async def rules_for(self, agent: Agent) -> tuple[CompiledRule, ...]:
+        """The agent's rules and the team-wide ones, as of this call's access_version."""
         version = self.agents.seen_version
         if version is None:
             version = await self.agents.version()
-        rules = self.rules.for_agent(agent.name, version)
+        return self.rules.for_agent(agent.name, version)
+
+    async def _apply_rules(self, agent: Agent, resolved: _Resolved) -> Verdict:
+        """The policy rules' verdict on this call."""
+        rules = await self.rules_for(agent)
         return evaluate(rules, resolved.action, resolved.args, agent.name, self.now())
 
     def _withheld(self, trace: _Trace, reply: Reply) -> Reply:
@@ -468,7 +486,12 @@ class Gateway:
             problem = _given_twice(query_args, body_args)
         args = {**arguments.merge(query_args, body_args), **path_params}
         path = action.render_path(path_params)
-        return _Resolved(action, path, target.query, target.body or None, args, problem)
+        # Declared as what it was read as: Apollo parses a body by its Content-Type, and
+        # a held call sent from its status URL has no agent headers to declare it.
+        declared = _JSON if target.body.strip() else {}
+        return _Resolved(
+            action, path, target.query, target.body or None, args, problem, headers=declared
+        )
 
     def _resolve_tool(self, target: ToolTarget) -> _Resolved:
         action = self.catalog.by_tool(target.tool)
@@ -568,6 +591,8 @@ class Gateway:
         if trace.held and refused is None:
             decision = "held"
             data["reason"] = trace.verdict.hold.reason if trace.verdict.hold else reason
+        if trace.warnings:
+            data["warnings"] = list(trace.warnings)
         return Record(
             request_id=trace.request_id,
             kind="request",

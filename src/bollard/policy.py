@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import cel
 
+from bollard import arguments
 from bollard.catalog import ACCESSES, TAGS, Action, Catalog
 from bollard.errors import ConfigError
 
@@ -180,13 +181,13 @@ class Rule:
         if self.condition:
             text += f" when {self.condition}"
         if self.hold_seconds is not None:
-            text += f" (held {_duration_text(self.hold_seconds)})"
+            text += f" (held {duration_text(self.hold_seconds)})"
         if self.shadow:
             text += " (shadow)"
         return f"{text}: {self.reason}" if self.reason else text
 
 
-def _duration_text(seconds: int) -> str:
+def duration_text(seconds: int) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
@@ -204,10 +205,12 @@ class Hold:
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
-    """A rule with its condition compiled, ready for `evaluate`."""
+    """A rule with its condition compiled, ready for `evaluate`; or a stored rule the
+    catalog no longer allows (`broken` says why), which matches every call it covers."""
 
     rule: Rule
     program: cel.Program | None
+    broken: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +245,26 @@ def compile_rule(rule: Rule, catalog: Catalog) -> CompiledRule:
     _check_fields(rule)
     program = _compile(rule.condition, covered) if rule.condition is not None else None
     return CompiledRule(rule, program)
+
+
+def compile_stored(rule: Rule, catalog: Catalog) -> CompiledRule:
+    """A stored rule compiled again (programs do not persist). One the catalog no longer
+    allows, as a catalog change can make it (its action or a parameter it reads gone),
+    is kept as broken: on the calls its selector still covers it denies (a deny rule:
+    fail closed) or hides, and says which rule it is and how to fix it."""
+    try:
+        return compile_rule(rule, catalog)
+    except ConfigError as exc:
+        return CompiledRule(rule, None, broken=str(exc))
+
+
+def fix_hint(rule: Rule) -> str:
+    """How an admin mends a broken rule."""
+    whose = rule.agent or "--all-agents"
+    return (
+        f"remove it (bollard rules remove {whose} {rule.id}) and add it again in terms of "
+        "the current catalog (bollard catalog show ACTION lists its parameters)"
+    )
 
 
 def _check_fields(rule: Rule) -> None:
@@ -302,6 +325,7 @@ def evaluate(
     covering = [r for r in rules if matches(r.rule.selector, action)]
     if not covering:
         return Verdict()
+    args = arguments.typed(action, args)  # "true" is true, "25" is 25: as Apollo reads them
     context = cel.Context({"args": dict(args), "agent": agent, "action": action.id, "now": now})
     denied: tuple[str, int | None] | None = None
     hold: Hold | None = None
@@ -318,7 +342,7 @@ def evaluate(
         if rule.shadow:
             entry["shadow"] = _WOULD[rule.effect]
         elif rule.effect == "deny" and denied is None:
-            denied = (_deny_reason(rule, error), rule.id)
+            denied = (_deny_reason(compiled, error), rule.id)
         elif rule.effect == "approve" and hold is None:
             hold = Hold(rule.id, _hold_reason(rule, error), rule.hold_seconds)
         elif rule.effect == "hide":
@@ -331,6 +355,8 @@ def evaluate(
 
 
 def _holds(compiled: CompiledRule, context: cel.Context) -> tuple[bool, str | None]:
+    if compiled.broken is not None:
+        return True, f"the rule no longer fits the catalog ({compiled.broken})"
     if compiled.program is None:
         return True, None
     try:
@@ -354,8 +380,15 @@ def _hold_reason(rule: Rule, error: str | None) -> str:
     )
 
 
-def _deny_reason(rule: Rule, error: str | None) -> str:
+def _deny_reason(compiled: CompiledRule, error: str | None) -> str:
+    rule = compiled.rule
     reason = rule.reason or f"denied by policy rule #{rule.id} on {rule.selector}"
+    if compiled.broken is not None:
+        return (
+            f"{reason} (policy rule #{rule.id} on {rule.selector} no longer fits the "
+            f"catalog: {compiled.broken}; every call it covers is denied until an admin "
+            f"fixes it: {fix_hint(rule)})"
+        )
     if error:
         return f"{reason} (rule #{rule.id}: {error}; denied, as any rule that cannot be checked)"
     return reason

@@ -6,7 +6,13 @@ Pure: text in, values out, and values in, text out. Keys are never in it.
 
     [[agents]]
     name = "enricher"
-    grants = ["people.enrich"]
+    grants = ["people.enrich", "sequences.add_contacts"]
+    allow_unknown_parameters = false   # true: names an action does not take go through
+
+    [[agents.rules]]
+    selector = "sequences.add_contacts"
+    effect = "approve"
+    expires_after = "8h"  # how long a held call waits for a person (default 24h)
 
     [[agents.rules]]
     selector = "people.enrich"
@@ -40,17 +46,18 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
+from bollard.agents import parse_duration
 from bollard.catalog import Catalog
 from bollard.errors import ConfigError
 from bollard.limits.rule_store import check_rule
 from bollard.limits.rules import ALL_ACTIONS, LimitRule
-from bollard.policy import Rule, compile_rule, parse_selector
+from bollard.policy import Rule, compile_rule, duration_text, parse_selector
 
 VERSION = 1
 Path = tuple[str | int, ...]
 _TOP = ("version", "agents", "rules")
-_AGENT = ("name", "note", "expires_at", "grants", "rules", "limits")
-_RULE = ("selector", "effect", "when", "fields", "shadow", "reason")
+_AGENT = ("name", "note", "expires_at", "allow_unknown_parameters", "grants", "rules", "limits")
+_RULE = ("selector", "effect", "when", "fields", "shadow", "expires_after", "reason")
 LIMIT_FIELDS = tuple(f.name for f in fields(LimitRule) if f.name not in ("agent", "action"))
 _LIMIT = ("action", *LIMIT_FIELDS)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -74,6 +81,7 @@ class AgentPolicy:
     grants: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
     limits: tuple[LimitRule, ...] = ()
+    allow_unknown_parameters: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +183,15 @@ def _agent(data: Mapping[str, Any], at: Path, catalog: Catalog) -> AgentPolicy:
         if action in actions[:j]:
             raise _At((*at, "limits", j), f"limits for {action!r} are given twice for {name!r}")
     note = _text(data, "note", at)
+    unknown = data.get("allow_unknown_parameters", False)
+    if not isinstance(unknown, bool):
+        raise _At(
+            (*at, "allow_unknown_parameters"),
+            "allow_unknown_parameters must be true or false (true: names an action does not "
+            "take go through, each recorded as a warning)",
+        )
     return AgentPolicy(
-        name, note, expires, tuple(dict.fromkeys(grants)), tuple(rules), tuple(limits)
+        name, note, expires, tuple(dict.fromkeys(grants)), tuple(rules), tuple(limits), unknown
     )
 
 
@@ -197,17 +212,40 @@ def _rule(data: Mapping[str, Any], agent: str | None, at: Path, catalog: Catalog
         when,
         tuple(f.strip() for f in _list(data, "fields", at)),
         shadow,
+        _hold_seconds(data, at),
     )
     try:
         compile_rule(rule, catalog)
     except ConfigError as exc:
-        raise _At((*at, _rule_key(str(exc))), str(exc)) from None
+        message = str(exc).replace("--expires-after", "expires_after")
+        message = message.replace("--effect approve", 'effect = "approve"')
+        raise _At((*at, _rule_key(message)), message) from None
     return rule
+
+
+_SECONDS = re.compile(r"\s*(\d+)\s*s\s*")
+
+
+def _hold_seconds(data: Mapping[str, Any], at: Path) -> int | None:
+    """An approve rule's `expires_after` ("8h", "2d", ...) in seconds."""
+    text = data.get("expires_after")
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise _At((*at, "expires_after"), f'expires_after must be a string like "8h", not {text!r}')
+    seconds = _SECONDS.fullmatch(text)
+    if seconds is not None:
+        return int(seconds[1])
+    try:
+        return int(parse_duration(text).total_seconds())
+    except ConfigError as exc:
+        raise _At((*at, "expires_after"), f"expires_after: {exc}") from None
 
 
 def _rule_key(message: str) -> str:
     """Which key of a rule a compile error is about, for its line."""
     for needle, key in (
+        ("expires_after", "expires_after"),
         ("effect", "effect"),
         ("selector", "selector"),
         ("field", "fields"),
@@ -364,6 +402,8 @@ def render_policy(policy: Policy, exported_at: datetime) -> str:
             out.append(f"note = {_toml(agent.note)}")
         if agent.expires_at is not None:
             out.append(f"expires_at = {agent.expires_at.isoformat(timespec='seconds')}")
+        if agent.allow_unknown_parameters:
+            out.append("allow_unknown_parameters = true")
         out.append(f"grants = [{', '.join(_toml(g) for g in agent.grants)}]")
         for rule in agent.rules:
             out += ["", "[[agents.rules]]", *_rule_lines(rule)]
@@ -378,7 +418,10 @@ def policy_json(policy: Policy) -> dict[str, Any]:
     """The policy as JSON-ready data: the TOML file's shape, for scripts."""
 
     def rule(r: Rule) -> dict[str, Any]:
-        return {k: v for k, v in r.as_dict().items() if k not in ("id", "agent")}
+        said = {k: v for k, v in r.as_dict().items() if k not in ("id", "agent")}
+        if r.hold_seconds is not None:
+            said["expires_after"] = duration_text(r.hold_seconds)
+        return said
 
     def limit(r: LimitRule) -> dict[str, Any]:
         return {k: v for k, v in asdict(r).items() if k != "agent" and v is not None}
@@ -390,6 +433,7 @@ def policy_json(policy: Policy) -> dict[str, Any]:
                 "name": a.name,
                 "note": a.note,
                 "expires_at": a.expires_at.isoformat(timespec="seconds") if a.expires_at else None,
+                "allow_unknown_parameters": a.allow_unknown_parameters,
                 "grants": list(a.grants),
                 "rules": [rule(r) for r in a.rules],
                 "limits": [limit(r) for r in a.limits],
@@ -408,6 +452,8 @@ def _rule_lines(rule: Rule) -> list[str]:
         lines.append(f"fields = [{', '.join(_toml(f) for f in rule.fields)}]")
     if rule.shadow:
         lines.append("shadow = true")
+    if rule.hold_seconds is not None:
+        lines.append(f"expires_after = {_toml(duration_text(rule.hold_seconds))}")
     if rule.reason:
         lines.append(f"reason = {_toml(rule.reason)}")
     return lines

@@ -6,7 +6,7 @@ Every step is an admin change like the CLI's own (`agents.create`, `grants.chang
 `AdminChanges.batch`: a step that fails, at whatever point, leaves the store and the
 audit log exactly as they were. The diff is read inside that transaction, so it is the
 diff against the state actually changed. Rules are matched by what they say (selector,
-effect, condition, fields, shadow, reason), not by id: an edited rule is one removed and
+effect, condition, fields, shadow, expiry, reason), not by id: an edited rule is one removed and
 one added. Agents not in the file are left alone, or with `prune` revoked (names are
 never reused, so an agent is never deleted).
 """
@@ -55,6 +55,7 @@ def read_policy(conn: Connection, repo: Agents) -> StoredPolicy:
             a.grants,
             tuple(r for r in rules if r.agent == a.name),
             tuple(stored.get(a.name, ())),
+            a.allow_unknown_parameters,
         )
         for a in listed
         if a.revoked_at is None
@@ -116,6 +117,10 @@ def _agent_steps(have: AgentPolicy | None, want: AgentPolicy) -> list[Step]:
         steps = []
     if (have.note, have.expires_at) != (want.note, want.expires_at):
         steps.append(_details_step(have, want))
+    if have.allow_unknown_parameters != want.allow_unknown_parameters:
+        said = f"~ agent {name} allow_unknown_parameters: "
+        said += f"{_flag(have.allow_unknown_parameters)} → {_flag(want.allow_unknown_parameters)}"
+        steps.append(Step("switch", name, (said,), {"allowed": want.allow_unknown_parameters}))
     add = [g for g in want.grants if g not in have.grants]
     remove = [g for g in have.grants if g not in want.grants]
     if add or remove:
@@ -141,8 +146,20 @@ def _details_step(have: AgentPolicy, want: AgentPolicy) -> Step:
     )
 
 
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
 def _rule_key(rule: Rule) -> tuple[Any, ...]:
-    return (rule.selector, rule.effect, rule.condition, rule.fields, rule.shadow, rule.reason)
+    return (
+        rule.selector,
+        rule.effect,
+        rule.condition,
+        rule.fields,
+        rule.shadow,
+        rule.hold_seconds,
+        rule.reason,
+    )
 
 
 def _rule_steps(agent: str | None, have: Sequence[Rule], want: Sequence[Rule]) -> list[Step]:
@@ -284,6 +301,12 @@ def _details(data: dict[str, Any], batch: Batch, repo: Agents, name: str) -> Non
     batch.record("agents.update", before, after, whose=name, policy="apply")
 
 
+def _switch(data: dict[str, Any], batch: Batch, repo: Agents, name: str) -> None:
+    before = agent_state(repo.require(name, batch.conn))
+    agent = repo.set_allow_unknown_parameters(name, data["allowed"], batch.conn)
+    batch.record("agents.set", before, agent_state(agent), whose=name, policy="apply")
+
+
 def _grants(data: dict[str, Any], batch: Batch, repo: Agents, name: str) -> None:
     before = repo.require(name, batch.conn).grants
     if data["remove"]:
@@ -321,6 +344,7 @@ def _revoke(data: dict[str, Any], batch: Batch, repo: Agents, name: str) -> None
 
 _AGENT_STEPS: dict[str, Callable[[dict[str, Any], Batch, Agents, str], None]] = {
     "details": _details,
+    "switch": _switch,
     "grants": _grants,
     "limits": _set_limits,
     "unlimit": _clear_limits,

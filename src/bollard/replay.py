@@ -1,9 +1,12 @@
 """Replay: a policy file judged against the calls in the audit log, before it is applied.
 
 For each call's request record since a moment, what the policy in force then decided
-(the record says: a grant allowed it or not, an enforced rule denied it or not) is set
-beside what the file's grants and rules decide for the same agent, action and recorded
-arguments. Calls whose decision would change are reported, with the rule.
+(the record says: a grant allowed it or not, an enforced rule denied or held it or not,
+an unknown parameter was refused or not) is set beside what the file decides for the same
+agent, action and recorded arguments (`judge`: its grants, its rules, its
+`allow_unknown_parameters`). Calls whose decision would change (allow, deny, held) are
+reported, with the rule. A held call counts once: the later sending of it, once
+approved, is not a call of its own.
 
 Personal parameters are in the log only as keyed hashes (`audit.redaction`), so a rule
 reading one can only compare it for equality: `args.email == "a@b.com"`, `!=`, `in [...]`
@@ -24,10 +27,22 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from bollard import arguments
 from bollard.audit.redaction import PERSONAL_FIELDS, keyed_hash
 from bollard.catalog import Action, Catalog
-from bollard.policy import CompiledRule, Rule, compile_rule, decide, evaluate, matches, read_args
-from bollard.policy_file import Policy
+from bollard.errors import UnknownParameter
+from bollard.policy import (
+    CompiledRule,
+    Decision,
+    Rule,
+    Verdict,
+    compile_rule,
+    decide,
+    evaluate,
+    matches,
+    read_args,
+)
+from bollard.policy_file import AgentPolicy, Policy
 from bollard.store.tables import audit_records
 
 _STRING = r"\"(?:\\.|[^\"\\])*\""
@@ -43,7 +58,7 @@ class Change:
     agent: str
     action: str
     door: str
-    before: str  # allow | deny
+    before: str  # allow | deny | held
     after: str
     cause: str  # the rule or grant that makes the difference
 
@@ -58,6 +73,47 @@ class Change:
             "after": self.after,
             "cause": self.cause,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What a policy does with one call, in the pipeline's order: not granted, denied by a
+    rule, refused for an unknown parameter, held by an approve rule, or allowed."""
+
+    outcome: str  # allow | deny | held
+    reason: str
+    decision: Decision
+    verdict: Verdict = field(default_factory=Verdict)
+    rule: int | None = None  # the rule that denies or holds it
+    unknown: tuple[str, ...] = ()  # the names refused as unknown parameters
+
+
+def judge(
+    grants: tuple[str, ...],
+    rules: tuple[CompiledRule, ...],
+    action: Action,
+    args: Mapping[str, Any],
+    agent: str,
+    now: datetime,
+    *,
+    allow_unknown: bool,
+) -> Judgement:
+    """The policy's outcome for one call, as the gateway would reach it (pure)."""
+    decision = decide(grants, action)
+    if not decision.allowed:
+        return Judgement("deny", decision.reason, decision)
+    verdict = evaluate(rules, action, args, agent, now)
+    if verdict.denied is not None:
+        return Judgement("deny", verdict.denied, decision, verdict, verdict.rule)
+    if not allow_unknown:
+        try:
+            arguments.refuse_unknown(action, args)
+        except UnknownParameter as exc:
+            names = tuple(arguments.unknown(action, args))
+            return Judgement("deny", exc.message, decision, verdict, unknown=names)
+    if verdict.hold is not None:
+        return Judgement("held", verdict.hold.reason, decision, verdict, verdict.hold.rule)
+    return Judgement("allow", decision.reason, decision, verdict)
 
 
 @dataclass(slots=True)
@@ -139,43 +195,53 @@ class _Judge:
         wanted = self._policy.agent(row.agent)
         if action is None:
             return
+        data = json.loads(row.data)
+        if "approval" in data and row.decision != "held":
+            return  # an approved held call sent: the held call was the call
         report.examined += 1
         if wanted is None:
             report.not_in_file[row.agent] += 1
             return
-        data = json.loads(row.data)
         params = data.get("params") if isinstance(data.get("params"), dict) else {}
-        before, was = _before(data)
+        before, was = _before(data, row.decision, action, params)
         compiled, opaque = self._rules(row.agent, wanted.rules)
         if any(_unjudgeable(r, action, params) for r in opaque):
             report.unjudged.append(row.request_id)
             return
-        after, cause = self._after(wanted.grants, compiled, action, params, row)
+        after, cause = self._after(wanted, compiled, action, params, row)
         if before != after:
-            why = cause if after == "deny" else f"{cause} (was: {was})"
+            why = cause if after != "allow" else f"{cause} (was: {was})"
             change = Change(row.request_id, row.ts_us, row.agent, action.id, row.door, before,
                             after, why)  # fmt: skip
             report.changes.append(change)
 
     def _after(
         self,
-        grants: tuple[str, ...],
+        wanted: AgentPolicy,
         rules: tuple[CompiledRule, ...],
         action: Action,
         params: Mapping[str, Any],
         row: Any,
     ) -> tuple[str, str]:
-        decision = decide(grants, action)
-        if not decision.allowed:
-            return "deny", "no grant in the file covers it"
         now = datetime.fromtimestamp(row.ts_us / 1e6, UTC)
-        verdict = evaluate(rules, action, params, row.agent, now)
-        if verdict.denied is None:
-            return "allow", f"granted by {decision.grant}"
-        if verdict.rule is None:
-            return "deny", verdict.denied
-        rule = next(r.rule for r in rules if r.rule.id == verdict.rule)
-        return "deny", f"rule at line {rule.id}: {_words(rule)}"
+        allow_unknown = wanted.allow_unknown_parameters
+        judged = judge(
+            wanted.grants, rules, action, params, row.agent, now, allow_unknown=allow_unknown
+        )
+        if not judged.decision.allowed:
+            return "deny", "no grant in the file covers it"
+        if judged.unknown:
+            names = ", ".join(judged.unknown)
+            return "deny", (
+                f"unknown parameter {names} (the file does not set "
+                f"allow_unknown_parameters for {row.agent})"
+            )
+        if judged.outcome == "allow":
+            return "allow", f"granted by {judged.decision.grant}"
+        if judged.rule is None:
+            return judged.outcome, judged.reason
+        rule = next(r.rule for r in rules if r.rule.id == judged.rule)
+        return judged.outcome, f"rule at line {rule.id}: {_words(rule)}"
 
     def _rules(
         self, agent: str, own: tuple[Rule, ...]
@@ -190,15 +256,23 @@ class _Judge:
         return self._compiled[agent]
 
 
-def _before(data: Mapping[str, Any]) -> tuple[str, str]:
+def _before(
+    data: Mapping[str, Any], decision: str, action: Action, params: Mapping[str, Any]
+) -> tuple[str, str]:
     """What the policy in force decided, as the request record says, and why."""
     if "grant" not in data:
         return "deny", "not granted"
-    for entry in data.get("rules") or ():
-        if entry.get("effect") == "deny" and "shadow" not in entry:
+    enforced = [e for e in data.get("rules") or () if "shadow" not in e]
+    for entry in enforced:
+        if entry.get("effect") == "deny":
             return "deny", f"denied by rule #{entry.get('rule')}"
     if _HIDDEN_REVEAL in str(data.get("reason") or ""):
         return "deny", "a reveal of a hidden field"
+    if decision == "held":
+        held_by = next((e.get("rule") for e in enforced if e.get("effect") == "approve"), None)
+        return "held", f"held by rule #{held_by}"
+    if decision == "deny" and arguments.unknown(action, params):
+        return "deny", f"unknown parameter {', '.join(arguments.unknown(action, params))}"
     return "allow", f"granted by {data['grant']}"
 
 

@@ -9,6 +9,7 @@ Writes go through `bollard.changes.AdminChanges`, which records them.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from datetime import datetime
 from typing import Any
@@ -16,9 +17,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
 from bollard.catalog import Catalog
-from bollard.policy import CompiledRule, Rule, compile_rule
+from bollard.policy import CompiledRule, Rule, compile_stored, fix_hint
 from bollard.store import reader
 from bollard.store.tables import agents, policy_rules
+
+log = logging.getLogger("bollard.rules")
 
 _ALL = (
     select(policy_rules, agents.c.name.label("agent"))
@@ -99,11 +102,31 @@ class RuleBook:
             by_agent = self._by_agent
         return by_agent.get(None, ()) + by_agent.get(agent, ())
 
+    def check(self) -> list[CompiledRule]:
+        """Every stored rule the catalog no longer allows, each logged with why and the
+        fix (at startup: such a rule denies the calls it covers)."""
+        with self._reader.connect() as conn:
+            broken = stale_rules(load_rules(conn), self._catalog)
+        for compiled in broken:
+            log.warning(
+                "policy rule %s no longer fits the catalog: %s; the calls it covers are "
+                "denied until it is fixed: %s",
+                compiled.rule.describe(),
+                compiled.broken,
+                fix_hint(compiled.rule),
+            )
+        return broken
+
     def _load(self) -> dict[str | None, tuple[CompiledRule, ...]]:
         with self._reader.connect() as conn:
             rules = load_rules(conn)
         grouped: dict[str | None, list[CompiledRule]] = {}
         for rule in rules:
-            # Checked when written; compiled again here because programs do not persist.
-            grouped.setdefault(rule.agent, []).append(compile_rule(rule, self._catalog))
+            grouped.setdefault(rule.agent, []).append(compile_stored(rule, self._catalog))
         return {k: tuple(v) for k, v in grouped.items()}
+
+
+def stale_rules(rules: list[Rule], catalog: Catalog) -> list[CompiledRule]:
+    """The rules among `rules` that the catalog no longer allows, with why."""
+    compiled = (compile_stored(rule, catalog) for rule in rules)
+    return [c for c in compiled if c.broken is not None]

@@ -20,7 +20,13 @@ from bollard.errors import ConfigError
 
 APOLLO_URL = "https://api.apollo.io"
 ADMIN_TOKEN_MIN = 16
-SECRET_NAMES = ("apollo_key", "apollo_master_key", "admin_token", "audit_key")
+SECRET_NAMES = (
+    "apollo_key",
+    "apollo_master_key",
+    "admin_token",
+    "audit_key",
+    "approvals_webhook_secret",
+)
 
 
 class Settings(BaseSettings):
@@ -58,6 +64,12 @@ class Settings(BaseSettings):
     # GET /metrics without the admin token (for a scraper on a private network).
     metrics_public: bool = False
     admin_session_hours: float = Field(default=12.0, gt=0)
+    # Held calls: each is POSTed here (Slack-compatible JSON, signed; see
+    # bollard.approvals_webhook), with links to the console at public_url.
+    approvals_webhook_url: str | None = None
+    approvals_webhook_secret: SecretStr | None = None
+    # The URL people reach Bollard at (default: http://host:port), for links.
+    public_url: str | None = None
 
     # MCP door: browser Origins allowed besides loopback ones (comma-separated in env).
     mcp_allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
@@ -92,9 +104,11 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
-    @field_validator("apollo_url")
+    @field_validator("apollo_url", "approvals_webhook_url", "public_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         parts = urlsplit(value.strip())
         try:
             parts.port  # noqa: B018 - raises ValueError for a port out of range
@@ -118,6 +132,11 @@ class Settings(BaseSettings):
                 "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         return SecretStr(token)
+
+    @property
+    def console_url(self) -> str:
+        """Where people reach the console: `public_url`, or this server's address."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def uses_sandbox(self) -> bool:

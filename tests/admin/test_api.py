@@ -59,7 +59,7 @@ def test_a_wrong_admin_token_does_not_sign_in(admin: Bollard) -> None:
     with httpx.Client(base_url=admin.url, timeout=10) as client:
         answer = sign_in(client, "not-the-token")
         assert answer.status_code == 401
-        assert "not the admin token" in answer.text
+        assert "not an admin token" in answer.text
         assert client.get("/admin/api/agents").status_code == 401
 
 
@@ -151,7 +151,7 @@ def test_grant_changes_apply_on_the_next_call_and_are_recorded(admin: Bollard) -
         ("api", "sdr", "grants.change"),
     ]
     added, removed = (json.loads(r["data"]) for r in changes[1:])
-    assert added["by"] == "admin token"
+    assert added["by"] == "admin"
     assert (added["before"], added["after"]) == ({"grants": []}, {"grants": ["people.search"]})
     assert (removed["before"], removed["after"]) == ({"grants": ["people.search"]}, {"grants": []})
 
@@ -265,3 +265,41 @@ def test_a_record_number_in_other_digits_is_refused_cleanly(admin: Bollard) -> N
     assert (record.status_code, limit.status_code) == (422, 422)
     assert "whole number" in record.json()["error"]
     assert "whole number" in limit.json()["error"]
+
+
+def test_the_unknown_parameters_switch_is_set_through_the_api_and_recorded(
+    admin: Bollard,
+) -> None:
+    unknown = {"titles": ["cto"]}
+    with api(admin) as client:
+        made = client.post(
+            "/agents",
+            json={"name": "loose", "grants": ["people:read"], "allow_unknown_parameters": True},
+        )
+        assert made.json()["agent"]["allow_unknown_parameters"] is True
+        with admin.client(made.json()["key"]) as agent:
+            assert agent.post(SEARCH, json=unknown).status_code == 200
+            off = client.patch(
+                "/agents/loose", json={"allow_unknown_parameters": False, "reason": "typos"}
+            )
+            refused = agent.post(SEARCH, json=unknown)
+        bad = client.patch("/agents/loose", json={"allow_unknown_parameters": "maybe"})
+        ghost = client.patch("/agents/ghost", json={"allow_unknown_parameters": True})
+        doc = client.get("/openapi.json").json()
+    assert off.status_code == 200, off.text
+    assert off.json()["agent"]["allow_unknown_parameters"] is False
+    assert refused.json()["error_code"] == "UNKNOWN_PARAMETER"
+    assert bad.status_code == 422
+    assert "allow_unknown_parameters" in bad.json()["error"]
+    assert ghost.status_code == 404
+    patch = doc["paths"]["/admin/api/agents/{name}"]["patch"]
+    assert patch["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/AgentSettings"
+    )
+    assert "allow_unknown_parameters" in doc["components"]["schemas"]["NewAgent"]["properties"]
+    changes = [json.loads(r["data"]) for r in admin.records() if r["kind"] == "admin"]
+    assert [(c["change"], c["after"]["allow_unknown_parameters"]) for c in changes] == [
+        ("agents.create", True),
+        ("agents.set", False),
+    ]
+    assert (changes[1]["by"], changes[1]["reason"]) == ("admin", "typos")

@@ -89,7 +89,7 @@ def test_each_admin_api_change_is_recorded_with_the_token_and_before_after(
         ("agents.rotate", "api"),
         ("agents.revoke", "api"),
     ]
-    assert {r["data"]["by"] for r in records} == {"admin token"}
+    assert {r["data"]["by"] for r in records} == {"admin"}
     regrant = records[1]["data"]
     assert (regrant["before"], regrant["after"]) == (
         {"grants": ["people:read"]},

@@ -35,6 +35,6 @@ def test_the_admin_api_lists_approves_and_denies_held_calls(start_bollard: Start
     admin = [json.loads(r["data"]) for r in bollard.records() if r["kind"] == "admin"]
     decided = [(d["change"], d["by"], d["via"]) for d in admin if "approval" in d]
     assert decided == [
-        ("approvals.approve", "admin token", "api"),
-        ("approvals.deny", "admin token", "api"),
+        ("approvals.approve", "admin", "api"),
+        ("approvals.deny", "admin", "api"),
     ]

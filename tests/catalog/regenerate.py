@@ -337,6 +337,15 @@ def params(op: dict[str, Any], enums: dict[str, list[str]]) -> list[dict[str, An
     return out
 
 
+def deprecated(op: dict[str, Any]) -> list[str]:
+    """Body properties the document marks deprecated: Apollo still accepts them, so
+    Bollard does not refuse them as unknown, but does not offer them either."""
+    for content in op.get("requestBody", {}).get("content", {}).values():
+        properties = content.get("schema", {}).get("properties", {})
+        return [name for name, prop in properties.items() if prop.get("deprecated")]
+    return []
+
+
 def action(method: str, path: str, op: dict[str, Any]) -> dict[str, Any]:
     curated = CURATED[method, path]
     ess = essentials(op)
@@ -382,6 +391,9 @@ def action(method: str, path: str, op: dict[str, Any]) -> dict[str, Any]:
     }
     if destructive:
         entry["destructive"] = True
+    accepted = deprecated(op)
+    if accepted:
+        entry["accepted"] = accepted
     if "bulk_max" in curated:
         entry["bulk_max"] = curated["bulk_max"]
     if action_id == "people.webhook_result":

@@ -21,7 +21,7 @@ from mcp import MCPError
 
 from bollard.limits.rule_store import set_rule
 from bollard.limits.rules import LimitRule
-from tests.harness import Bollard, StartBollard, clear_of_boundary, mcp_session
+from tests.harness import Bollard, StartBollard, add_rule, clear_of_boundary, mcp_session
 
 pytestmark = pytest.mark.anyio
 
@@ -40,10 +40,55 @@ class Scenario:
     revoke: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
     per_minute: int | None = None
+    rule: tuple[str, str] | None = None  # (selector, condition) of a deny rule
+    path_args: dict[str, Any] = field(default_factory=dict)  # in the REST path; MCP args
 
 
 SEARCH = ("/api/v1/mixed_people/api_search", "apollo_mixed_people_api_search")
 SEQUENCES = ("/api/v1/emailer_campaigns/search", "apollo_emailer_campaigns_search")
+ENRICH = ("/api/v1/people/match", "apollo_people_match")
+BULK = ("/api/v1/people/bulk_match", "apollo_people_bulk_match")
+ENROL = (
+    "/api/v1/emailer_campaigns/seq_abc/add_contact_ids",
+    "apollo_emailer_campaigns_add_contact_ids",
+)
+HOOK = "https://example.com/apollo/phones"
+PHONE = ("people.enrich", "has(args.reveal_phone_number) && args.reveal_phone_number == true")
+ONE_OF = ("sequences.add_contacts", '!(args.emailer_campaign_id in ["seq_abc", "seq_def"])')
+CAP = ("people.search", "has(args.per_page) && args.per_page > 25")
+SIZE = ("people.bulk_enrich", "has(args.details) && size(args.details) > 3")
+CONTACTS = {"contact_ids": ["c1"], "send_email_from_email_account_id": "6095a710bd01d100a506d4ae"}
+
+
+def _details(count: int) -> dict[str, Any]:
+    return {"details": [{"email": f"p{i}@example.com"} for i in range(count)]}
+
+
+def _conditions() -> list[Scenario]:
+    """Each example condition of issue 18, once allowing and once denying, on both doors."""
+    phone = {"reveal_phone_number": True, "webhook_url": HOOK}
+    enrol = {**CONTACTS, "emailer_campaign_id": "seq_abc"}
+    rows: list[tuple[tuple[str, str], tuple[str, str], dict[str, Any], dict[str, Any]]] = [
+        (PHONE, ENRICH, {"email": "x@example.com"}, phone),
+        (ONE_OF, ENROL, enrol, {"emailer_campaign_id": "seq_zzz"}),
+        (CAP, SEARCH, {"per_page": 25}, {"per_page": 26}),
+        (SIZE, BULK, _details(3), _details(4)),
+    ]
+    out = []
+    for rule, (path, tool), passes, denied in rows:
+        extra = {"sequence_id": "seq_abc"} if "seq_abc" in path else {}
+        outcomes: list[tuple[str, dict[str, Any], str | None]] = [
+            ("allowed", passes, None),
+            ("denied", denied, "POLICY_DENIED"),
+        ]
+        for word, args, code in outcomes:
+            given = {**passes, **args}
+            name = f"{word}: {rule[1]}"
+            out.append(
+                Scenario(name, ("*:*",), path, tool, given, code, rule=rule, path_args=extra)
+            )
+    return out
+
 
 SCENARIOS = [
     Scenario("granted", ("people:read",), *SEARCH, {"per_page": 2}, None),
@@ -61,6 +106,10 @@ SCENARIOS = [
     Scenario(
         "rate-limited", ("people:read",), *SEARCH, {"per_page": 2}, "RATE_LIMITED", per_minute=1
     ),
+    Scenario(
+        "unknown parameter", ("people:read",), *SEARCH, {"titles": ["cto"]}, "UNKNOWN_PARAMETER"
+    ),
+    *_conditions(),
 ]
 
 
@@ -92,6 +141,8 @@ async def test_rest_and_mcp_make_the_same_decision_and_the_same_audit_record(
 ) -> None:
     bollard = start_bollard(**scenario.settings)
     _, key = bollard.agents.create("parity", list(scenario.grants))
+    if scenario.rule is not None:
+        add_rule(bollard, "parity", scenario.rule[0], when=scenario.rule[1], reason="ask RevOps")
     warmup: frozenset[str] = frozenset()
     if scenario.per_minute is not None:
         # Spend the minute's one call, then call through both doors, in ONE minute.
@@ -106,7 +157,9 @@ async def test_rest_and_mcp_make_the_same_decision_and_the_same_audit_record(
             bollard.agents.revoke("parity")
         rest_code = rest_call(bollard, key, scenario)
         try:
-            result = await session.call_tool(scenario.tool, scenario.arguments)
+            result = await session.call_tool(
+                scenario.tool, {**scenario.arguments, **scenario.path_args}
+            )
         except MCPError:
             mcp_code: str | None = "INVALID_API_KEY"  # refused at HTTP: 401 + challenge
         else:

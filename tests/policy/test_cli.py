@@ -83,3 +83,44 @@ def test_check_names_the_rules_applied_and_shows_a_shadow_rule_as_would_deny(
     assert "(shadow): no CEOs yet)" in shadow.output
     other = _cli(bollard, "check", "sdr", "contacts.create", "--args", '{"title": "CTO"}')
     assert "would deny" not in other.output
+
+
+def test_check_says_a_call_would_be_held_or_refused_for_an_unknown_parameter(
+    start_bollard: StartBollard, database_url: str
+) -> None:
+    bollard = start_bollard(database_url)
+    bollard.agents.create("bot", ["people:read"])
+    added = _cli(
+        bollard,
+        *("rules", "add", "bot", "people.search", "--effect", "approve", "--when", CAP),
+        *("--expires-after", "8h", "--reason", "a person approves big pages", "--json"),
+    )
+    assert added.exit_code == 0, added.output
+    rule = json.loads(added.output)["id"]
+
+    held = _cli(bollard, "check", "bot", "people.search", "--args", '{"per_page": 50}')
+    assert held.exit_code == 1, held.output
+    assert "held: bot → people.search: held for approval: a person approves big pages" in (
+        held.output
+    )
+    assert "the call waits 8 hours, then expires" in held.output
+    as_json = _cli(bollard, "check", "bot", "people.search", "--args", '{"per_page": 50}', "--json")
+    said = json.loads(as_json.output)
+    assert (said["outcome"], said["allowed"], said["held_by_rule"], said["expires_after"]) == (
+        "held",
+        False,
+        rule,
+        8 * 3600,
+    )
+
+    unknown = _cli(bollard, "check", "bot", "people.search", "--args", '{"titles": ["cto"]}')
+    assert unknown.exit_code == 1, unknown.output
+    assert "denied: bot → people.search: refused (UNKNOWN_PARAMETER): people.search has no " in (
+        unknown.output
+    )
+    assert "'titles' (did you mean person_titles" in unknown.output
+    switched = _cli(bollard, "agents", "set", "bot", "--allow-unknown-parameters")
+    assert switched.exit_code == 0, switched.output
+    allowed = _cli(bollard, "check", "bot", "people.search", "--args", '{"titles": ["cto"]}')
+    assert allowed.exit_code == 0, allowed.output
+    assert allowed.output.startswith("allowed: bot → people.search")

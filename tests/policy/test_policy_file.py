@@ -213,3 +213,84 @@ def _refuse_rules_whose_reason_is(engine: Engine, reason: str) -> None:
                     f"WHEN NEW.reason = '{reason}' BEGIN SELECT RAISE(ABORT, 'injected'); END"
                 )
             )
+
+
+APPROVALS = """\
+version = 1
+
+[[agents]]
+name = "sdr"
+allow_unknown_parameters = true
+grants = ["sequences.add_contacts"]
+
+[[agents.rules]]
+selector = "sequences.add_contacts"
+effect = "approve"
+expires_after = "8h"
+reason = "a person approves each enrolment"
+"""
+
+
+def test_an_approve_rules_expiry_and_the_unknown_parameters_switch_round_trip(
+    start_bollard: StartBollard, database_url: str, tmp_path: Path
+) -> None:
+    bollard = start_bollard(database_url)
+    path = tmp_path / "policy.toml"
+    path.write_text(APPROVALS)
+    done = _apply(bollard, path)
+    assert done.exit_code == 0, done.output
+    assert "~ agent sdr allow_unknown_parameters: false → true" in done.output
+    assert bollard.agents.require("sdr").allow_unknown_parameters is True
+    listed = json.loads(_cli(bollard, "rules", "list", "sdr", "--json").output)
+    assert [r["expires_after"] for r in listed] == [8 * 3600]
+    switched = [json.loads(r["data"]) for r in bollard.records() if r["action"] == "agents.set"]
+    assert [(d["after"]["allow_unknown_parameters"], d["by"]) for d in switched] == [
+        (True, "alice@example.com")
+    ]
+
+    exported = _export(bollard)
+    assert "allow_unknown_parameters = true" in exported
+    assert 'expires_after = "8h"' in exported
+    again = tmp_path / "exported.toml"
+    again.write_text(exported)
+    assert _apply(bollard, again).output.strip() == "no changes"
+
+    path.write_text(
+        APPROVALS.replace('"8h"', '"2d"').replace("parameters = true", "parameters = false")
+    )
+    diff = _apply(bollard, path)
+    assert diff.exit_code == 0, diff.output
+    assert "~ agent sdr allow_unknown_parameters: true → false" in diff.output
+    assert any(x.startswith("+ rule [sdr]") and "(held 2d)" in x for x in diff.output.splitlines())
+    assert bollard.agents.require("sdr").allow_unknown_parameters is False
+    exported = _export(bollard)
+    assert 'expires_after = "2d"' in exported
+    assert "allow_unknown_parameters" not in exported  # false is the default
+
+
+def test_a_bad_expiry_or_switch_names_its_line_and_changes_nothing(
+    start_bollard: StartBollard, database_url: str, tmp_path: Path
+) -> None:
+    bollard = start_bollard(database_url)
+    path = tmp_path / "policy.toml"
+    before = _export(bollard)
+    cases = {
+        APPROVALS.replace('"8h"', '"8 hours"'): "line 11: expires_after: duration '8 hours'",
+        APPROVALS.replace('"8h"', "8"): 'line 11: expires_after must be a string like "8h"',
+        APPROVALS.replace('"8h"', '"31d"'): (
+            "line 11: expires_after must be from 1 minute to 30 days"
+        ),
+        APPROVALS.replace('effect = "approve"', 'effect = "deny"'): (
+            'line 11: expires_after goes with effect = "approve"'
+        ),
+        APPROVALS.replace("parameters = true", 'parameters = "yes"'): (
+            "line 5: allow_unknown_parameters must be true or false"
+        ),
+    }
+    for text_, said in cases.items():
+        path.write_text(text_)
+        refused = _apply(bollard, path)
+        assert refused.exit_code == 2, refused.output
+        assert said in refused.output, refused.output
+        assert "nothing was changed" in refused.output
+    assert _export(bollard) == before

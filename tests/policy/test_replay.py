@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.harness import Bollard, StartBollard, add_rule
+from bollard.changes import Actor
+from tests.harness import Bollard, StartBollard, add_rule, changes
 from tests.harness import cli as _cli
 
 SEARCH = "/api/v1/mixed_people/api_search"
@@ -108,3 +109,85 @@ def test_replay_does_not_guess_a_hashed_parameter_beyond_equality(
     report = json.loads(done.output)
     assert len(report["unjudged"]) == 2  # the two enrichments that carry an email
     assert all(c["action"] != "people.enrich" for c in report["changed"])
+
+
+HOLDS = """\
+version = 1
+
+[[agents]]
+name = "research"
+allow_unknown_parameters = true
+grants = ["people:read"]
+
+[[agents.rules]]
+selector = "people.search"
+effect = "approve"
+when = "has(args.per_page) && args.per_page > 25"
+reason = "a person approves big pages"
+
+[[agents]]
+name = "loose"
+grants = ["people:read"]
+"""
+
+
+def _held_traffic(bollard: Bollard) -> tuple[set[str], set[str], int]:
+    """Held calls, one of them approved and sent, and unknown parameters refused and let
+    through: (those the file changes, those it leaves)."""
+    _, key = bollard.agents.create("research", ["people:read"])
+    _, loose = bollard.agents.create("loose", ["people:read"])
+    changes(bollard).set_allow_unknown_parameters(Actor("alice", "cli"), "loose", True)
+    rule = add_rule(
+        bollard, "research", "people.search", "approve", "has(args.page) && args.page > 3"
+    )
+    approved = _call(bollard, key, SEARCH, {"page": 6}, 202)  # held → allowed
+    changed = {
+        _call(bollard, key, SEARCH, {"page": 5}, 202),  # held → allowed
+        approved,
+        _call(bollard, key, SEARCH, {"per_page": 50}, 200),  # allowed → held
+        _call(bollard, key, SEARCH, {"titles": ["cto"]}, 422),  # refused → allowed (switch)
+        _call(bollard, loose, SEARCH, {"titles": ["cto"]}, 200),  # allowed → refused
+    }
+    held = bollard.gateway.approvals.list(status="pending")
+    approval = next(h for h in held if h.request_id == approved)
+    bollard.gateway.approvals.approve(approval.id, Actor("alice", "cli"))
+    with bollard.client(key) as client:  # the approved call is sent: not a call of its own
+        assert client.get(f"/bollard/v1/approvals/{approval.id}").status_code == 200
+    same = {
+        _call(bollard, key, SEARCH, {"per_page": 10}, 200),
+        _call(bollard, key, SEARCH, {"page": 2}, 200),
+        _call(bollard, loose, SEARCH, {"per_page": 10}, 200),
+    }
+    bollard.settle()
+    return changed, same, rule.id
+
+
+def test_replay_reports_calls_that_would_be_held_or_no_longer_held_or_refused_as_unknown(
+    start_bollard: StartBollard, database_url: str, tmp_path: Path
+) -> None:
+    bollard = start_bollard(database_url)
+    changed, same, held_by = _held_traffic(bollard)
+    path = tmp_path / "policy.toml"
+    path.write_text(HOLDS)
+
+    done = _cli(bollard, "policy", "check", str(path), "--replay", "--since", "1d", "--json")
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.output)
+    assert {c["request_id"] for c in report["changed"]} == changed
+    assert report["examined"] == len(changed) + len(same)
+    flips = sorted((c["before"], c["after"], c["cause"]) for c in report["changed"])
+    rule = (
+        "rule at line 8: [research] people.search approve when has(args.per_page) && "
+        "args.per_page > 25: a person approves big pages"
+    )
+    assert flips == [
+        ("allow", "deny", "unknown parameter titles (the file does not set "
+         "allow_unknown_parameters for loose)"),
+        ("allow", "held", rule),
+        ("deny", "allow", "granted by people:read (was: unknown parameter titles)"),
+        ("held", "allow", f"granted by people:read (was: held by rule #{held_by})"),
+        ("held", "allow", f"granted by people:read (was: held by rule #{held_by})"),
+    ]  # fmt: skip
+    text = _cli(bollard, "policy", "check", str(path), "--replay").output
+    assert "held → allow" in text
+    assert "allow → held" in text

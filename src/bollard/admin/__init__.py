@@ -1,9 +1,11 @@
 """The admin console (/admin), its JSON API (/admin/api) and the reference guide (/reference).
 
-    auth       the admin token, signed session cookies, CSRF tokens
+    auth       admin tokens (the first admin's and named admins'), session cookies, CSRF
+    roles      the one role check (viewer, approver, admin), admin unless a route says
     throttle   wrong admin tokens counted per address (in process, or in Redis)
     api        the JSON API and `openapi` its document
     pages      the console's server-rendered pages (agents, grants, log, usage)
+    approvals_page  held calls: list, approve, deny, new ones without a reload
     reference  /reference and /reference/catalog.json, from `catalog.rows`
     changes    admin changes to agents, applied and audited
     grants     the grants matrix (pure)

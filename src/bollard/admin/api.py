@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bollard.admin import log as audit_log
-from bollard.admin import usage
+from bollard.admin import roles, usage
 from bollard.admin.auth import CSRF_HEADER, SAFE_METHODS, AdminAuth, Principal
 from bollard.admin.changes import Changes, actor_for
 from bollard.admin.grants import matrix
@@ -36,6 +36,7 @@ from bollard.admin.problems import (
     UnknownRecord,
     problem,
 )
+from bollard.admins import Role
 from bollard.agents import Agent, utcnow
 from bollard.audit.search import AuditFilters
 from bollard.gateway import Gateway
@@ -47,6 +48,10 @@ log = logging.getLogger("bollard.admin")
 BODY_MAX_BYTES = 64_000
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[Request, Principal], Awaitable[Response]]
+_UNKNOWN = (
+    "true: parameters an action does not take go to Apollo (which may ignore them), each "
+    "recorded as a warning; false (the default): refused with UNKNOWN_PARAMETER"
+)
 
 
 class NewAgent(BaseModel):
@@ -57,6 +62,17 @@ class NewAgent(BaseModel):
     grants: list[str] = Field(default_factory=list, max_length=100)
     note: str = Field(default="", max_length=500)
     expires_in: str | None = Field(default=None, max_length=16, description="e.g. 30d, 12h")
+    allow_unknown_parameters: bool = Field(default=False, description=_UNKNOWN)
+    reason: str | None = Field(
+        default=None, max_length=500, description="why, kept in the audit record"
+    )
+
+
+class AgentSettings(BaseModel):
+    """An agent's settings to change."""
+
+    model_config = ConfigDict(extra="forbid")
+    allow_unknown_parameters: bool = Field(description=_UNKNOWN)
     reason: str | None = Field(
         default=None, max_length=500, description="why, kept in the audit record"
     )
@@ -156,48 +172,60 @@ def agent_json(agent: Agent, last_used_us: int | None) -> dict[str, Any]:
         "expires_at": _iso(agent.expires_at),
         "revoked_at": _iso(agent.revoked_at),
         "last_used_at": _iso_us(last_used_us),
+        "allow_unknown_parameters": agent.allow_unknown_parameters,
     }
 
 
 def api_routes(auth: AdminAuth) -> list[Route]:
-    """The routes under /admin/api, each guarded by `auth`."""
-    table: list[tuple[str, Handler, str]] = [
-        ("/agents", list_agents, "GET"),
-        ("/agents", create_agent, "POST"),
-        ("/agents/{name}", get_agent, "GET"),
-        ("/agents/{name}/revoke", revoke_agent, "POST"),
-        ("/agents/{name}/rotate", rotate_agent, "POST"),
-        ("/agents/{name}/grants", get_grants, "GET"),
-        ("/agents/{name}/grants", change_grants, "POST"),
-        ("/limits", limits, "GET"),
-        ("/rules", list_rules, "GET"),
-        ("/rules", add_rule, "POST"),
-        ("/rules/{rule_id:int}/edit", edit_rule, "POST"),
-        ("/rules/{rule_id:int}/remove", remove_rule, "POST"),
-        ("/policy", export_policy, "GET"),
-        ("/policy/apply", apply_policy, "POST"),
-        ("/approvals", list_approvals, "GET"),
-        ("/approvals/{approval_id}", get_approval, "GET"),
-        ("/approvals/{approval_id}/approve", approve_call, "POST"),
-        ("/approvals/{approval_id}/deny", deny_call, "POST"),
-        ("/usage", usage_report, "GET"),
-        ("/audit", audit_search, "GET"),
-        ("/audit/verify", audit_verify, "GET"),
-        ("/audit/{seq}", audit_record, "GET"),
+    """The routes under /admin/api, each guarded by `auth` and the role it needs."""
+    viewer, approver, admin = Role.VIEWER, Role.APPROVER, Role.ADMIN
+    table: list[tuple[str, Handler, str, Role]] = [
+        ("/me", me, "GET", viewer),
+        ("/agents", list_agents, "GET", viewer),
+        ("/agents", create_agent, "POST", admin),
+        ("/agents/{name}", get_agent, "GET", viewer),
+        ("/agents/{name}", update_agent, "PATCH", admin),
+        ("/agents/{name}/revoke", revoke_agent, "POST", admin),
+        ("/agents/{name}/rotate", rotate_agent, "POST", admin),
+        ("/agents/{name}/grants", get_grants, "GET", viewer),
+        ("/agents/{name}/grants", change_grants, "POST", admin),
+        ("/limits", limits, "GET", viewer),
+        ("/rules", list_rules, "GET", viewer),
+        ("/rules", add_rule, "POST", admin),
+        ("/rules/{rule_id:int}/edit", edit_rule, "POST", admin),
+        ("/rules/{rule_id:int}/remove", remove_rule, "POST", admin),
+        ("/policy", export_policy, "GET", viewer),
+        ("/policy/apply", apply_policy, "POST", admin),
+        ("/approvals", list_approvals, "GET", viewer),
+        ("/approvals/{approval_id}", get_approval, "GET", viewer),
+        ("/approvals/{approval_id}/approve", approve_call, "POST", approver),
+        ("/approvals/{approval_id}/deny", deny_call, "POST", approver),
+        ("/usage", usage_report, "GET", viewer),
+        ("/audit", audit_search, "GET", viewer),
+        ("/audit/verify", audit_verify, "GET", viewer),
+        ("/audit/{seq}", audit_record, "GET", viewer),
     ]
     routes = [Route("/openapi.json", openapi, methods=["GET"])]
-    routes += [Route(p, _guarded(auth, h), methods=[m], name=h.__name__) for p, h, m in table]
+    routes += [
+        Route(p, _guarded(auth, h, role), methods=[m], name=h.__name__) for p, h, m, role in table
+    ]
     return routes
 
 
-def _guarded(auth: AdminAuth, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def _guarded(
+    auth: AdminAuth, handler: Handler, role: Role = roles.DEFAULT
+) -> Callable[[Request], Awaitable[Response]]:
+    """The handler behind sign-in, the role it needs (admin unless told) and CSRF."""
+
     async def endpoint(request: Request) -> Response:
         try:
             principal = await auth.principal(request)
             if principal is None:
                 raise AdminUnauthenticated(
-                    "sign in to the console, or send the admin token as Authorization: Bearer"
+                    "sign in to the console, or send an admin token as Authorization: Bearer"
                 )
+            request.state.admin = principal.admin
+            roles.check(principal.admin, role)
             unsafe = request.method not in SAFE_METHODS and principal.via == "session"
             if unsafe and not auth.csrf_matches(
                 principal.session_id, request.headers.get(CSRF_HEADER)
@@ -218,6 +246,7 @@ async def openapi(request: Request) -> JSONResponse:
     return JSONResponse(
         openapi_document(
             NewAgent,
+            AgentSettings,
             Rotation,
             Revocation,
             GrantChange,
@@ -240,6 +269,12 @@ def _engine(request: Request) -> Engine:
     return engine
 
 
+async def me(request: Request, principal: Principal) -> Response:
+    """Who is signed in: name, role, and how (session or token)."""
+    admin = principal.admin
+    return JSONResponse({"name": admin.name, "role": admin.role.value, "via": principal.via})
+
+
 async def list_agents(request: Request, principal: Principal) -> Response:
     gateway = _gateway(request)
     found = await run_in_threadpool(gateway.agents.list)
@@ -256,12 +291,25 @@ async def create_agent(request: Request, principal: Principal) -> Response:
         body.expires_in,
         by=actor_for(request, principal.via),
         reason=body.reason,
+        allow_unknown_parameters=body.allow_unknown_parameters,
     )
     return JSONResponse({"agent": agent_json(agent, None), "key": key}, status_code=201)
 
 
 async def get_agent(request: Request, principal: Principal) -> Response:
     agent = await Changes.of(request).agent(request.path_params["name"])
+    used = await run_in_threadpool(audit_log.last_use, _engine(request))
+    return JSONResponse({"agent": agent_json(agent, used.get(agent.name))})
+
+
+async def update_agent(request: Request, principal: Principal) -> Response:
+    body = await _body(request, AgentSettings)
+    agent = await Changes.of(request).allow_unknown(
+        request.path_params["name"],
+        body.allow_unknown_parameters,
+        actor_for(request, principal.via),
+        reason=body.reason,
+    )
     used = await run_in_threadpool(audit_log.last_use, _engine(request))
     return JSONResponse({"agent": agent_json(agent, used.get(agent.name))})
 

@@ -1,4 +1,9 @@
-"""The console's sign-in: the admin token, signed session cookies and CSRF tokens.
+"""The console's sign-in: admin tokens, signed session cookies and CSRF tokens.
+
+Two kinds of token sign in: the admin token of the settings (the first admin,
+`admin`, role admin) and named admins' tokens (`bollard admins create`, looked up
+by their hash in `bollard.admins`). Whoever signed in rides on the `Principal`,
+and a session's row names them: a revoked admin's sessions end at once.
 
 The admin token is `BOLLARD_ADMIN_TOKEN`, or one generated at first start into
 `state_dir/admin.token` (mode 0600) and printed once. A session is a cookie
@@ -42,6 +47,7 @@ from starlette.responses import Response
 
 from bollard.admin.sessions import Sessions, utc
 from bollard.admin.throttle import RedisThrottle, Throttle, throttle_for
+from bollard.admins import FIRST, FIRST_ADMIN, Admin, Admins
 from bollard.errors import ConfigError
 from bollard.settings import ADMIN_TOKEN_MIN, Settings
 
@@ -94,6 +100,7 @@ def auth_for(settings: Settings, engine: Engine) -> AdminAuth:
         session_seconds=settings.admin_session_hours * 3600,
         throttle=throttle_for(settings),
         sessions=Sessions(engine),
+        admins=Admins(engine),
     )
 
 
@@ -104,9 +111,10 @@ def _print(message: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling the console: a browser session, or a script holding the token."""
+    """Who is calling the console: a browser session, or a script holding a token."""
 
     via: str  # session | token
+    admin: Admin = FIRST
     session_id: str = ""
 
 
@@ -121,6 +129,7 @@ class AdminAuth:
         clock: Callable[[], float] = time.time,
         throttle: Throttle | RedisThrottle | None = None,
         sessions: Sessions | None = None,
+        admins: Admins | None = None,
     ) -> None:
         self._token_digest = hashlib.sha256(token.encode()).digest()
         self._key = hmac.new(token.encode(), b"bollard admin session v1", "sha256").digest()
@@ -128,18 +137,26 @@ class AdminAuth:
         self._clock = clock
         self.throttle = throttle if throttle is not None else Throttle()
         self._sessions = sessions  # without a store, no session is ever good
+        self._admins = admins  # without a store, only the admin token signs in
 
     async def token_matches(self, presented: str, client: str | None = None) -> bool:
-        """Whether `presented` is the admin token (constant time).
+        """Whether `presented` is the admin token or a live named admin's."""
+        return await self.identify(presented, client) is not None
+
+    async def identify(self, presented: str, client: str | None = None) -> Admin | None:
+        """The admin whose token `presented` is: the first admin's (constant time) or a
+        live named admin's (by its hash), else None.
 
         With a client address: raises SignInThrottled while that address is shut
         out (whether or not the token is right), and counts a wrong token against it.
         """
         digest = hashlib.sha256(presented.encode()).digest()
-        matches = hmac.compare_digest(digest, self._token_digest)
+        found: Admin | None = FIRST if hmac.compare_digest(digest, self._token_digest) else None
+        if found is None and self._admins is not None:
+            found = await asyncio.to_thread(self._admins.by_token, presented)
         if client is not None:
-            await self.throttle.attempt(client, matches)
-        return matches
+            await self.throttle.attempt(client, found is not None)
+        return found
 
     async def aclose(self) -> None:
         """Release the throttle's connections (Redis's, if it has one)."""
@@ -158,11 +175,23 @@ class AdminAuth:
 
     async def session_id(self, cookie: str | None) -> str | None:
         """The session id in a cookie, if we signed it and the session is still live."""
+        found = await self.session(cookie)
+        return found.session_id if found is not None else None
+
+    async def session(self, cookie: str | None) -> Principal | None:
+        """Who holds the session in a cookie, if we signed it, it is live and its admin
+        may still sign in."""
         session_id = self._signed_session_id(cookie)
         if session_id is None or self._sessions is None:
             return None
-        live = await asyncio.to_thread(self._sessions.live, session_id, utc(self._clock()))
-        return session_id if live else None
+        name = await asyncio.to_thread(self._sessions.holder, session_id, utc(self._clock()))
+        if name is None:
+            return None
+        if self._admins is None:
+            admin = FIRST if name in ("", FIRST_ADMIN) else None
+        else:
+            admin = await asyncio.to_thread(self._admins.holding, name)
+        return None if admin is None else Principal("session", admin, session_id)
 
     async def end_session(self, cookie: str | None) -> None:
         """End the session a cookie carries (signing out), if it is one of ours."""
@@ -201,10 +230,9 @@ class AdminAuth:
         """
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and credentials:
-            matches = await self.token_matches(credentials.strip(), client_address(request))
-            return Principal("token") if matches else None
-        session_id = await self.session_id(request.cookies.get(SESSION_COOKIE))
-        return Principal("session", session_id) if session_id else None
+            admin = await self.identify(credentials.strip(), client_address(request))
+            return Principal("token", admin) if admin is not None else None
+        return await self.session(request.cookies.get(SESSION_COOKIE))
 
     def set_session_cookie(self, response: Response, request: Request, value: str) -> None:
         """Attach the session cookie: HttpOnly, SameSite=Strict, Secure behind TLS."""

@@ -27,6 +27,7 @@ from bollard.admin.problems import (
     UnknownAgent,
     UnknownRecord,
 )
+from bollard.admins import Admin
 from bollard.agents import Agent, AgentNameTaken, UnknownAgentName, parse_duration, utcnow
 from bollard.approvals import HeldCall, UnknownApproval
 from bollard.changes import Actor, AdminChanges, Revocation, Rotation
@@ -42,10 +43,13 @@ T = TypeVar("T")
 
 
 def actor_for(request: Request, via: str) -> Actor:
-    """The signed-in admin (console) or the admin token's holder (api), and their address."""
-    name = "admin token" if via == "token" else "admin"
+    """The admin the route's guard let in (by name), through the console or the api,
+    and their address."""
+    admin: Admin | None = getattr(request.state, "admin", None)
+    if admin is None:  # a route that skipped its guard: never record a change as nobody's
+        raise RuntimeError("actor_for called outside a guarded route")
     door = "console" if via == "console" else "api"
-    return Actor(name, door, client_address(request))
+    return Actor(admin.name, door, client_address(request))
 
 
 class Changes:
@@ -73,6 +77,7 @@ class Changes:
         expires_in: str | None,
         by: Actor,
         reason: str | None = None,
+        allow_unknown_parameters: bool = False,
     ) -> tuple[Agent, str]:
         """A new agent and its key (shown once)."""
         self._writable()
@@ -85,7 +90,16 @@ class Changes:
             expires_at=expires_at,
             note=note,
             reason=reason,
+            allow_unknown_parameters=allow_unknown_parameters,
         )
+
+    async def allow_unknown(
+        self, name: str, allowed: bool, by: Actor, reason: str | None = None
+    ) -> Agent:
+        """Let the agent send parameters an action does not take (each a warning on the
+        record), or refuse them again; the agent as it now is."""
+        self._writable()
+        return await _apply(self._core.set_allow_unknown_parameters, by, name, allowed, reason)
 
     async def revoke(self, name: str, by: Actor, reason: str | None = None) -> Revocation:
         """Revoke the agent and all its keys from the next call on."""

@@ -95,6 +95,9 @@ def openapi_document(*models: type[BaseModel]) -> dict[str, Any]:
     }
     write = (403, 422, 503)
     paths = {
+        "/admin/api/me": {
+            "get": _op("Who is signed in: name, role (viewer, approver, admin), via", "the admin"),
+        },
         "/admin/api/agents": {
             "get": _op("List agents with status and last use", "the agents"),
             "post": _op(
@@ -109,6 +112,14 @@ def openapi_document(*models: type[BaseModel]) -> dict[str, Any]:
         "/admin/api/agents/{name}": {
             "parameters": [NAME],
             "get": _op("One agent", "the agent", 404),
+            "patch": _op(
+                "Change an agent's settings: allow_unknown_parameters (each change recorded; "
+                "in force on the agent's next call)",
+                "the agent",
+                *write,
+                404,
+                requestBody=_body("AgentSettings"),
+            ),
         },
         "/admin/api/agents/{name}/revoke": {
             "parameters": [NAME],

@@ -23,9 +23,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from bollard.admin import charts, flash, limitform, logview, rulepages, usage
+from bollard.admin import charts, flash, limitform, logview, roles, rulepages, settingpages, usage
 from bollard.admin import log as audit_log
 from bollard.admin.api import audit_filters
+from bollard.admin.approvals_page import approval_routes
 from bollard.admin.auth import (
     CSRF_FIELD,
     LOGIN_COOKIE,
@@ -38,8 +39,15 @@ from bollard.admin.auth import (
 from bollard.admin.changes import Changes, actor_for
 from bollard.admin.grants import difference, matrix
 from bollard.admin.keypanel import key_panel
-from bollard.admin.problems import AdminError, CsrfRejected, InvalidInput, SignInThrottled
+from bollard.admin.problems import (
+    AdminError,
+    CsrfRejected,
+    InvalidInput,
+    RoleRefused,
+    SignInThrottled,
+)
 from bollard.admin.usage import Series, Window
+from bollard.admins import Admin, Role
 from bollard.agents import Agent, utcnow
 from bollard.catalog import Catalog
 from bollard.errors import ConfigError
@@ -64,27 +72,31 @@ Handler = Callable[[Request, Page], Awaitable[Response]]
 def page_routes(auth: AdminAuth, templates: Jinja2Templates) -> list[Route]:
     """The console's routes (mounted under /admin)."""
     pages = Pages(auth, templates)
-    guarded: list[tuple[str, Handler, list[str]]] = [
-        ("/", pages.home, ["GET"]),
-        ("/agents", pages.agents, ["GET", "POST"]),
-        ("/agents/{name}", pages.agent, ["GET"]),
-        ("/agents/{name}/grants", pages.grants, ["POST"]),
-        ("/agents/{name}/revoke", pages.revoke, ["POST"]),
-        ("/agents/{name}/rotate", pages.rotate, ["POST"]),
-        ("/agents/{name}/limits", pages.limits, ["POST"]),
-        ("/audit", pages.audit, ["GET"]),
-        ("/audit/rows", pages.audit_rows, ["GET"]),
-        ("/audit/{seq:int}", pages.record, ["GET"]),
-        ("/usage", pages.usage, ["GET"]),
-        ("/logout", pages.logout, ["POST"]),
+    viewer, admin = Role.VIEWER, Role.ADMIN
+    guarded: list[tuple[str, Handler, list[str], Role]] = [
+        ("/", pages.home, ["GET"], viewer),
+        ("/agents", pages.agents, ["GET"], viewer),
+        ("/agents", pages.agents, ["POST"], admin),
+        ("/agents/{name}", pages.agent, ["GET"], viewer),
+        ("/agents/{name}/grants", pages.grants, ["POST"], admin),
+        ("/agents/{name}/revoke", pages.revoke, ["POST"], admin),
+        ("/agents/{name}/rotate", pages.rotate, ["POST"], admin),
+        ("/agents/{name}/limits", pages.limits, ["POST"], admin),
+        ("/audit", pages.audit, ["GET"], viewer),
+        ("/audit/rows", pages.audit_rows, ["GET"], viewer),
+        ("/audit/{seq:int}", pages.record, ["GET"], viewer),
+        ("/usage", pages.usage, ["GET"], viewer),
+        ("/logout", pages.logout, ["POST"], viewer),
         *rulepages.rule_routes(pages),
+        *settingpages.setting_routes(pages),
     ]
     # A form's URL opened directly answers with the page the form is on, not a bare 405.
     for form_url in ("grants", "revoke", "rotate", "limits"):
-        guarded.append((f"/agents/{{name}}/{form_url}", pages.to_agent, ["GET"]))
-    guarded.append(("/logout", pages.home, ["GET"]))
+        guarded.append((f"/agents/{{name}}/{form_url}", pages.to_agent, ["GET"], viewer))
+    guarded.append(("/logout", pages.home, ["GET"], viewer))
+    guarded += approval_routes(pages)
     routes = [Route("/login", pages.login, methods=["GET", "POST"])]
-    routes += [Route(p, pages.guard(h), methods=m) for p, h, m in guarded]
+    routes += [Route(p, pages.guard(h, r), methods=m) for p, h, m, r in guarded]
     return routes
 
 
@@ -93,15 +105,24 @@ class Pages:
         self.auth = auth
         self.templates = templates
 
-    def guard(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        """Require a session; check the CSRF token of every POST."""
+    def guard(
+        self, handler: Handler, role: Role = roles.DEFAULT
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """Require a session whose admin has `role` (admin unless told); check the CSRF
+        token of every POST."""
 
         async def endpoint(request: Request) -> Response:
-            session_id = await self.auth.session_id(request.cookies.get(SESSION_COOKIE))
-            if session_id is None:
+            signed = await self.auth.session(request.cookies.get(SESSION_COOKIE))
+            if signed is None:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/admin/login?next={quote(target)}", status_code=303)
+            session_id = signed.session_id
+            request.state.admin = signed.admin
             csrf = self.auth.csrf_token(session_id)
+            try:
+                roles.check(signed.admin, role)
+            except RoleRefused as exc:
+                return self.render(request, "error.html", csrf, error=exc, status=exc.status)
             form = None
             if request.method == "POST":
                 form = await request.form()
@@ -123,7 +144,8 @@ class Pages:
     def render(
         self, request: Request, name: str, csrf: str, status: int = 200, **context: Any
     ) -> Response:
-        context = {"csrf": csrf, "nav": name.split(".")[0], **context}
+        me = getattr(request.state, "admin", None)  # who is signed in, on every page
+        context = {"csrf": csrf, "nav": name.split(".")[0], "me": me, **context}
         return self.templates.TemplateResponse(request, name, context, status_code=status)
 
     # Sign-in -----------------------------------------------------------------
@@ -138,10 +160,10 @@ class Pages:
             target = _safe_next(_text(form, "next") or "/admin/agents")
             if not self.auth.csrf_matches(f"login:{nonce}", _text(form, CSRF_FIELD)):
                 error, status = "The sign-in form expired: try again.", 403
-            elif (refused := await self._token_refusal(request, _text(form, "token"))) is not None:
-                error, status, retry_after = refused
+            elif isinstance(found := await self._signs_in(request, _text(form, "token")), tuple):
+                error, status, retry_after = found
             else:
-                _, cookie = await self.auth.new_session()
+                _, cookie = await self.auth.new_session(found.name)
                 redirect = RedirectResponse(target, status_code=303)
                 self.auth.set_session_cookie(redirect, request, cookie)
                 redirect.delete_cookie(LOGIN_COOKIE, path="/admin")
@@ -152,15 +174,14 @@ class Pages:
         set_login_cookie(response, request, nonce)
         return response
 
-    async def _token_refusal(self, request: Request, token: str) -> tuple[str, int, int] | None:
-        """None for the right token; else the message, status and seconds to wait."""
+    async def _signs_in(self, request: Request, token: str) -> Admin | tuple[str, int, int]:
+        """The admin a token is; else the message, status and seconds to wait."""
         try:
-            if await self.auth.token_matches(token.strip(), client_address(request)):
-                return None
+            admin = await self.auth.identify(token.strip(), client_address(request))
         except SignInThrottled as exc:
             wait = exc.retry_after
             return f"Too many wrong tokens from your address: try again in {wait} s.", 429, wait
-        return "That is not the admin token.", 401, 0
+        return admin if admin is not None else ("That is not an admin token.", 401, 0)
 
     async def logout(self, request: Request, page: Page) -> Response:
         await self.auth.end_session(request.cookies.get(SESSION_COOKIE))

@@ -5,6 +5,7 @@
         ├── InvalidInput (422 INVALID_INPUT)
         ├── AdminUnauthenticated (401 ADMIN_UNAUTHENTICATED)
         ├── CsrfRejected (403 CSRF_REJECTED)
+        ├── RoleRefused (403 ROLE_REFUSED)
         ├── UnknownAgent (404 AGENT_NOT_FOUND)
         ├── UnknownRecord (404 RECORD_NOT_FOUND)
         ├── AgentExists (409 AGENT_EXISTS)
@@ -40,6 +41,13 @@ class AdminUnauthenticated(AdminError):
 class CsrfRejected(AdminError):
     status = 403
     error_code = "CSRF_REJECTED"
+
+
+class RoleRefused(AdminError):
+    """Signed in, but the admin's role does not allow this (a viewer deciding a call)."""
+
+    status = 403
+    error_code = "ROLE_REFUSED"
 
 
 class UnknownAgent(AdminError):

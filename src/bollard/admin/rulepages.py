@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from bollard.admin.changes import Changes, actor_for
 from bollard.admin.problems import AdminError
+from bollard.admins import Role
 from bollard.policy import EFFECTS, HIDEABLE, Rule
 from bollard.rule_book import load_rules
 
@@ -29,17 +30,18 @@ if TYPE_CHECKING:
 FIELDS = ("selector", "effect", "when", "fields", "reason", "shadow")
 
 
-def rule_routes(pages: Pages) -> list[tuple[str, Handler, list[str]]]:
-    """The rule forms' routes, for `page_routes` to guard."""
+def rule_routes(pages: Pages) -> list[tuple[str, Handler, list[str], Role]]:
+    """The rule forms' routes and the role each needs, for `page_routes` to guard."""
     forms = RulePages(pages)
     base = "/agents/{name}/rules"
+    admin, viewer = Role.ADMIN, Role.VIEWER
     return [
-        (base, forms.add, ["POST"]),
-        (base + "/{rule_id:int}", forms.edit, ["POST"]),
-        (base + "/{rule_id:int}/remove", forms.remove, ["POST"]),
-        (base, forms.to_agent, ["GET"]),
-        (base + "/{rule_id:int}", forms.to_agent, ["GET"]),
-        (base + "/{rule_id:int}/remove", forms.to_agent, ["GET"]),
+        (base, forms.add, ["POST"], admin),
+        (base + "/{rule_id:int}", forms.edit, ["POST"], admin),
+        (base + "/{rule_id:int}/remove", forms.remove, ["POST"], admin),
+        (base, forms.to_agent, ["GET"], viewer),
+        (base + "/{rule_id:int}", forms.to_agent, ["GET"], viewer),
+        (base + "/{rule_id:int}/remove", forms.to_agent, ["GET"], viewer),
     ]
 
 

@@ -48,14 +48,19 @@ class Sessions:
 
     def live(self, session_id: str, now: datetime) -> bool:
         """Whether the session was begun here, has not expired and was not ended."""
+        return self.holder(session_id, now) is not None
+
+    def holder(self, session_id: str, now: datetime) -> str | None:
+        """The admin a live session names ("" for one begun before named admins), else None."""
         table = admin_sessions
-        query = select(table.c.id_hash).where(
+        query = select(table.c.admin).where(
             table.c.id_hash == _hashed(session_id),
             table.c.ended_at.is_(None),
             table.c.expires_at > now,
         )
         with self._engine.connect() as conn:
-            return conn.execute(query).first() is not None
+            found = conn.execute(query).scalar()
+        return None if found is None else str(found)
 
     def show_flash(self, session_id: str, sealed_us: int) -> bool:
         """Mark a flash sealed at `sealed_us` shown, if this live session has shown none

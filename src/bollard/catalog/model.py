@@ -174,6 +174,10 @@ class Action:
         claimed = [d.highest for d in self.disagreements if d.field == f"credits.{name}"]
         return max([held, *(c for c in claimed if c is not None)])
 
+    # Names Apollo still accepts but Bollard does not offer (deprecated in Apollo's
+    # document): not refused as unknown, not listed in MCP schemas.
+    accepted: tuple[str, ...] = ()
+
     @property
     def path_params(self) -> tuple[str, ...]:
         """Names of the `{param}` segments, in path order."""
@@ -187,6 +191,12 @@ class Action:
     def param(self, name: str) -> Param | None:
         """The parameter with this name, if the action has one."""
         return next((p for p in self.params if p.name == name), None)
+
+    @property
+    def known_names(self) -> frozenset[str]:
+        """Every argument name Apollo takes for this action: its parameters (path ones
+        too) and what it still accepts."""
+        return frozenset(p.name for p in self.params) | frozenset(self.accepted)
 
     def render_path(self, values: Mapping[str, str]) -> str:
         """The concrete path (under /api/v1) with path parameters filled in."""

@@ -185,7 +185,18 @@ def _action(index: int, raw: Any) -> Action:
         origin=cast(Origin, _choice(entry, raw, "origin", ORIGINS) if "origin" in raw else "seed"),
         tags=_tags(entry, raw, credits),
         disagreements=_disagreements(entry, raw, credits),
+        accepted=_accepted(entry, raw, names),
     )
+
+
+def _accepted(entry: str, raw: Mapping[str, Any], names: set[str]) -> tuple[str, ...]:
+    accepted = raw.get("accepted", [])
+    if not isinstance(accepted, list) or not all(isinstance(a, str) for a in accepted):
+        raise CatalogError(entry, "accepted", "must be a list of parameter names")
+    both = sorted(names & set(accepted))
+    if both:
+        raise CatalogError(entry, "accepted", f"{both[0]!r} is a parameter already")
+    return tuple(accepted)
 
 
 def _tags(entry: str, raw: Mapping[str, Any], credits: Credits) -> tuple[str, ...]:

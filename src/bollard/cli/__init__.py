@@ -17,6 +17,10 @@ from bollard.errors import ConfigError
 # Each command: the module defining it (in its COMMANDS) and its one-line help, for
 # `bollard --help` (tests/test_cli_lazy.py checks each against the loaded command).
 COMMANDS: dict[str, tuple[str, str]] = {
+    "admins": (
+        "bollard.cli.admins",
+        "People who may use the console and its API, each with a role.",
+    ),
     "agents": ("bollard.cli.agents", "Create, list, show, revoke and rotate agents."),
     "approvals": (
         "bollard.cli.approvals",
@@ -32,7 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "check": (
         "bollard.cli.agents",
-        "Whether agent NAME may call ACTION (with --args), and why; exit 0 if allowed, 1 if not.",
+        "Whether agent NAME may call ACTION (with --args), and why: allowed, denied, or held "
+        "for a person (an approve rule); exit 0 if allowed, 1 if denied or held.",
     ),
     "grants": ("bollard.cli.agents", "Add, remove and list an agent's grants."),
     "limits": (

@@ -17,17 +17,20 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bollard.agents import Agent, Agents, in_words, parse_duration, utcnow
-from bollard.catalog import load_catalog
+from bollard.catalog import Action, load_catalog
 from bollard.cli import options
 from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
 from bollard.errors import ConfigError
+from bollard.policy import CompiledRule, Verdict, compile_stored
+from bollard.replay import Judgement, judge
+from bollard.rule_book import load_rules
 from bollard.store import open_store
 
 if TYPE_CHECKING:
     from bollard.changes import AdminChanges
 
-# What only a change or `check` needs (the audit writer, the rule engine) is imported
-# where it is used: `bollard agents list` reads the store and nothing more.
+# What only a change or a held call needs (the audit writer, approvals) is imported
+# where it is used: `bollard agents list` reads the store and little more.
 
 SOON = timedelta(hours=1)  # a key that stops sooner than this gets a warning
 
@@ -67,6 +70,7 @@ def _agent_json(agent: Agent, now: datetime) -> dict[str, Any]:
         "created_at": _stamp(agent.created_at),
         "expires_at": _stamp(agent.expires_at),
         "revoked_at": _stamp(agent.revoked_at),
+        "allow_unknown_parameters": agent.allow_unknown_parameters,
     }
 
 
@@ -86,7 +90,14 @@ def _describe(agent: Agent, now: datetime) -> str:
         lines.append(f"revoked: {agent.revoked_at:%Y-%m-%d %H:%M} UTC")
     if agent.note:
         lines.append(f"note:    {agent.note}")
+    lines.append(f"unknown parameters: {_unknown_text(agent)}")
     return "\n".join(lines)
+
+
+def _unknown_text(agent: Agent) -> str:
+    if agent.allow_unknown_parameters:
+        return "sent to Apollo, each recorded as a warning (--allow-unknown-parameters)"
+    return "refused with the nearest parameter names (the default)"
 
 
 def _echo_key(key: str) -> None:
@@ -186,6 +197,37 @@ def show_command(name: str, as_json: bool) -> None:
     with _repository() as repo:
         agent = repo.require(name)
     click.echo(json.dumps(_agent_json(agent, now), indent=2) if as_json else _describe(agent, now))
+
+
+@agents_group.command("set")
+@click.argument("name")
+@click.option(
+    "--allow-unknown-parameters/--no-allow-unknown-parameters",
+    "allow_unknown",
+    default=None,
+    help="Send parameters an action does not take to Apollo (which ignores them), each "
+    "recorded as a warning, instead of refusing the call (the default).",
+)
+@actor_option
+@reason_option
+@json_option
+@reports_errors
+def set_command(
+    name: str, allow_unknown: bool | None, actor: str | None, reason: str | None, as_json: bool
+) -> None:
+    """Change agent NAME's settings."""
+    if allow_unknown is None:
+        raise ConfigError(
+            "nothing to set: give --allow-unknown-parameters or --no-allow-unknown-parameters"
+        )
+    now = utcnow()
+    who = options.actor(actor)
+    with _changes() as changes:
+        agent = changes.set_allow_unknown_parameters(who, name, allow_unknown, reason)
+    if as_json:
+        _echo_json(_agent_json(agent, now))
+        return
+    click.echo(f"agent {agent.name!r}: unknown parameters {_unknown_text(agent)}")
 
 
 @agents_group.command("revoke")
@@ -323,10 +365,8 @@ def grants_list_command(name: str, as_json: bool) -> None:
 @json_option
 @reports_errors
 def check_command(name: str, action_id: str, args_json: str | None, as_json: bool) -> None:
-    """Whether agent NAME may call ACTION (with --args), and why; exit 0 if allowed, 1 if not."""
-    from bollard.policy import compile_rule, decide, evaluate
-    from bollard.rule_book import load_rules
-
+    """Whether agent NAME may call ACTION (with --args), and why: allowed, denied, or held
+    for a person (an approve rule); exit 0 if allowed, 1 if denied or held."""
     catalog = load_catalog()
     action = catalog.get(action_id)
     if action is None:
@@ -336,44 +376,76 @@ def check_command(name: str, action_id: str, args_json: str | None, as_json: boo
     now = utcnow()
     with _repository() as repo, repo.engine.connect() as conn:
         agent = repo.require(name)
-        stored = load_rules(conn, name)
-        rules = [compile_rule(r, catalog) for r in stored]
+        rules = tuple(compile_stored(r, catalog) for r in load_rules(conn, name))
     status = agent.status(now)
-    decision = decide(agent.grants, action)
-    verdict = evaluate(rules, action, args, name, now)
-    allowed = decision.allowed and status == "active" and verdict.allowed
-    reason = decision.reason if status == "active" else f"agent {name!r} is {status}"
-    if decision.allowed and verdict.denied is not None:
-        reason = f"denied by policy: {verdict.denied}"
+    allow_unknown = agent.allow_unknown_parameters
+    judged = judge(agent.grants, rules, action, args, name, now, allow_unknown=allow_unknown)
+    outcome = judged.outcome if status == "active" else "deny"
+    reason = judged.reason if status == "active" else f"agent {name!r} is {status}"
+    if judged.decision.allowed and judged.outcome != "allow" and status == "active":
+        said = {"deny": "denied by policy", "held": "held for approval"}[judged.outcome]
+        if judged.unknown:
+            said = "refused (UNKNOWN_PARAMETER)"
+        reason = f"{said}: {judged.reason}"
     if as_json:
-        _echo_json(
-            {
-                "agent": name,
-                "action": action.id,
-                "allowed": allowed,
-                "reason": reason,
-                "grant": decision.grant,
-                "would_allow": list(decision.would_allow),
-                "agent_status": status,
-                "needs_master_key": action.master_key,
-                "rules": list(verdict.applied),
-                "hidden": list(verdict.hidden),
-            }
-        )
+        _echo_json(_check_json(agent, action, judged, outcome, reason, status))
     else:
-        click.echo(f"{'allowed' if allowed else 'denied'}: {name} → {action.id}: {reason}")
-        if status != "active" and not decision.allowed:
-            click.echo(f"also {decision.reason}")
-        by_id = {r.id: r for r in stored}
-        for applied in verdict.applied:
-            rule = by_id.get(applied["rule"])
-            said = f" ({rule.describe().split(' ', 1)[1]})" if rule is not None else ""
-            click.echo(f"rule #{applied['rule']}: {_applied(applied)}{said}")
-        if verdict.hidden:
-            click.echo(f"fields withheld from the answer: {', '.join(verdict.hidden)}")
+        word = {"allow": "allowed", "deny": "denied", "held": "held"}[outcome]
+        click.echo(f"{word}: {name} → {action.id}: {reason}")
+        if status != "active" and not judged.decision.allowed:
+            click.echo(f"also {judged.decision.reason}")
+        _echo_rules(rules, judged.verdict)
+        if outcome == "held":
+            click.echo(f"a person approves it (bollard approvals list); {_hold_words(judged)}")
         if action.master_key:
             click.echo(f"note: {action.id} needs Apollo's master key (BOLLARD_APOLLO_MASTER_KEY)")
-    raise SystemExit(0 if allowed else 1)
+    raise SystemExit(0 if outcome == "allow" else 1)
+
+
+def _check_json(
+    agent: Agent, action: Action, judged: Judgement, outcome: str, reason: str, status: str
+) -> dict[str, Any]:
+    decision = judged.decision
+    hold = judged.verdict.hold
+    return {
+        "agent": agent.name,
+        "action": action.id,
+        "allowed": outcome == "allow",
+        "outcome": outcome,
+        "reason": reason,
+        "grant": decision.grant,
+        "would_allow": list(decision.would_allow),
+        "agent_status": status,
+        "needs_master_key": action.master_key,
+        "rules": list(judged.verdict.applied),
+        "hidden": list(judged.verdict.hidden),
+        "unknown_parameters": list(judged.unknown),
+        "allow_unknown_parameters": agent.allow_unknown_parameters,
+        "held_by_rule": hold.rule if hold is not None and outcome == "held" else None,
+        "expires_after": _hold_seconds(judged) if outcome == "held" else None,
+    }
+
+
+def _echo_rules(rules: tuple[CompiledRule, ...], verdict: Verdict) -> None:
+    by_id = {r.rule.id: r.rule for r in rules}
+    for applied in verdict.applied:
+        rule = by_id.get(applied["rule"])
+        said = f" ({rule.describe().split(' ', 1)[1]})" if rule is not None else ""
+        click.echo(f"rule #{applied['rule']}: {_applied(applied)}{said}")
+    if verdict.hidden:
+        click.echo(f"fields withheld from the answer: {', '.join(verdict.hidden)}")
+
+
+def _hold_seconds(judged: Judgement) -> int:
+    hold = judged.verdict.hold
+    seconds = hold.seconds if hold is not None else None
+    from bollard.approvals import DEFAULT_EXPIRY
+
+    return seconds if seconds is not None else int(DEFAULT_EXPIRY.total_seconds())
+
+
+def _hold_words(judged: Judgement) -> str:
+    return f"the call waits {in_words(timedelta(seconds=_hold_seconds(judged)))}, then expires"
 
 
 def _call_args(text: str | None) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -19,7 +20,7 @@ import click
 from bollard.errors import ConfigError
 
 if TYPE_CHECKING:
-    from bollard.changes import Actor
+    from bollard.changes import Actor, AdminChanges
     from bollard.settings import Settings
 
 # `bollard --help` imports this module: what it imports beyond click is imported where
@@ -60,11 +61,16 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def _code(exc: ConfigError) -> str:
+    from bollard.admins import AdminNameTaken, UnknownAdminName
     from bollard.agents import AgentNameTaken, UnknownAgentName
 
-    if isinstance(exc, UnknownAgentName):
-        return "AGENT_NOT_FOUND"
-    return "AGENT_EXISTS" if isinstance(exc, AgentNameTaken) else "INVALID_INPUT"
+    codes: list[tuple[type[ConfigError], str]] = [
+        (UnknownAgentName, "AGENT_NOT_FOUND"),
+        (AgentNameTaken, "AGENT_EXISTS"),
+        (UnknownAdminName, "ADMIN_NOT_FOUND"),
+        (AdminNameTaken, "ADMIN_EXISTS"),
+    ]
+    return next((code for kind, code in codes if isinstance(exc, kind)), "INVALID_INPUT")
 
 
 def show_error(exc: click.ClickException, as_json: bool, file: IO[Any] | None = None) -> None:
@@ -93,6 +99,23 @@ def settings(*, create: bool = False) -> Settings:
     if where.new_file is not None:
         click.echo(f"Using a new database at {where.new_file}", err=True)
     return base.model_copy(update=changes)
+
+
+@contextmanager
+def admin_changes() -> Iterator[AdminChanges]:
+    """The admin changes service on the database `--db` names or that is found."""
+    from bollard.agents import Agents
+    from bollard.audit.checkpointer import checkpointer_for
+    from bollard.catalog import load_catalog
+    from bollard.changes import AdminChanges
+    from bollard.store import open_store
+
+    given = settings()
+    engine = open_store(given.database_url)
+    try:
+        yield AdminChanges(engine, Agents(engine, load_catalog()), checkpointer_for(given))
+    finally:
+        engine.dispose()
 
 
 def actor(given: str | None) -> Actor:

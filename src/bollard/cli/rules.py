@@ -17,8 +17,8 @@ from bollard.catalog import load_catalog
 from bollard.changes import AdminChanges
 from bollard.cli import options
 from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
-from bollard.policy import EFFECTS, Rule
-from bollard.rule_book import load_rules
+from bollard.policy import EFFECTS, Rule, fix_hint
+from bollard.rule_book import load_rules, stale_rules
 from bollard.store import open_store
 
 
@@ -99,11 +99,18 @@ def list_command(agent: str | None, as_json: bool) -> None:
         if agent is not None:
             changes.agents.require(agent, conn)
         rules = load_rules(conn, agent)
+    broken = {c.rule.id: c.broken for c in stale_rules(rules, changes.agents.catalog)}
     if as_json:
-        click.echo(json.dumps([r.as_dict() for r in rules], indent=2))
+        listed = [{**r.as_dict(), "broken": broken.get(r.id)} for r in rules]
+        click.echo(json.dumps(listed, indent=2))
         return
     for rule in rules:
         click.echo(rule.describe())
+        if rule.id in broken:
+            click.echo(
+                f"  BROKEN: no longer fits the catalog ({broken[rule.id]}); the calls it "
+                f"covers are denied until you {fix_hint(rule)}"
+            )
     if not rules:
         click.echo("no rules")
 

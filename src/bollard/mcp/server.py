@@ -20,6 +20,7 @@ from bollard.agents import Agent
 from bollard.errors import Unauthenticated
 from bollard.gateway import Call, Gateway, ToolTarget
 from bollard.mcp import tools
+from bollard.mcp.narrowing import narrowed
 
 SCOPE_AGENT = "bollard.agent"
 SCOPE_KEY = "bollard.key"
@@ -33,7 +34,8 @@ INSTRUCTIONS = (
 
 
 def create_server(gateway: Gateway) -> Server[Any]:
-    """An MCP server whose tools are the calling agent's granted actions."""
+    """An MCP server whose tools are the calling agent's granted actions, their schemas
+    narrowed by its rules where a schema can say them (`bollard.mcp.narrowing`)."""
     catalog_tools = {a.mcp_tool: tools.tool(a) for a in gateway.catalog.actions}
     status_tool = tools.status_tool()
 
@@ -41,11 +43,14 @@ def create_server(gateway: Gateway) -> Server[Any]:
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         agent = _agent(ctx)
-        visible = gateway.visible_actions(agent)
-        listed = [catalog_tools[a.mcp_tool] for a in visible]
+        rules = await gateway.rules_for(agent)
+        listed = [
+            narrowed(catalog_tools[a.mcp_tool], a, rules) for a in gateway.visible_actions(agent)
+        ]
+        tools = [t for t in listed if t is not None]
         if await gateway.holds_calls(agent):
-            listed.append(status_tool)
-        return types.ListToolsResult(tools=listed)
+            tools.append(status_tool)
+        return types.ListToolsResult(tools=tools)
 
     async def call_tool(
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams

@@ -137,6 +137,7 @@ def _remember(
             request.headers.get("x-api-key"),
             query,
             body,
+            request.headers.get("content-type"),
         )
         sb.calls.append(call)
 

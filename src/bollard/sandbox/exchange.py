@@ -31,6 +31,7 @@ class SandboxCall:
     api_key: str | None
     query: dict[str, Any]
     body: Any
+    content_type: str | None = None  # how the body was declared (Apollo parses it so)
 
 
 @dataclass(frozen=True, slots=True)

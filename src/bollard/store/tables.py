@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 
 metadata = MetaData(
@@ -75,6 +76,8 @@ agents = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
+    # Let names an action does not take through to Apollo (recorded as a warning).
+    Column("allow_unknown_parameters", Boolean, nullable=False, server_default=false()),
 )
 
 agent_keys = Table(
@@ -234,4 +237,18 @@ webhook_owners = Table(
     Column("agent", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "created_at"),
+)
+
+# Named admins (migration 0012): a role and a token stored as its SHA-256 only, as
+# agents' keys are. The admin token of the settings is the first admin, not a row.
+admins = Table(
+    "admins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # viewer | approver | admin
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
 )

@@ -58,3 +58,20 @@ if (live) {
     else { clearInterval(timer); }
   });
 }
+
+// The approvals page: add calls held since it was drawn, newest first, without a reload.
+const held = document.getElementById("approval-rows");
+if (held && held.dataset.rows) {
+  const poll = async () => {
+    const response = await fetch(held.dataset.rows, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const fresh = document.createElement("tbody");
+    fresh.innerHTML = await response.text();
+    const shown = new Set([...held.querySelectorAll("tr[data-id]")].map((row) => row.dataset.id));
+    [...fresh.querySelectorAll("tr[data-id]")].reverse().forEach((row) => {
+      if (!shown.has(row.dataset.id)) held.insertAdjacentElement("afterbegin", row);
+    });
+    if (held.querySelector("tr[data-id]")) document.getElementById("no-approvals")?.remove();
+  };
+  setInterval(poll, Number(held.dataset.poll) * 1000);
+}

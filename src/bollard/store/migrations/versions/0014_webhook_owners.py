@@ -1,7 +1,7 @@
 """Webhook-result ownership in the database, so that every replica knows it.
 
 Revision ID: 0014_webhook_owners
-Revises: 0011_approvals
+Revises: 0013_agent_unknown_parameters
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_webhook_owners"
-down_revision: str | None = "0011_approvals"
+down_revision: str | None = "0013_agent_unknown_parameters"
 branch_labels: str | None = None
 depends_on: str | None = None
 
