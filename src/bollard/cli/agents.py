@@ -22,15 +22,15 @@ from bollard.cli import options
 from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
 from bollard.errors import ConfigError
 from bollard.policy import CompiledRule, Verdict, compile_stored
-from bollard.replay import Judgement, judge
 from bollard.rule_book import load_rules
 from bollard.store import open_store
 
 if TYPE_CHECKING:
     from bollard.changes import AdminChanges
+    from bollard.replay import Judgement
 
-# What only a change or a held call needs (the audit writer, approvals) is imported
-# where it is used: `bollard agents list` reads the store and little more.
+# What only a change, `check` or a held call needs (the audit writer, replay, approvals)
+# is imported where it is used: `bollard agents list` reads the store and little more.
 
 SOON = timedelta(hours=1)  # a key that stops sooner than this gets a warning
 
@@ -379,6 +379,8 @@ def check_command(name: str, action_id: str, args_json: str | None, as_json: boo
         rules = tuple(compile_stored(r, catalog) for r in load_rules(conn, name))
     status = agent.status(now)
     allow_unknown = agent.allow_unknown_parameters
+    from bollard.replay import judge  # it loads the audit package: only `check` needs it
+
     judged = judge(agent.grants, rules, action, args, name, now, allow_unknown=allow_unknown)
     outcome = judged.outcome if status == "active" else "deny"
     reason = judged.reason if status == "active" else f"agent {name!r} is {status}"
