@@ -212,6 +212,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid: int, tid: int) -> float:
+    """User + system CPU one thread of a process has used so far (the main thread, which
+    runs the event loop, has tid == pid)."""
+    fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def machine_ticks() -> tuple[int, int]:
     """(all CPU ticks, ticks stolen by the hypervisor) so far, from /proc/stat."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -318,12 +325,19 @@ def process_tree(pid: int) -> list[int]:
 
 
 def wrk_command() -> str:
-    """wrk's path, or exit saying how to install it (Debian's package)."""
+    """wrk's path; installed from Debian's package when missing (as root), else exit
+    saying how to install it."""
     found = shutil.which("wrk")
+    if found is None and shutil.which("apt-get") and os.geteuid() == 0:
+        print("wrk is not installed: apt-get install -y wrk (Debian's package) ...", flush=True)
+        for step in (["apt-get", "update"], ["apt-get", "install", "-y", "wrk"]):
+            subprocess.run(step, check=False, capture_output=True)
+        found = shutil.which("wrk")
     if found is None:
         sys.exit(
-            "bench/gateway.py drives its load with wrk, which is not installed here: "
-            "apt-get update && apt-get install -y wrk"
+            "bench/gateway.py drives its load with wrk, which is not installed here and "
+            "could not be installed: as root, apt-get update && apt-get install -y wrk "
+            "(Debian's package), then run the bench again"
         )
     return found
 
@@ -336,8 +350,9 @@ def wrk(
 ) -> dict[str, float]:
     """One closed-loop wrk run (1 thread, `concurrency` connections) against `target`.
 
-    Returns req/s, p50/p99 (ms), the target process's CPU per request (ms) and wrk's
-    own (ms), so a reader can see the generator is not the bottleneck. `processes` names
+    Returns req/s, p50/p99 (ms), the target process's CPU per request (ms), that of its
+    main thread (the event loop) alone, and wrk's own (ms), so a reader can see the
+    generator is not the bottleneck. `processes` names
     the processes whose CPU counts (default: the target's own).
     """
     cmd = [
@@ -347,10 +362,12 @@ def wrk(
     ]
     pids = processes(target.pid)
     cpu = sum(cpu_seconds(p) for p in pids)
+    loop = thread_cpu_seconds(target.pid, target.pid)
     mine = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_cpu = sum(cpu_seconds(p) for p in pids) - cpu
+    loop = thread_cpu_seconds(target.pid, target.pid) - loop
     found = json.loads(out.strip().splitlines()[-1])
     n = found["requests"]
     failed = sum(found[k] for k in ("connect", "read", "write", "timeout", "non2xx"))
@@ -362,6 +379,7 @@ def wrk(
         "p50": found["p50_us"] / 1000,
         "p99": found["p99_us"] / 1000,
         "cpu_ms": server_cpu / n * 1000,
+        "loop_ms": loop / n * 1000,
         "wrk_cpu_ms": wrk_cpu / n * 1000,
     }
 
@@ -435,8 +453,9 @@ def run(args: argparse.Namespace, database_url: str | None, stack: ExitStack) ->
                 with steal_meter() as steal:
                     row = wrk(t, args.seconds, c, process_tree)
                 runs[c][t.name].append({**row, "steal": steal[0]})
-    report_closed(args, runs, database_url is not None)
+    ratios = report_closed(args, runs, database_url is not None)
     fixed: dict[str, list[float]] = {t.name: [] for t in targets}
+    histograms = asyncio.run(writer_histograms(targets[2].url))
     for _ in range(args.rounds):
         for t in targets:
             try:
@@ -445,13 +464,21 @@ def run(args: argparse.Namespace, database_url: str | None, stack: ExitStack) ->
                 print(f"  at {args.rate} req/s, {t.name} answered {exc} (an overloaded host?)")
     rss = {t.name: sum(rss_mb(p) for p in process_tree(t.pid)) for t in targets[2:]}
     commits = asyncio.run(records_per_commit(targets[2].url))
-    report_fixed(args, fixed, rss, commits)
+    added = report_fixed(args, fixed, rss, commits)
+    writer = writer_report(histograms, asyncio.run(writer_histograms(targets[2].url)))
+    print(f"  the audit writer (sqlite) at {args.rate} req/s: {writer}")
+    report_targets(args, ratios, added, rss)
     print(f"load after: {os.getloadavg()[0]:.2f}")
+
+
+Ratios = dict[tuple[str, int], tuple[float, float]]  # (store, concurrency) -> throughput, CPU
 
 
 def report_closed(
     args: argparse.Namespace, runs: dict[int, dict[str, list[dict[str, float]]]], postgres: bool
-) -> None:
+) -> Ratios:
+    """Print each target's figures and Bollard/bare; return Bollard/bare by store."""
+    ratios: Ratios = {}
     print(
         f"people search, wrk -t1, {args.rounds} rounds of {args.seconds:g}s per target and "
         "concurrency, loopback, medians; sqlite/postgres: Bollard's store"
@@ -463,8 +490,8 @@ def report_closed(
             r = {f: statistics.median(row[f] for row in rows) for f in rows[0]}
             print(
                 f"    {name:8s} {r['rps']:7.0f} req/s  p50 {r['p50']:6.2f}  p99 {r['p99']:6.2f} ms"
-                f"  CPU/req {r['cpu_ms']:.3f} ms  (wrk {r['wrk_cpu_ms']:.3f} ms, "
-                f"steal {r['steal']:.0%})"
+                f"  CPU/req {r['cpu_ms']:.3f} ms (event loop {r['loop_ms']:.3f})"
+                f"  (wrk {r['wrk_cpu_ms']:.3f} ms, steal {r['steal']:.0%})"
             )
         for name in ("sqlite", "postgres"):
             if name not in by_target:
@@ -481,11 +508,15 @@ def report_closed(
                 f"(rounds {' '.join(f'{x:.2f}' for x in tput)}), CPU per call "
                 f"{statistics.median(cpu):.2f} (rounds {' '.join(f'{x:.2f}' for x in cpu)})"
             )
+            ratios[name, c] = (statistics.median(tput), statistics.median(cpu))
+    return ratios
 
 
 def report_fixed(
     args: argparse.Namespace, fixed: dict[str, list[float]], rss: dict[str, float], commits: float
-) -> None:
+) -> dict[str, float]:
+    """Print the fixed-rate p99s, memory and records per commit; return each target's
+    p99 added over direct's (ms)."""
     direct99 = pct(fixed["direct"], 99)
     print(
         f"  at {args.rate} req/s for {args.rate_seconds:g}s x {args.rounds} (Python client): "
@@ -497,6 +528,36 @@ def report_fixed(
     )
     print("  resident memory: " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in rss.items()))
     print(f"  audit records per durable commit (sqlite): {commits:.1f}")
+    return {name: pct(lat, 99) - direct99 for name, lat in fixed.items() if lat}
+
+
+def report_targets(
+    args: argparse.Namespace, ratios: Ratios, added: dict[str, float], rss: dict[str, float]
+) -> None:
+    """Issue 23's targets against this run's figures (PostgreSQL's are noted, not judged)."""
+    print("targets (Bollard on SQLite; PostgreSQL noted):")
+    for (store, c), (tput, cpu) in ratios.items():
+        judged = store == "sqlite"
+        print(
+            f"  {store} c={c}: throughput/bare {tput:.2f} (>= 0.60: {_met(tput >= 0.60, judged)}),"
+            f" CPU per call/bare {cpu:.2f} (<= 1.70: {_met(cpu <= 1.70, judged)})"
+        )
+    for store in ("sqlite", "postgres"):
+        if store in added:
+            extra = added[store] - added.get("bare", 0.0)
+            print(
+                f"  {store}: p99 added over direct at {args.rate} req/s {added[store]:.2f} ms "
+                f"(<= 5 ms: {_met(added[store] <= 5, store == 'sqlite')}; the bare "
+                f"pass-through adds {added.get('bare', 0.0):.2f}, Bollard {extra:+.2f} more)"
+            )
+        if store in rss:
+            print(f"  {store}: resident memory {rss[store]:.0f} MB (< 200: "
+                  f"{_met(rss[store] < 200, store == 'sqlite')})")  # fmt: skip
+
+
+def _met(ok: bool, judged: bool) -> str:
+    word = "met" if ok else "missed"
+    return word if judged else f"{word}, noted"
 
 
 if __name__ == "__main__":

@@ -34,26 +34,46 @@ from gateway import (
     wrk_command,
 )
 
-# A call's steps, by a frame that marks each (first match from the leaf wins).
+# A call's steps, each by the frames ('file.py:qualified name', as py-spy names them)
+# that mark it; a sample counts for the step of the frame nearest its leaf.
 STEPS = {
-    "audit writer thread (encode, hash, INSERT, fsync)": ("writer.py:_run",),
-    "authenticate": ("gateway.py:authenticate",),
-    "resolve + check + validate": ("gateway.py:_check",),
-    "admit/settle (limits)": ("limiter.py:admit", "limiter.py:settle"),
-    "request record (build, encode, queue, wait)": (
-        "gateway.py:_request_record",
-        "writer.py:append",
-        "writer.py:_pending",
+    "audit writer thread (hash, INSERT, fsync'd COMMIT, WAL checkpoints)": (
+        "writer.py:AuditWriter._run",
     ),
-    "outcome record (build, encode, defer)": (
-        "gateway.py:_record_outcome",
-        "gateway.py:_outcome_record",
+    "1 authenticate (access_version read, agent in memory)": ("gateway.py:Gateway.authenticate",),
+    "2-4 resolve, redact, authorize, rules, validate": (
+        "gateway.py:Gateway._resolve",
+        "gateway.py:Gateway._apply_rules",
+        "redaction.py:redact",
+        "policy.py:decide",
+        "arguments.py:check",
+        "webhook_owners.py:WebhookOwners.check",
     ),
-    "upstream client (aiohttp)": ("upstream.py:send", "passthrough.py:forward"),
-    "REST door (headers, body, response)": ("rest.py:__call__",),
-    "uvicorn HTTP protocol": ("httptools_impl.py",),
-    "event loop (uvloop) and other": ("",),
+    "5 admit, 8 settle (limits)": ("limiter.py:Limiter.admit", "limiter.py:Limiter.settle"),
+    "6 request record (build, encode, queue, wait)": (
+        "gateway.py:Gateway._request_record",
+        "writer.py:AuditWriter.append",
+    ),
+    "8 outcome record (build, encode, defer)": ("gateway.py:Gateway._answered",),
+    "7 upstream client (aiohttp: request, answer)": (
+        "upstream.py:Upstream.send",
+        "passthrough.py:build.<locals>.forward",
+        "client_proto.py:ResponseHandler.data_received",
+        "client_reqrep.py:ClientRequest.write_bytes",
+    ),
+    "writing the response (uvicorn, the socket)": ("httptools_impl.py:RequestResponseCycle.send",),
+    "the door or app (headers, body, routing)": (
+        "rest.py:RestDoor.__call__",
+        "app.py:BollardApp.__call__",
+        "applications.py:Starlette.__call__",
+    ),
+    "reading requests (uvicorn's protocol, httptools)": (
+        "httptools_impl.py:HttpToolsProtocol.data_received",
+        "protocol.py:GuardedHttpToolsProtocol.data_received",
+    ),
 }
+_STEP_OF = {mark: step for step, marks in STEPS.items() for mark in marks}
+OTHER = "event loop (uvloop) and other"
 
 
 def main() -> None:
@@ -120,8 +140,7 @@ def report(name: str, stacks: collections.Counter[str]) -> None:
     for stack, count in stacks.items():
         fs = frames(stack)
         own[fs[-1]] += count
-        joined = ";".join(fs)
-        step = next(s for s, marks in STEPS.items() if any(m in joined for m in marks))
+        step = next((_STEP_OF[f] for f in reversed(fs) if f in _STEP_OF), OTHER)
         by_step[step] += count
     print(f"  {name}: {total} busy samples")
     for step, count in by_step.most_common():

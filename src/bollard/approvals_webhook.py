@@ -12,9 +12,12 @@ Signature, for receivers other than Slack:
     X-Bollard-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + raw body)>
 
 The secret is `BOLLARD_APPROVALS_WEBHOOK_SECRET`; without it, HMAC-SHA256 of the
-audit key (`BOLLARD_AUDIT_KEY` or state_dir/audit.key) over the bytes
+audit key (`BOLLARD_AUDIT_KEY` or state_dir/audit.key) over the bytes 0xff then
 `bollard approvals webhook v1`, as hex: set the secret when a receiver checks
-signatures. A receiver compares in constant time and refuses old timestamps.
+signatures. A receiver compares in constant time, refuses a timestamp more than a few
+minutes from its clock (a captured message cannot be replayed later), and treats
+`approval.id` as the message's identity: a retry after a lost answer posts the same
+body again (newly stamped and signed), so one held call may arrive more than once.
 
 Delivery never holds up the agent's answer: `notify` only queues (from any thread)
 and a background task posts. A failure (no connection, a timeout, 5xx, 429) is
@@ -44,7 +47,9 @@ from bollard.settings import Settings
 log = logging.getLogger("bollard.approvals.webhook")
 SIGNATURE_HEADER = "X-Bollard-Signature"
 TIMESTAMP_HEADER = "X-Bollard-Timestamp"
-DERIVATION = b"bollard approvals webhook v1"
+# Not UTF-8 (the 0xff), so never the bytes of a value the audit log keeps as a keyed hash
+# under the same key (`audit.redaction.keyed_hash`): the log cannot hold part of it.
+DERIVATION = b"\xffbollard approvals webhook v1"
 
 
 def derived_secret(audit_key: bytes) -> bytes:

@@ -51,7 +51,7 @@ from bollard.catalog import Catalog
 from bollard.errors import ConfigError
 from bollard.limits.rule_store import check_rule
 from bollard.limits.rules import ALL_ACTIONS, LimitRule
-from bollard.policy import Rule, compile_rule, duration_text, parse_selector
+from bollard.policy import HOLD_MAX_SECONDS, Rule, compile_rule, duration_text, parse_selector
 
 VERSION = 1
 Path = tuple[str | int, ...]
@@ -234,12 +234,38 @@ def _hold_seconds(data: Mapping[str, Any], at: Path) -> int | None:
     if not isinstance(text, str):
         raise _At((*at, "expires_after"), f'expires_after must be a string like "8h", not {text!r}')
     seconds = _SECONDS.fullmatch(text)
-    if seconds is not None:
+    if seconds is not None:  # as export writes an expiry of whole seconds; bounds: compile_rule
         return int(seconds[1])
     try:
-        return int(parse_duration(text).total_seconds())
+        return expiry_seconds(text, "expires_after")
     except ConfigError as exc:
-        raise _At((*at, "expires_after"), f"expires_after: {exc}") from None
+        raise _At((*at, "expires_after"), str(exc)) from None
+
+
+def rule_expiry(text: str | None, effect: str, name: str) -> int | None:
+    """The expiry given with a rule of `effect` (None: not given, the default 24h), for
+    the admin API and the console: `expiry_seconds`, and only on an approve rule."""
+    if text is None:
+        return None
+    if effect != "approve":
+        raise ConfigError(
+            f"{name} goes with the effect approve (how long a held call waits for a person); "
+            "leave it out for deny and hide"
+        )
+    return expiry_seconds(text, name)
+
+
+def expiry_seconds(text: str, name: str = "--expires-after") -> int:
+    """An approve rule's expiry as a person writes it ("8h", "2d") in seconds, checked as
+    `compile_rule` checks a stored one: the one parser of the CLI, the file, the admin API
+    and the console. Else a ConfigError naming `name`, the option or field it came from."""
+    try:
+        seconds = int(parse_duration(text).total_seconds())
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    if not 60 <= seconds <= HOLD_MAX_SECONDS:
+        raise ConfigError(f"{name} must be from 1 minute to 30 days, e.g. 24h")
+    return seconds
 
 
 def _rule_key(message: str) -> str:

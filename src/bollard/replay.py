@@ -10,8 +10,11 @@ approved, is not a call of its own.
 
 Personal parameters are in the log only as keyed hashes (`audit.redaction`), so a rule
 reading one can only compare it for equality: `args.email == "a@b.com"`, `!=`, `in [...]`
-and `has(...)` are replayed (the literals hashed with the same key); any other use of
-such a parameter on a call that carries one is counted as not judged, never guessed.
+and `has(...)` are replayed (the literals hashed with the same key; `args["email"]` too);
+any other use of such a parameter on a call that carries one, and any read of a hashed
+value inside a list or an object (bulk enrichment's `details`), is counted as not
+judged, never guessed. Hashes are made of the value trimmed and in lower case, so a
+replayed equality ignores case where the live rule does not.
 Agents the file leaves out are not judged either: `apply` leaves them as they are.
 """
 
@@ -32,6 +35,7 @@ from bollard.audit.redaction import PERSONAL_FIELDS, keyed_hash
 from bollard.catalog import Action, Catalog
 from bollard.errors import UnknownParameter
 from bollard.policy import (
+    _ARGS_INDEX,
     CompiledRule,
     Decision,
     Rule,
@@ -46,6 +50,8 @@ from bollard.policy_file import AgentPolicy, Policy
 from bollard.store.tables import audit_records
 
 _STRING = r"\"(?:\\.|[^\"\\])*\""
+# `args` used as a whole (not args.NAME nor args["NAME"]): it may read any parameter
+_ARGS_WHOLE = re.compile(r"\bargs\b(?!\s*(?:\.\s*[A-Za-z_]|\[\s*[\"']))")
 _HIDDEN_REVEAL = "which policy withholds from this agent"
 
 
@@ -188,7 +194,8 @@ class _Judge:
         self._catalog = catalog
         self._policy = policy
         self._key = key
-        self._compiled: dict[str, tuple[tuple[CompiledRule, ...], tuple[Rule, ...]]] = {}
+        self._compiled: dict[str, tuple[tuple[CompiledRule, ...], tuple[tuple[Rule, bool], ...]]]
+        self._compiled = {}
 
     def one(self, row: Any, report: Report) -> None:
         action = self._catalog.get(row.action)
@@ -204,8 +211,8 @@ class _Judge:
             return
         params = data.get("params") if isinstance(data.get("params"), dict) else {}
         before, was = _before(data, row.decision, action, params)
-        compiled, opaque = self._rules(row.agent, wanted.rules)
-        if any(_unjudgeable(r, action, params) for r in opaque):
+        compiled, hashed = self._rules(row.agent, wanted.rules)
+        if any(_unjudgeable(r, plain, action, params) for r, plain in hashed):
             report.unjudged.append(row.request_id)
             return
         after, cause = self._after(wanted, compiled, action, params, row)
@@ -245,14 +252,14 @@ class _Judge:
 
     def _rules(
         self, agent: str, own: tuple[Rule, ...]
-    ) -> tuple[tuple[CompiledRule, ...], tuple[Rule, ...]]:
-        """The file's rules for `agent`, compiled for replay, and those that read a personal
-        parameter beyond equality."""
+    ) -> tuple[tuple[CompiledRule, ...], tuple[tuple[Rule, bool], ...]]:
+        """The file's rules for `agent`, compiled for replay, each beside whether it reads
+        personal parameters only for equality."""
         if agent not in self._compiled:
             rules = [*self._policy.rules, *own]
-            hashed = [_hashed(r, self._key) for r in rules]
+            hashed = tuple(_hashed(r, self._key) for r in rules)
             compiled = tuple(compile_rule(r, self._catalog) for r, _ in hashed)
-            self._compiled[agent] = (compiled, tuple(r for r, ok in hashed if not ok))
+            self._compiled[agent] = (compiled, hashed)
         return self._compiled[agent]
 
 
@@ -284,7 +291,7 @@ def _hashed(rule: Rule, key: bytes) -> tuple[Rule, bool]:
     personal = [n for n in read_args(rule.condition) if n in PERSONAL_FIELDS]
     if not personal:
         return rule, True
-    text = rule.condition
+    text = _dotted(rule.condition)  # args["email"] is args.email
     rest = text
     for name in personal:
         arg = rf"args\s*\.\s*{name}\b"
@@ -307,12 +314,41 @@ def _lit(literal: str, key: bytes) -> str:
     return json.dumps(keyed_hash(key, json.loads(literal)))
 
 
-def _unjudgeable(rule: Rule, action: Action, params: Mapping[str, Any]) -> bool:
-    """Whether `rule` would read a hashed value beyond equality on this call."""
+def _dotted(condition: str) -> str:
+    """`args["NAME"]` and `args['NAME']` written as `args.NAME`, where NAME may be."""
+
+    def dot(m: re.Match[str]) -> str:
+        name = m[1][1:-1]
+        return f"args.{name}" if name.isidentifier() else m[0]
+
+    return _ARGS_INDEX.sub(dot, condition)
+
+
+def _unjudgeable(rule: Rule, plain: bool, action: Action, params: Mapping[str, Any]) -> bool:
+    """Whether `rule` would read a hashed value on this call other than as a string it
+    compares for equality (hashed in `_hashed`): one inside a list or an object (bulk
+    enrichment's details), or a personal parameter read beyond equality (`plain` false)."""
     if not matches(rule.selector, action) or rule.condition is None:
         return False
-    names = [n for n in read_args(rule.condition) if n in PERSONAL_FIELDS]
-    return any(str(params.get(n, "")).startswith("hmac:") for n in names)
+    names = read_args(rule.condition) if _ARGS_WHOLE.search(rule.condition) is None else params
+    for name in names:
+        value = params.get(name)
+        if not _carries_hash(value):
+            continue
+        if not (plain and isinstance(value, str) and name in PERSONAL_FIELDS):
+            return True
+    return False
+
+
+def _carries_hash(value: Any) -> bool:
+    """Whether a recorded value is, or holds, a keyed hash (`audit.redaction`)."""
+    if isinstance(value, str):
+        return value.startswith("hmac:")
+    if isinstance(value, Mapping):
+        return any(_carries_hash(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_carries_hash(v) for v in value)
+    return False
 
 
 def _words(rule: Rule) -> str:

@@ -39,18 +39,21 @@ async def _body(
     Raises ClientGone if the client disconnects first, or sends fewer bytes than its
     Content-Length: half a request is never treated as a whole one.
     """
-    too_large = BodyTooLarge(
-        f"the request body is larger than {limit:,} bytes; send fewer records per call"
-    )
     expected = int(declared) if declared is not None and declared.isdigit() else None
     if expected is not None and expected > limit:
-        return b"", too_large
+        return b"", _too_large(limit)
     body = await read_body(receive, limit)
     if body is None:
-        return b"", too_large
+        return b"", _too_large(limit)
     if expected is not None and expected != len(body):
         raise ClientGone
     return body, None
+
+
+def _too_large(limit: int) -> BodyTooLarge:
+    return BodyTooLarge(
+        f"the request body is larger than {limit:,} bytes; send fewer records per call"
+    )
 
 
 class RestDoor:

@@ -32,6 +32,10 @@ def test_an_admin_adds_a_rule_after_a_refused_condition_then_removes_it(
     expect(page.locator("#no-rules")).to_be_visible()
     page.get_by_text("Add a rule for research").click()
     form = page.locator("#policy-rules")
+    expect(form.get_by_label("Expires after")).to_have_accessible_description(
+        "approve rules only, e.g. 8h: how long a held call waits for a person "
+        "(1 minute to 30 days; blank: 24h)"
+    )
     form.get_by_label("Selector").fill("people.search")
     form.get_by_label("Condition (CEL)").fill("args.per_pag > 25")
     form.get_by_label("Reason").fill("25 a page at most")
@@ -85,3 +89,37 @@ def test_the_rule_forms_edit_in_place_and_refuse_a_post_without_the_csrf_token(
     forged = client.post(f"/admin/agents/research/rules/{rule_id}/remove", data={})
     assert forged.status_code == 403
     assert [r["change"] for r in _rules(admin)] == ["rules.add", "rules.edit"]
+
+
+def test_an_approve_rule_gets_an_expiry_in_the_form_refused_kept_and_listed(
+    console: Console,
+) -> None:
+    admin, client = console.bollard, console.client
+    admin.agents.create("outreach", ["sequences:write"])
+    page = client.get("/admin/agents/outreach")
+    assert 'name="expires_after"' in page.text
+    assert "approve rules only, e.g. 8h" in page.text
+    base = "/admin/agents/outreach/rules"
+    form = {"csrf": console.csrf, "selector": "sequences.add_contacts", "effect": "approve"}
+    for typed, said in {
+        "8 hours": "Expires after: duration &#39;8 hours&#39; is not understood",
+        "45d": "Expires after must be from 1 minute to 30 days, e.g. 24h",
+    }.items():
+        bad = client.post(base, data={**form, "expires_after": typed})
+        assert bad.status_code == 422
+        assert said in bad.text
+        assert f'value="{typed}"' in bad.text  # what was typed is kept in the form
+    deny = client.post(base, data={**form, "effect": "deny", "expires_after": "8h"})
+    assert "Expires after goes with the effect approve" in deny.text
+    assert _rules(admin) == []
+
+    added = client.post(base, data={**form, "expires_after": "8h"})
+    assert "Added rule #" in added.text
+    assert "held calls expire after 8h" in added.text
+    rule_id = _rules(admin)[-1]["after"]["id"]
+    assert _rules(admin)[-1]["after"]["expires_after"] == 8 * 3600
+    assert 'name="expires_after" value="8h"' in added.text  # the edit form keeps it
+    edited = client.post(f"{base}/{rule_id}", data={**form, "expires_after": " "})
+    assert f"Saved rule #{rule_id}" in edited.text
+    assert "held calls expire after 24h (default)" in edited.text
+    assert [r["after"]["expires_after"] for r in _rules(admin)] == [8 * 3600, None]

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import re
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -18,6 +19,7 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
+from bollard.admins import Role
 from bollard.agents import utcnow
 from bollard.approvals import Approvals, HeldCall, digest, new_id
 from bollard.approvals_webhook import (
@@ -28,6 +30,8 @@ from bollard.approvals_webhook import (
     derived_secret,
     notifier_for,
 )
+from bollard.audit.keyfile import audit_key
+from bollard.changes import Actor, AdminChanges
 from bollard.errors import ConfigError
 from bollard.settings import Settings
 from bollard.store import open_store
@@ -249,3 +253,35 @@ def test_an_agents_held_call_reaches_the_webhook_once_signed_without_the_apollo_
     assert key not in posted
     assert enrol.contacts[1] in posted
     assert enrolments(bollard) == 0
+
+
+def test_what_an_agent_sends_never_puts_part_of_the_derived_secret_in_the_log(
+    start_bollard: StartBollard, receiver_thread: Receiver
+) -> None:
+    """The log keeps personal values as HMACs under the audit key: an agent that sends the
+    derivation's own words as one must not leave the derived signing secret's first half
+    there, for any viewer to read."""
+    bollard = start_bollard(approvals_webhook_url=f"{receiver_thread.url}/hook")
+    _, key = bollard.agents.create("sdr", ["people:read", "sequences:*"])
+    add_rule(bollard, "sdr", "sequences.add_contacts", "approve", reason="a person checks")
+    enrol = enrolment(bollard)
+    words = "bollard approvals webhook v1"
+    receiver_thread.expected = 1
+    with bollard.client(key) as agent:
+        searched = agent.post("/api/v1/mixed_people/api_search", json={"q_keywords": words})
+        held = agent.post(enrol.path, json=enrol.body(0))
+    assert (searched.status_code, held.status_code) == (200, 202)
+    assert receiver_thread.arrived.wait(30)
+    bollard.settle()
+
+    changes = AdminChanges(bollard.engine, bollard.agents, bollard.gateway.audit.checkpointer)
+    viewer = changes.create_admin(Actor("lead", "cli"), "vera", Role.VIEWER)[1]
+    with bollard.client(Authorization=f"Bearer {viewer}") as api:
+        found = api.get("/admin/api/audit", params={"agent": "sdr", "action": "people.search"})
+    assert found.status_code == 200, found.text
+    logged = found.text
+    hashes = re.findall(r"hmac:([0-9a-f]{32})", logged)
+    assert hashes  # the keywords, as the log keeps them
+    secret = derived_secret(audit_key(bollard.settings))
+    assert all(verifies(h, b, secret) for h, b in receiver_thread.posts)  # the secret in use
+    assert not any(h.encode() in secret for h in hashes)

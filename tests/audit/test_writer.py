@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select
 
 from bollard.audit import Record
+from bollard.audit.appender import append_records
 from bollard.audit.verify import verify
 from bollard.audit.writer import DEFER_AT_MOST, AuditWriter
 from bollard.errors import AuditUnavailable
@@ -60,6 +61,38 @@ def test_concurrent_callers_share_commits_and_the_chain_stays_whole(engine: Engi
     report = verify(engine, Ed25519PrivateKey.generate().public_key(), None)
     assert report.ok
     assert report.records == 1000
+
+
+def test_a_batch_after_another_process_appended_chains_after_that_record(
+    engine: Engine,
+) -> None:
+    """The writer chains after the head it left without reading it; when someone else
+    moved the head meanwhile (the CLI, another replica), it reads it and chains after."""
+    writer = AuditWriter(engine)
+    writer.start()
+
+    async def around_an_outside_append() -> None:
+        await writer.append(record(0))
+        await asyncio.to_thread(append_records, engine, [record(1)])
+        await writer.append(record(2), record(3))
+
+    try:
+        asyncio.run(around_an_outside_append())
+    finally:
+        writer.close()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(audit_records.c.seq, audit_records.c.request_id).order_by(audit_records.c.seq)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (1, "r000000"),
+        (2, "r000001"),
+        (3, "r000002"),
+        (4, "r000003"),
+    ]
+    report = verify(engine, Ed25519PrivateKey.generate().public_key(), None)
+    assert report.ok
+    assert report.records == 4
 
 
 def test_a_record_that_is_not_text_fails_its_own_call_and_not_the_writer(engine: Engine) -> None:

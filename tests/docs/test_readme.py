@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bollard.catalog import load_catalog
 from bollard.cli import main
+from bollard.policy_file import parse_policy
 from tests.harness import Bollard
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -102,3 +104,12 @@ def test_the_readme_mcp_configuration_runs_bollard_mcp(snippet: str) -> None:
     assert server["command"] == "bollard"
     result = CliRunner().invoke(main, [*server["args"], "--help"])
     assert result.exit_code == 0
+
+
+@pytest.mark.parametrize("snippet", blocks("toml"))
+def test_the_readme_policy_file_reads_as_policy_apply_reads_it(snippet: str) -> None:
+    policy = parse_policy(snippet, load_catalog())
+    (sdr,) = policy.agents
+    assert "\nallow_unknown_parameters = " in snippet  # the file rejects a key it does not know
+    assert sdr.allow_unknown_parameters is False
+    assert [r.hold_seconds for r in sdr.rules if r.effect == "approve"] == [8 * 3600]

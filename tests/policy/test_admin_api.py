@@ -99,3 +99,48 @@ def test_a_rule_is_edited_in_place_and_the_policy_exported_and_diffed_through_th
     assert {"/admin/api/rules/{rule_id}/edit", "/admin/api/policy/apply"} <= paths.keys()
     kinds = [r["action"] for r in bollard.records() if r["kind"] == "admin"]
     assert kinds[-3:] == ["rules.add", "rules.edit", "grants.change"]
+
+
+def test_an_approve_rule_takes_expires_after_through_the_api_checked_as_the_cli_checks_it(
+    start_bollard: StartBollard,
+) -> None:
+    bollard = start_bollard(admin_token=TOKEN)
+    bollard.agents.create("bot", ["sequences:write"])
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    rule = {"agent": "bot", "selector": "sequences.add_contacts", "effect": "approve"}
+    refused = {
+        "8 hours": "expires_after: duration '8 hours' is not understood: use a positive whole",
+        "45d": "expires_after must be from 1 minute to 30 days, e.g. 24h",
+        "30s": "expires_after: duration '30s' is not understood",
+        "": "expires_after: duration '' is not understood",
+    }
+    with httpx.Client(base_url=bollard.url, headers=admin, timeout=10) as api:
+        for text, said in refused.items():
+            bad = api.post("/admin/api/rules", json={**rule, "expires_after": text})
+            assert bad.status_code == 422, text
+            assert said in bad.json()["error"], bad.json()
+        deny = api.post("/admin/api/rules", json={**rule, "effect": "deny", "expires_after": "8h"})
+        assert deny.status_code == 422
+        assert "expires_after goes with the effect approve" in deny.json()["error"]
+        typed = api.post("/admin/api/rules", json={**rule, "expires_after": 8})
+        assert typed.status_code == 422
+        assert "expires_after: Input should be a valid string" in typed.json()["error"]
+        assert api.get("/admin/api/rules").json()["rules"] == []
+
+        added = api.post("/admin/api/rules", json={**rule, "expires_after": "8h"})
+        assert added.status_code == 201, added.text
+        assert added.json()["expires_after"] == 8 * 3600
+        edit = f"/admin/api/rules/{added.json()['id']}/edit"
+        edited = api.post(edit, json={**rule, "expires_after": "2d"})
+        assert edited.json()["expires_after"] == 2 * 86400
+        exported = api.get("/admin/api/policy").json()["toml"]
+        assert 'expires_after = "2d"' in exported
+        cleared = api.post(edit, json=rule)
+        assert cleared.json()["expires_after"] is None
+        listed = api.get("/admin/api/rules").json()["rules"]
+        schema = api.get("/admin/api/openapi.json").json()["components"]["schemas"]["NewRule"]
+    assert [r["expires_after"] for r in listed] == [None]
+    assert schema["properties"]["expires_after"]["anyOf"][0]["type"] == "string"
+    assert "e.g. 8h" in schema["properties"]["expires_after"]["description"]
+    kinds = [r["action"] for r in bollard.records() if r["kind"] == "admin"]
+    assert kinds[-3:] == ["rules.add", "rules.edit", "rules.edit"]

@@ -191,3 +191,45 @@ def test_replay_reports_calls_that_would_be_held_or_no_longer_held_or_refused_as
     text = _cli(bollard, "policy", "check", str(path), "--replay").output
     assert "held → allow" in text
     assert "allow → held" in text
+
+
+BULK = "/api/v1/people/bulk_match"
+HIDDEN = """\
+version = 1
+
+[[agents]]
+name = "research"
+grants = ["people:read"]
+
+[[agents.rules]]
+selector = "people.bulk_enrich"
+effect = "deny"
+when = 'size(args.details) == 1 && args.details[0].email == "ada@example.com"'
+
+[[agents.rules]]
+selector = "people.enrich"
+effect = "deny"
+when = 'has(args.email) && args["email"] == "ada@example.com"'
+"""
+
+
+def test_replay_does_not_judge_a_hashed_value_a_rule_reads_inside_a_list_or_by_index(
+    start_bollard: StartBollard, database_url: str, tmp_path: Path
+) -> None:
+    """Emails inside bulk enrichment's details, and args["email"], are kept as keyed hashes
+    too: a rule reading them is not judged against the hashes (which never equal the
+    file's plain literal, so every call would wrongly stay allowed)."""
+    bollard = start_bollard(database_url)
+    _, key = bollard.agents.create("research", ["people:read"])
+    bulk = _call(bollard, key, BULK, {"details": [{"email": "ada@example.com"}]}, 200)
+    single = _call(bollard, key, ENRICH, {"email": "ada@example.com"}, 200)
+    bollard.settle()
+    path = tmp_path / "policy.toml"
+    path.write_text(HIDDEN)
+
+    done = _cli(bollard, "policy", "check", str(path), "--replay", "--json")
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.output)
+    assert report["examined"] == 2
+    assert bulk in report["unjudged"]  # no way to compare a hash to d.email inside a list
+    assert [c["request_id"] for c in report["changed"]] == [single]  # equality, hashed

@@ -39,9 +39,10 @@ from bollard.admin.problems import (
 from bollard.admins import Role
 from bollard.agents import Agent, utcnow
 from bollard.audit.search import AuditFilters
+from bollard.errors import ConfigError
 from bollard.gateway import Gateway
 from bollard.policy import Rule
-from bollard.policy_file import policy_json
+from bollard.policy_file import policy_json, rule_expiry
 from bollard.rule_book import load_rules
 
 log = logging.getLogger("bollard.admin")
@@ -120,6 +121,13 @@ class NewRule(BaseModel):
     when: str | None = Field(default=None, max_length=2000, description="a CEL condition")
     fields: list[str] = Field(default_factory=list, max_length=30)
     shadow: bool = False
+    expires_after: str | None = Field(
+        default=None,
+        max_length=16,
+        description="approve rules only: how long a held call waits for a person, e.g. 8h "
+        "(a whole number of m, h, d or w; 1 minute to 30 days); null: 24h. "
+        "Rules are listed with it in seconds",
+    )
     reason: str | None = Field(
         default=None, max_length=500, description="told to the agent; kept in the record"
     )
@@ -394,7 +402,15 @@ def _rule(rule_id: int, body: NewRule) -> Rule:
         body.when,
         fields,
         body.shadow,
+        _expiry(body),
     )
+
+
+def _expiry(body: NewRule) -> int | None:
+    try:
+        return rule_expiry(body.expires_after, body.effect, "expires_after")
+    except ConfigError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 async def export_policy(request: Request, principal: Principal) -> Response:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from bollard.admin import flash
 from bollard.admin.changes import Changes, actor_for
@@ -47,6 +47,9 @@ def approval_routes(pages: Pages) -> list[tuple[str, Handler, list[str], Role]]:
         ("/approvals/{approval_id}", view.one, ["GET"], Role.VIEWER),
         ("/approvals/{approval_id}/approve", view.approve, ["POST"], Role.APPROVER),
         ("/approvals/{approval_id}/deny", view.deny, ["POST"], Role.APPROVER),
+        # A form's URL opened directly (signing in again after the session ended): the call.
+        ("/approvals/{approval_id}/approve", view.to_call, ["GET"], Role.VIEWER),
+        ("/approvals/{approval_id}/deny", view.to_call, ["GET"], Role.VIEWER),
     ]
 
 
@@ -70,6 +73,11 @@ class ApprovalsPage:
             error = UnknownRecord(f"there is no held call {request.path_params['approval_id']!r}")
             return self.pages.render(request, "error.html", page.csrf, error=error, status=404)
         return await self._render(request, page, "approvals.html", [found], single=True, **extra)
+
+    async def to_call(self, request: Request, page: Page) -> Response:
+        """The held call's page (nothing is decided by a GET)."""
+        path = f"{LIST}/{quote(request.path_params['approval_id'], safe='')}"
+        return RedirectResponse(path, status_code=303)
 
     async def approve(self, request: Request, page: Page) -> Response:
         note = _field(page, "note") or None
@@ -105,7 +113,6 @@ class ApprovalsPage:
             page.csrf,
             status=int(extra.pop("status", 200)),
             calls=[_view(c, now) for c in calls],
-            may_decide=request.state.admin.role.allows(Role.APPROVER),
             notice=said.get("notice", ""),
             poll_seconds=POLL_SECONDS,
             **extra,

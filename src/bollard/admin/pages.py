@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -97,6 +98,8 @@ def page_routes(auth: AdminAuth, templates: Jinja2Templates) -> list[Route]:
     guarded += approval_routes(pages)
     routes = [Route("/login", pages.login, methods=["GET", "POST"])]
     routes += [Route(p, pages.guard(h, r), methods=m) for p, h, m, r in guarded]
+    for path, _, methods, role in guarded:  # which forms each page shows whom
+        pages.roles.add(path, methods, role)
     return routes
 
 
@@ -104,6 +107,7 @@ class Pages:
     def __init__(self, auth: AdminAuth, templates: Jinja2Templates) -> None:
         self.auth = auth
         self.templates = templates
+        self.roles = roles.RouteRoles("/admin")
 
     def guard(
         self, handler: Handler, role: Role = roles.DEFAULT
@@ -145,7 +149,8 @@ class Pages:
         self, request: Request, name: str, csrf: str, status: int = 200, **context: Any
     ) -> Response:
         me = getattr(request.state, "admin", None)  # who is signed in, on every page
-        context = {"csrf": csrf, "nav": name.split(".")[0], "me": me, **context}
+        may = partial(self.roles.may, me)  # may(url): whether `me` may post a form to url
+        context = {"csrf": csrf, "nav": name.split(".")[0], "me": me, "may": may, **context}
         return self.templates.TemplateResponse(request, name, context, status_code=status)
 
     # Sign-in -----------------------------------------------------------------

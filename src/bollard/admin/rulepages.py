@@ -19,15 +19,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bollard.admin.changes import Changes, actor_for
-from bollard.admin.problems import AdminError
+from bollard.admin.problems import AdminError, InvalidInput
 from bollard.admins import Role
-from bollard.policy import EFFECTS, HIDEABLE, Rule
+from bollard.approvals import DEFAULT_EXPIRY
+from bollard.errors import ConfigError
+from bollard.policy import EFFECTS, HIDEABLE, Rule, duration_text
+from bollard.policy_file import rule_expiry
 from bollard.rule_book import load_rules
 
 if TYPE_CHECKING:
     from bollard.admin.pages import Handler, Page, Pages
 
-FIELDS = ("selector", "effect", "when", "fields", "reason", "shadow")
+FIELDS = ("selector", "effect", "when", "fields", "expires_after", "reason", "shadow")
 
 
 def rule_routes(pages: Pages) -> list[tuple[str, Handler, list[str], Role]]:
@@ -59,7 +62,15 @@ async def rule_context(request: Request, name: str) -> dict[str, Any]:
         "team_rules": [r for r in rules if r.agent is None],
         "effects": EFFECTS,
         "hideable": HIDEABLE,
+        "expiries": {r.id: _expiry_text(r) for r in rules if r.effect == "approve"},
+        "default_expiry": f"{int(DEFAULT_EXPIRY.total_seconds()) // 3600}h",  # 24h
     }
+
+
+def _expiry_text(rule: Rule) -> str:
+    """How long the approve rule holds a call, as the form takes it back: `8h`; "" for
+    the default."""
+    return duration_text(rule.hold_seconds) if rule.hold_seconds is not None else ""
 
 
 class RulePages:
@@ -132,7 +143,15 @@ def _rule(rule_id: int, agent: str, form: dict[str, Any]) -> Rule:
         when,
         fields,
         bool(form["shadow"]),
+        _hold(form["expires_after"].strip() or None, form["effect"]),
     )
+
+
+def _hold(text: str | None, effect: str) -> int | None:
+    try:
+        return rule_expiry(text, effect, "Expires after")
+    except ConfigError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def _text(form: FormData, name: str) -> str:

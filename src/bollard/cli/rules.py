@@ -11,13 +11,14 @@ from contextlib import contextmanager
 
 import click
 
-from bollard.agents import Agents, parse_duration
+from bollard.agents import Agents
 from bollard.audit.checkpointer import checkpointer_for
 from bollard.catalog import load_catalog
 from bollard.changes import AdminChanges
 from bollard.cli import options
 from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
 from bollard.policy import EFFECTS, Rule, fix_hint
+from bollard.policy_file import expiry_seconds
 from bollard.rule_book import load_rules, stale_rules
 from bollard.store import open_store
 
@@ -80,7 +81,7 @@ def add_command(
     """Add a rule to AGENT (or --all-agents) for SELECTOR (an action id or <resource>:<access>)."""
     whose, selector = _split(given, all_agents, "SELECTOR")
     names = tuple(f.strip() for f in (fields or "").split(",") if f.strip())
-    hold = int(parse_duration(expires_after).total_seconds()) if expires_after else None
+    hold = expiry_seconds(expires_after) if expires_after else None
     rule = Rule(0, whose, selector.strip(), effect, reason or "", condition, names, shadow, hold)
     with admin_changes() as changes:
         added = changes.add_rule(options.actor(actor), rule, reason)

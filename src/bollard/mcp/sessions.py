@@ -13,7 +13,9 @@ import hmac
 
 NONCE_BYTES = 16  # 128 bits
 _TAG_BYTES = 16
-_CONTEXT = b"bollard mcp session v1"
+# Not UTF-8 (the 0xff), so never the bytes of a value the audit log keeps as a keyed hash
+# under the same key (`audit.redaction.keyed_hash`): the log cannot hold part of it.
+_CONTEXT = b"\xffbollard mcp session v2"
 
 
 def session_secret(root_key: bytes) -> bytes:

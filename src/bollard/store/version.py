@@ -2,9 +2,11 @@
 grants (triggers, migration 0004), read once per call so every change is in force on
 the very next one.
 
-On SQLite a local read (`_VersionReader`); on PostgreSQL a round trip made on an async
-connection (`_SharedVersionRead`), so the event loop serves other calls meanwhile, and
-calls that arrive while one read is in flight share the next one.
+On SQLite a local read (`_VersionReader`), one per turn of the event loop shared by the
+calls that asked for it in that turn (`_TurnRead`); on PostgreSQL a round trip made on
+an async connection (`_SharedVersionRead`), so the event loop serves other calls
+meanwhile, and calls that arrive while one read is in flight share the next one.
+Either way a call's read starts after the call asked for it.
 """
 
 from __future__ import annotations
@@ -82,6 +84,48 @@ class _VersionReader:
         conn, self._conn, self._cursor = self._conn, None, None
         if conn is not None:
             conn.close()
+
+
+class _TurnRead:
+    """SQLite: the calls that ask in one turn of the event loop share one read, made by
+    a callback scheduled after the first of them asked (so after all of them did).
+
+    At load many calls reach authentication in the same turn (their requests arrived
+    in one poll of the sockets), and the read, cheap alone, is not cheap there: the
+    driver gives up the GIL around it and takes it back from the audit writer thread.
+    Each caller waits on a future of its own, so one that gives up cancels nobody's.
+    """
+
+    def __init__(self, reader: _VersionReader) -> None:
+        self._reader = reader
+        # The futures waiting for the read scheduled on that loop (one loop per thread;
+        # each batch is read by a callback on its own loop).
+        self._batch: tuple[asyncio.AbstractEventLoop, list[asyncio.Future[int]]] | None = None
+
+    async def read(self) -> int:
+        loop = asyncio.get_running_loop()
+        batch = self._batch
+        if batch is None or batch[0] is not loop:
+            batch = self._batch = (loop, [])
+            loop.call_soon(self._read, batch)
+        mine: asyncio.Future[int] = loop.create_future()
+        batch[1].append(mine)
+        return await mine
+
+    def _read(self, batch: tuple[asyncio.AbstractEventLoop, list[asyncio.Future[int]]]) -> None:
+        if self._batch is batch:
+            self._batch = None  # callers from now on wait for the next read
+        waiting = batch[1]
+        try:
+            version = self._reader.read()
+        except Exception as exc:
+            for future in waiting:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for future in waiting:
+            if not future.done():
+                future.set_result(version)
 
 
 class _SharedVersionRead:
@@ -269,6 +313,7 @@ class AccessVersion:
         kept_timeout: float = KEPT_TIMEOUT,
     ) -> None:
         self._local = _VersionReader(engine)
+        self._turn = _TurnRead(self._local)
         self._shared = (
             _SharedVersionRead(engine, read_timeout=read_timeout, kept_timeout=kept_timeout)
             if engine.dialect.name == "postgresql"
@@ -282,7 +327,7 @@ class AccessVersion:
         """The version, without holding the event loop on PostgreSQL."""
         if self._shared is not None:
             return await self._shared.read()
-        return self._local.read()  # SQLite: local, and cheaper than any hand-off
+        return await self._turn.read()
 
     def read_now(self) -> int:
         """The version, read on this thread (for callers outside an event loop)."""
