@@ -20,6 +20,7 @@ from bollard.store import open_store
 from bollard.store.tables import access_version, agent_keys, agents, grants
 from bollard.store.version import READ_TIMEOUT, AccessVersion
 from tests.blackhole import Blackhole
+from tests.harness import wait_until_async
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -344,7 +345,7 @@ async def read_under_way(engine: Engine) -> None:
     """Wait until a read of access_version is running in the database (a fixed sleep
     would guess how long connecting takes, which a slow host can outlast)."""
 
-    def running() -> bool:
+    def running_now() -> bool:
         with engine.connect() as conn:  # a transaction of its own: fresh statistics
             return bool(
                 conn.execute(
@@ -356,10 +357,10 @@ async def read_under_way(engine: Engine) -> None:
                 ).scalar_one()
             )
 
-    deadline = time.monotonic() + 5
-    while not await asyncio.to_thread(running):
-        assert time.monotonic() < deadline, "no read of access_version began within 5 s"
-        await asyncio.sleep(0.01)
+    async def running() -> bool:
+        return await asyncio.to_thread(running_now)
+
+    await wait_until_async(running, "a read of access_version under way", within_s=5)
 
 
 def bump_rows(engine: Engine) -> None:

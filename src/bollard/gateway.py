@@ -105,7 +105,7 @@ class Gateway:
         )
         # Calls by (door, outcome), for /metrics.
         self.outcomes: Counter[tuple[str, str]] = Counter()
-        self.webhook_owners = WebhookOwners()
+        self.webhook_owners = WebhookOwners(agents.engine, clock)
         self.holding = Holding(
             approvals=self.approvals,
             audit=audit,
@@ -161,7 +161,7 @@ class Gateway:
             if resolved.problem is not None:
                 raise resolved.problem
             self._check_arguments(agent, resolved, trace)
-            self.webhook_owners.check(agent.name, resolved.action, resolved.args)
+            await self.webhook_owners.check(agent.name, resolved.action, resolved.args)
             trace.key_kind, key = self.keys.choose(resolved.action)
             # 5. admit: held for a person instead, when an approve rule says so; an
             # approved call is claimed here, once, after its limits are checked
@@ -208,7 +208,9 @@ class Gateway:
                     await self.limiter.release(admission)
                 return self._failed(trace, exc, started)
             # 8. record outcome
-            self.webhook_owners.remember(agent.name, resolved.action, reply.status, reply.body)
+            await self.webhook_owners.remember(
+                agent.name, resolved.action, reply.status, reply.body
+            )
             credits = await self.limiter.settle(
                 admission, reply.status, dict(reply.headers), reply.body
             )
