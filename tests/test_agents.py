@@ -4,6 +4,7 @@ import asyncio
 import gc
 import inspect
 import time
+import uuid
 from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -473,7 +474,10 @@ def test_a_dropped_connection_is_replaced_without_failing_the_calls(
     postgres_url: str,
 ) -> None:
     # As a server restart or a proxy's idle cut would: the kept connection is gone.
-    engine = open_store(postgres_url)
+    # Only this test's (its own application_name): other runs may share the database.
+    name = f"bollard-test-{uuid.uuid4().hex[:12]}"
+    tagged = make_url(postgres_url).update_query_dict({"application_name": name})
+    engine = open_store(tagged.render_as_string(hide_password=False))
     repo = Agents(engine, load_catalog())
 
     async def calls() -> list[int | BaseException]:
@@ -482,8 +486,8 @@ def test_a_dropped_connection_is_replaced_without_failing_the_calls(
             cut = admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE pid <> pg_backend_pid() AND datname = current_database() "
-                "AND state = 'idle' AND query = %s",
-                (VERSION_READ,),
+                "AND state = 'idle' AND query = %s AND application_name = %s",
+                (VERSION_READ, name),
             ).fetchall()
             assert cut == [(True,)]
         together = await asyncio.gather(
