@@ -51,7 +51,7 @@ def read_policy(conn: Connection, repo: Agents) -> StoredPolicy:
         AgentPolicy(
             a.name,
             a.note,
-            a.expires_at,
+            _to_the_second(a.expires_at),
             a.grants,
             tuple(r for r in rules if r.agent == a.name),
             tuple(stored.get(a.name, ())),
@@ -63,6 +63,12 @@ def read_policy(conn: Connection, repo: Agents) -> StoredPolicy:
     team = tuple(r for r in rules if r.agent is None)
     revoked = frozenset(a.name for a in listed if a.revoked_at is not None)
     return StoredPolicy(Policy(agents, team), revoked)
+
+
+def _to_the_second(when: datetime | None) -> datetime | None:
+    """An expiry as the file writes it: `--expires 90d` stores microseconds, which an
+    exported file drops; compared at full precision, export then apply was a change."""
+    return when.replace(microsecond=0) if when is not None else None
 
 
 def _limits(conn: Connection) -> dict[str, list[LimitRule]]:

@@ -79,12 +79,20 @@ def test_every_bollard_command_in_the_readme_runs(tmp_path: Path) -> None:
     commands = readme_commands()
     assert len(commands) >= 9
     runner = CliRunner()
+    said: dict[str, str] = {}
     with contextlib.chdir(tmp_path):  # the files they write (policy.toml) land there
         for args in commands:
             result = runner.invoke(main, args, env=env)
             # `check` answers "denied" with exit 1 by design; anything else must succeed.
             allowed = (0, 1) if args[0] == "check" else (0,)
             assert result.exit_code in allowed, (args, result.output)
+            said[shlex.join(args)] = result.output
+    # What the README says the commands answer: an exported policy applies as no changes
+    # (an agent made with `--expires 90d` included), and the approve rule holds for 8h.
+    assert said["policy apply policy.toml"].strip() == "no changes"
+    assert "dry run" not in said["policy apply policy.toml --dry-run"]
+    approve = next(out for cmd, out in said.items() if "--effect approve" in cmd)
+    assert "approve (held 8h)" in approve
 
 
 def test_the_readme_curl_call_is_answered_through_bollard(bollard: Bollard) -> None:
