@@ -62,9 +62,7 @@ _SORTED = tuple(sorted(HASHED_COLUMNS))
 _ORDER = tuple(COLUMNS.index(c) for c in _SORTED)
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _STRING: Callable[[str], str] = json.encoder.encode_basestring
-# An empty SHA-256 context, copied for each hash: hashlib.sha256(...) fetches the
-# digest from OpenSSL on every call (measured: 0.53 against 0.93 µs a record's hash).
-_SHA256 = hashlib.sha256()
+_sha256 = hashlib.sha256
 _TEMPLATE = "{" + ",".join(f'"{name}":%s' for name in _SORTED) + "}"
 _STATUS_TYPES = (int, type(None))
 # One encoder, made once: json.dumps with these arguments builds a new one per call
@@ -94,9 +92,7 @@ def fast_hash(prev_hash: str, row: Sequence[Any]) -> str:
         body = _typed_body(row)
     except TypeError:  # a value of an unexpected type: the general (slower) encoding
         body = _TEMPLATE % tuple(_json(row[i]) for i in _ORDER)
-    h = _SHA256.copy()
-    h.update(f"{prev_hash}\n{body}".encode())
-    return h.hexdigest()
+    return _sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
 def _typed_body(row: Sequence[Any]) -> str:
