@@ -51,7 +51,7 @@ STEPS = {
     ),
     "5 admit, 8 settle (limits)": ("limiter.py:Limiter.admit", "limiter.py:Limiter.settle"),
     "6 request record (build, encode, queue, wait)": (
-        "gateway.py:Gateway._request_record",
+        "trace.py:Trace.request_record",
         "writer.py:AuditWriter.append",
     ),
     "8 outcome record (build, encode, defer)": ("gateway.py:Gateway._answered",),

@@ -29,10 +29,12 @@ from typing import Any
 from bollard.agents import Agent, Agents
 from bollard.app import create_app
 from bollard.audit import redact
-from bollard.gateway import Call, Gateway, RestTarget, _Trace
+from bollard.calls import Call, RestTarget
+from bollard.gateway import Gateway
 from bollard.policy import decide
 from bollard.rest import RestDoor
 from bollard.settings import Settings
+from bollard.trace import Trace
 from gateway import bollard_env, free_port, process, sandbox_command
 
 SEARCH = b"/api/v1/mixed_people/api_search"
@@ -79,7 +81,7 @@ async def measure(
     resolved = gateway._resolve(target)
     decision = decide(agent.grants, resolved.action)
     _, upstream_key = gateway.keys.choose(resolved.action)
-    trace = _Trace("0" * 24, "rest", 0, agent.name, resolved.action, decision)
+    trace = Trace("0" * 24, "rest", 0, agent.name, resolved.action, decision)
     trace.params = redact(gateway._audit_key, resolved.args)
     admission = await gateway.limiter.admit(agent.name, resolved.action, resolved.args)
     reply = await gateway.upstream.send(
@@ -95,7 +97,7 @@ async def measure(
         await gateway.limiter.settle(admission, reply.status, dict(reply.headers), reply.body)
 
     async def request_record() -> None:
-        await gateway.audit.append(gateway._request_record(trace))
+        await gateway.audit.append(trace.request_record())
 
     def outcome_record() -> None:
         gateway._answered(trace, reply, time.perf_counter(), 0)
@@ -169,7 +171,7 @@ async def measure(
 
 
 def _validate(gateway: Gateway, agent: Agent, resolved: Any) -> None:
-    gateway._check_arguments(agent, resolved, _Trace("0" * 24, "rest", 0))
+    gateway._check_arguments(agent, resolved, Trace("0" * 24, "rest", 0))
     gateway.webhook_owners.check(agent.name, resolved.action, resolved.args)
 
 

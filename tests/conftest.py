@@ -16,18 +16,16 @@ PostgreSQL, each in a database nobody else sees:
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from bollard.store import open_store
+from tests.harness import POSTGRES_ENV, postgres_schema_url
 
-POSTGRES_ENV = "BOLLARD_TEST_POSTGRES_URL"
+__all__ = ["POSTGRES_ENV", "database_url", "engine", "postgres_url"]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -36,34 +34,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'bollard.db'}"
         return
-    yield from _postgres_schema_url()
+    yield from postgres_schema_url()
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A URL to an empty PostgreSQL schema of its own, for cases only a server has."""
-    yield from _postgres_schema_url()
-
-
-def _postgres_schema_url() -> Iterator[str]:
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} is not set, and CI must run the PostgreSQL tests")
-        pytest.skip(f"set {POSTGRES_ENV} to run against PostgreSQL")
-    schema = f"t_{secrets.token_hex(8)}"
-    url = make_url(base)
-    # Pinged on checkout: a test may cut every connection (as a server restart would).
-    admin = create_engine(url.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        pinned = url.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield pinned.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()
+    yield from postgres_schema_url()
 
 
 @pytest.fixture

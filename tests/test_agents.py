@@ -4,6 +4,7 @@ import asyncio
 import gc
 import inspect
 import time
+import uuid
 from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from bollard.store import open_store
 from bollard.store.tables import access_version, agent_keys, agents, grants
 from bollard.store.version import READ_TIMEOUT, AccessVersion
 from tests.blackhole import Blackhole
+from tests.harness import wait_until_async
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -344,7 +346,7 @@ async def read_under_way(engine: Engine) -> None:
     """Wait until a read of access_version is running in the database (a fixed sleep
     would guess how long connecting takes, which a slow host can outlast)."""
 
-    def running() -> bool:
+    def running_now() -> bool:
         with engine.connect() as conn:  # a transaction of its own: fresh statistics
             return bool(
                 conn.execute(
@@ -356,10 +358,10 @@ async def read_under_way(engine: Engine) -> None:
                 ).scalar_one()
             )
 
-    deadline = time.monotonic() + 5
-    while not await asyncio.to_thread(running):
-        assert time.monotonic() < deadline, "no read of access_version began within 5 s"
-        await asyncio.sleep(0.01)
+    async def running() -> bool:
+        return await asyncio.to_thread(running_now)
+
+    await wait_until_async(running, "a read of access_version under way", within_s=5)
 
 
 def bump_rows(engine: Engine) -> None:
@@ -472,7 +474,10 @@ def test_a_dropped_connection_is_replaced_without_failing_the_calls(
     postgres_url: str,
 ) -> None:
     # As a server restart or a proxy's idle cut would: the kept connection is gone.
-    engine = open_store(postgres_url)
+    # Only this test's (its own application_name): other runs may share the database.
+    name = f"bollard-test-{uuid.uuid4().hex[:12]}"
+    tagged = make_url(postgres_url).update_query_dict({"application_name": name})
+    engine = open_store(tagged.render_as_string(hide_password=False))
     repo = Agents(engine, load_catalog())
 
     async def calls() -> list[int | BaseException]:
@@ -481,8 +486,8 @@ def test_a_dropped_connection_is_replaced_without_failing_the_calls(
             cut = admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE pid <> pg_backend_pid() AND datname = current_database() "
-                "AND state = 'idle' AND query = %s",
-                (VERSION_READ,),
+                "AND state = 'idle' AND query = %s AND application_name = %s",
+                (VERSION_READ, name),
             ).fetchall()
             assert cut == [(True,)]
         together = await asyncio.gather(

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, select
 from bollard.cli import main
 from bollard.limits.tables import limits
 from bollard.store.tables import agent_keys, audit_records, grants
-from tests.gateway.conftest import StartBollard, sandbox, start_bollard
+from tests.harness import StartBollard, sandbox, start_bollard
 
 __all__ = ["sandbox", "start_bollard"]  # fixtures this module uses
 

@@ -7,7 +7,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from bollard.catalog import load_catalog
 from bollard.cli import main
 from bollard.store import open_store
 from bollard.store.tables import audit_records
+from tests.harness import wait_ready
 
 REDIS_ENV = "BOLLARD_TEST_REDIS_URL"
 SEARCH = "/api/v1/mixed_people/api_search"
@@ -81,7 +81,8 @@ def test_two_workers_on_postgres_serve_calls_and_record_each(
             cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         ) as server:
             try:
-                url = _wait_for(f"http://127.0.0.1:{port}", server)
+                # Each worker's audit writer starts on its first request; /readyz: this one's.
+                url = wait_ready(f"http://127.0.0.1:{port}", "/readyz", server, timeout=240)
                 workers = _children(server.pid)
                 statuses = _calls(url, key, 24)
             finally:
@@ -131,18 +132,3 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _wait_for(url: str, server: subprocess.Popen[bytes], timeout: float = 240) -> str:
-    """The URL once /readyz answers 200 (every worker's audit writer is up on its first
-    request; /readyz says whether this one's is)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(server.stderr.read().decode() if server.stderr else "exited")
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                return url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("bollard serve --workers 2 did not start")

@@ -13,8 +13,8 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import Receive
 
+from bollard.calls import Held, Refusal
 from bollard.errors import RateLimited, UnknownParameter
-from bollard.gateway import Held, Refusal
 
 
 class ClientGone(Exception):

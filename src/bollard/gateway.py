@@ -3,25 +3,24 @@
 authenticate → resolve → authorize → validate → admit → record intent →
 forward → record outcome. Authorization comes before validation so that an
 agent learns nothing about an action it was not granted beyond "not granted".
-A door builds a `Call`, awaits `Gateway.handle`, and renders the `Result`:
-Apollo's `Answer`, or Bollard's `Refusal` (the error and the decision). It
-never decides anything itself.
+A door builds a `Call`, awaits `Gateway.handle`, and renders the `Result`
+(bollard.calls): Apollo's `Answer`, Bollard's `Refusal` (the error and the
+decision), or `Held`. It never decides anything itself. What step 5 does with
+held calls is bollard.holding; the audit records a call becomes, bollard.trace.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import json
 import logging
-import os
 import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -30,15 +29,12 @@ from sqlalchemy.exc import DBAPIError
 
 from bollard import arguments, resolver
 from bollard.agents import Agent, Agents
-from bollard.approvals import DEFAULT_EXPIRY, Approvals, HeldCall, digest, new_id
+from bollard.approvals import Approvals, HeldCall
 from bollard.audit import AuditWriter, Record, redact
+from bollard.calls import Answer, Call, Refusal, RestTarget, Result, ToolTarget
 from bollard.catalog import Action, Catalog
 from bollard.changes import AdminChanges
 from bollard.errors import (
-    ApprovalDenied,
-    ApprovalGone,
-    ApprovalNotFound,
-    ApprovalSpent,
     AuditUnavailable,
     BollardError,
     InvalidRequest,
@@ -48,117 +44,17 @@ from bollard.errors import (
     StoreUnavailable,
     Unauthenticated,
 )
+from bollard.holding import Holding, target_from_json
 from bollard.limits import Limiter
-from bollard.limits.cost import estimate
-from bollard.policy import CompiledRule, Decision, Hold, Verdict, decide, evaluate
+from bollard.policy import CompiledRule, Verdict, decide, evaluate
 from bollard.rule_book import RuleBook
+from bollard.trace import Trace, new_request_id
 from bollard.upstream import Reply, Upstream, UpstreamKeys
 from bollard.webhook_owners import WebhookOwners
 from bollard.withholding import withhold
 
 log = logging.getLogger("bollard.gateway")
 _JSON = {"content-type": "application/json"}
-STATUS_PATH = "/bollard/v1/approvals/"
-
-
-@dataclass(frozen=True, slots=True)
-class RestTarget:
-    method: str
-    raw_path: bytes  # as sent, still percent-encoded, without the query string
-    query: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-    body_error: BollardError | None = None  # e.g. too large, found while reading
-
-
-@dataclass(frozen=True, slots=True)
-class ToolTarget:
-    tool: str
-    arguments: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    door: str  # rest | mcp
-    key: str | None
-    target: RestTarget | ToolTarget
-    headers: Mapping[str, str] = field(default_factory=dict)
-    # The agent the door already authenticated `key` as for this very request (MCP
-    # does, to list only granted tools): not authenticated a second time.
-    agent: Agent | None = None
-    # An approved held call this call sends (at most once: step 5 claims it).
-    approval: HeldCall | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """Apollo's answer, as it came, with Bollard's request id among its headers."""
-
-    status: int
-    body: bytes
-    request_id: str
-    headers: tuple[tuple[str, str], ...] = ()
-    action: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """Bollard's own answer instead of Apollo's: the error, and the decision if one was
-    made. Each door renders it in its own shape."""
-
-    error: BollardError
-    request_id: str
-    action: str | None = None
-    decision: Decision | None = None
-
-    @property
-    def status(self) -> int:
-        return self.error.status
-
-    @property
-    def would_allow(self) -> tuple[str, ...] | None:
-        """For a call not granted, the narrowest grants that would allow it."""
-        if isinstance(self.error, NotGranted) and self.decision is not None:
-            return self.decision.would_allow
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class Held:
-    """A call held for a person (202): nothing was sent. `state` is what the agent is
-    told: pending, approved (poll the status URL to send it) or executing (another
-    poll is sending it right now)."""
-
-    approval: HeldCall
-    request_id: str
-    state: str = "pending"
-    action: str | None = None
-    status: int = 202
-
-    @property
-    def status_url(self) -> str:
-        return STATUS_PATH + self.approval.id
-
-
-Result = Answer | Refusal | Held
-
-
-@dataclass(slots=True)
-class _Trace:
-    """What is known about a call so far; becomes its audit records."""
-
-    request_id: str
-    door: str
-    ts_us: int
-    agent: str | None = None
-    action: Action | None = None
-    decision: Decision | None = None
-    params: Any = None
-    key_kind: str | None = None
-    verdict: Verdict = field(default_factory=Verdict)
-    withheld: tuple[str, ...] = ()  # fields hidden from the answer
-    approval: str | None = None  # the held call this call holds, or sends once approved
-    held: bool = False  # decision "held": stopped for a person, nothing sent
-    warnings: tuple[str, ...] = ()  # what was let through that would be refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +105,15 @@ class Gateway:
         )
         # Calls by (door, outcome), for /metrics.
         self.outcomes: Counter[tuple[str, str]] = Counter()
-        self.webhook_owners = WebhookOwners()
+        self.webhook_owners = WebhookOwners(agents.engine, clock)
+        self.holding = Holding(
+            approvals=self.approvals,
+            audit=audit,
+            limiter=limiter,
+            outcomes=self.outcomes,
+            now=self.now,
+            now_us=self._now_us,
+        )
 
     async def authenticate(self, key: str | None) -> Agent:
         """The agent behind a key, or 401."""
@@ -236,7 +140,7 @@ class Gateway:
 
     async def handle(self, call: Call) -> Result:
         """Run one call through the eight steps of the pipeline; the door renders the result."""
-        trace = _Trace(_request_id(), call.door, self._now_us())
+        trace = Trace(new_request_id(), call.door, self._now_us())
         try:
             # 1. authenticate
             agent = call.agent or await self.authenticate(call.key)
@@ -257,20 +161,22 @@ class Gateway:
             if resolved.problem is not None:
                 raise resolved.problem
             self._check_arguments(agent, resolved, trace)
-            self.webhook_owners.check(agent.name, resolved.action, resolved.args)
+            await self.webhook_owners.check(agent.name, resolved.action, resolved.args)
             trace.key_kind, key = self.keys.choose(resolved.action)
             # 5. admit: held for a person instead, when an approve rule says so; an
             # approved call is claimed here, once, after its limits are checked
             approval = call.approval
             if trace.verdict.hold is not None and approval is None:
-                stopped = await self._hold_or_find(trace, call, agent, resolved)
+                stopped = await self.holding.hold_or_find(
+                    trace, call, agent, resolved.action, resolved.args
+                )
                 if not isinstance(stopped, HeldCall):
                     return stopped
                 approval = stopped  # this very call was approved: it is sent now
             admission = await self.limiter.admit(agent.name, resolved.action, resolved.args)
             if approval is not None:
                 trace.approval = approval.id
-                lost = await self._claim(approval, resolved, admission)
+                lost = await self.holding.claim(approval, resolved.args, admission)
                 if lost is not None:
                     return lost
         except BollardError as exc:
@@ -280,11 +186,11 @@ class Gateway:
             return await self._refuse(trace, _while_deciding(exc))
         # 6. record intent: committed before anything is sent, or nothing is sent
         try:
-            await self.audit.append(self._request_record(trace))
+            await self.audit.append(trace.request_record())
         except AuditUnavailable as exc:
             await self.limiter.release(admission)
             if approval is not None:  # nothing was sent: the approval stands
-                await asyncio.to_thread(self.approvals.unclaim, approval.id)
+                await self.holding.unclaim(approval)
             return self._refusal(trace, exc)
         started = time.perf_counter()
         try:
@@ -302,13 +208,15 @@ class Gateway:
                     await self.limiter.release(admission)
                 return self._failed(trace, exc, started)
             # 8. record outcome
-            self.webhook_owners.remember(agent.name, resolved.action, reply.status, reply.body)
+            await self.webhook_owners.remember(
+                agent.name, resolved.action, reply.status, reply.body
+            )
             credits = await self.limiter.settle(
                 admission, reply.status, dict(reply.headers), reply.body
             )
             answer = self._answered(trace, self._withheld(trace, reply), started, credits)
             if approval is not None:
-                await self._keep(approval, answer)
+                await self.holding.keep(approval, answer)
             return answer
         except Exception as exc:  # a failure nobody foresaw: still recorded, still refused
             return self._failed(trace, _while_forwarding(exc, trace.request_id), started)
@@ -322,120 +230,15 @@ class Gateway:
         answer (sent now, once, if nobody has yet). Another agent's approval is a 404."""
         try:
             agent = await self.authenticate(key)
-            held = await asyncio.to_thread(self.approvals.get, approval_id, agent.name)
+            held = await self.holding.get(approval_id, agent.name)
         except BollardError as exc:
-            return Refusal(exc, _request_id())
-        if held is None:
-            return Refusal(ApprovalNotFound(_NO_APPROVAL.format(approval_id)), _request_id())
+            return Refusal(exc, new_request_id())
         if held.effective_status(self.now()) == "approved":
             target = target_from_json(held.target)
             return await self.handle(Call(door, key, target, agent=agent, approval=held))
-        return await self._standing(held)
+        return await self.holding.standing(held)
 
-    async def _standing(self, held: HeldCall) -> Result:
-        """An approval's answer without sending anything: where it stands, or the kept
-        answer of an executed one."""
-        request_id = _request_id()
-        status = held.effective_status(self.now())
-        if status in ("pending", "approved"):
-            return Held(held, request_id, status, held.action)
-        if status == "denied":
-            who = held.decided_by or "an approver"
-            return Refusal(ApprovalDenied(f"denied by {who}: {held.note}"), request_id, held.action)
-        if status == "expired":
-            return Refusal(ApprovalGone(_EXPIRED.format(held)), request_id, held.action)
-        for _ in range(2):  # the answer may be stored between these reads: read again
-            kept = await asyncio.to_thread(self.approvals.read_result, held.id, held.agent)
-            if kept is not None:
-                return Answer(kept.status, kept.body, kept.request_id, kept.headers, held.action)
-            fresh = await asyncio.to_thread(self.approvals.get, held.id)
-            if fresh is not None and not fresh.answered:  # claimed, being sent right now
-                return Held(held, request_id, "executing", held.action)
-        return Refusal(ApprovalSpent(_SPENT.format(held)), request_id, held.action)
-
-    async def _hold_or_find(
-        self, trace: _Trace, call: Call, agent: Agent, resolved: _Resolved
-    ) -> Result | HeldCall:
-        """Hold this call for a person, or find the approval for exactly this call: a
-        pending one (held again), an approved one (returned: send it now), or an
-        executed one whose answer is still kept (answered from it, nothing sent)."""
-        call_digest = digest(resolved.args)
-        found = await asyncio.to_thread(
-            self.approvals.find, agent.name, resolved.action.id, call_digest
-        )
-        if found is not None and found.status == "approved":
-            return found
-        if found is not None and found.status == "executed":
-            return await self._standing(found)
-        trace.held = True
-        held = found or self._new_hold(trace, call, agent, resolved, call_digest)
-        trace.approval = held.id
-        records = (
-            self._request_record(trace),
-            self._outcome_record(trace, "held", 202, {"approval": held.id}),
-        )
-        if found is None:
-            await asyncio.to_thread(self.approvals.hold, held, records)
-        else:
-            await self.audit.append(*records)
-        self.outcomes[trace.door, "held"] += 1
-        return Held(held, trace.request_id, "pending", resolved.action.id)
-
-    def _new_hold(
-        self, trace: _Trace, call: Call, agent: Agent, resolved: _Resolved, call_digest: str
-    ) -> HeldCall:
-        hold = trace.verdict.hold or Hold(0, "held for approval", None)
-        now = self.now()
-        expiry = timedelta(seconds=hold.seconds) if hold.seconds else DEFAULT_EXPIRY
-        quote = estimate(resolved.action, resolved.args)
-        return HeldCall(
-            id=new_id(),
-            agent=agent.name,
-            action=resolved.action.id,
-            digest=call_digest,
-            door=call.door,
-            target=target_json(call.target),
-            args=resolved.args,
-            credits=quote.credits,
-            reckoning=quote.reckoning,
-            rule=hold.rule,
-            reason=hold.reason,
-            request_id=trace.request_id,
-            created_at=now,
-            expires_at=now + expiry,
-        )
-
-    async def _claim(
-        self, approval: HeldCall, resolved: _Resolved, admission: Any
-    ) -> Result | None:
-        """Claim the approved call for this send (one atomic UPDATE: exactly one caller
-        across replicas wins); None if this caller won, else where the approval stands."""
-        if approval.digest != digest(resolved.args):  # changed arguments: another call
-            raise ApprovalNotFound(_NO_APPROVAL.format(approval.id))
-        won = await asyncio.to_thread(
-            self.approvals.claim, approval.id, approval.agent, approval.digest
-        )
-        if won:
-            return None
-        await self.limiter.release(admission)
-        fresh = await asyncio.to_thread(self.approvals.get, approval.id)
-        return await self._standing(fresh or approval)
-
-    async def _keep(self, approval: HeldCall, answer: Answer) -> None:
-        """Keep the answer for the agent's next poll (a lost connection, another replica)."""
-        try:
-            await asyncio.to_thread(
-                self.approvals.store_result,
-                approval.id,
-                answer.request_id,
-                answer.status,
-                answer.headers,
-                answer.body,
-            )
-        except Exception:  # the agent has its answer; only a repeated poll would miss it
-            log.exception("the answer to approval %s could not be kept", approval.id)
-
-    def _check_arguments(self, agent: Agent, resolved: _Resolved, trace: _Trace) -> None:
+    def _check_arguments(self, agent: Agent, resolved: _Resolved, trace: Trace) -> None:
         """Validate the arguments; with the agent's switch on, names the action does not
         take go through, each named in a warning on the record."""
         allow = agent.allow_unknown_parameters
@@ -460,7 +263,7 @@ class Gateway:
         rules = await self.rules_for(agent)
         return evaluate(rules, resolved.action, resolved.args, agent.name, self.now())
 
-    def _withheld(self, trace: _Trace, reply: Reply) -> Reply:
+    def _withheld(self, trace: Trace, reply: Reply) -> Reply:
         """Apollo's answer without the fields policy hides from this agent."""
         if not trace.verdict.hidden or reply.status >= 400:
             return reply
@@ -508,7 +311,7 @@ class Gateway:
         body = json.dumps(rest).encode()
         return _Resolved(action, path, (), body, args, headers=_JSON)
 
-    def _answered(self, trace: _Trace, reply: Reply, started: float, credits: int) -> Answer:
+    def _answered(self, trace: Trace, reply: Reply, started: float, credits: int) -> Answer:
         data = {
             "latency_ms": _since(started),
             "credits": credits,
@@ -518,18 +321,22 @@ class Gateway:
         if trace.verdict.hidden:
             data["withheld"] = list(trace.withheld)
         outcome = "ok" if reply.status < 400 else "upstream_error"
-        self._record_outcome(trace, self._outcome_record(trace, outcome, reply.status, data))
+        self._record_outcome(
+            trace, trace.outcome_record(outcome, reply.status, data, self._now_us())
+        )
         self.outcomes[trace.door, outcome] += 1
         headers = (*reply.headers, ("x-request-id", trace.request_id))
         action_id = trace.action.id if trace.action else None
         return Answer(reply.status, reply.body, trace.request_id, headers, action_id)
 
-    def _failed(self, trace: _Trace, exc: BollardError, started: float) -> Refusal:
+    def _failed(self, trace: Trace, exc: BollardError, started: float) -> Refusal:
         data = {"latency_ms": _since(started), "error": exc.message}
-        self._record_outcome(trace, self._outcome_record(trace, exc.outcome, exc.status, data))
+        self._record_outcome(
+            trace, trace.outcome_record(exc.outcome, exc.status, data, self._now_us())
+        )
         return self._refusal(trace, exc)
 
-    def _record_outcome(self, trace: _Trace, record: Record) -> None:
+    def _record_outcome(self, trace: Trace, record: Record) -> None:
         """Queue the outcome and answer without waiting for its commit.
 
         The call's request record is already durable (it was committed before the
@@ -552,18 +359,18 @@ class Gateway:
     ) -> Refusal:
         """Record a call its door could not even hand over (an error while checking its
         key, a message no parser should take): denied, like any error while deciding."""
-        trace = _Trace(_request_id(), door, self._now_us())
+        trace = Trace(new_request_id(), door, self._now_us())
         trace.agent = agent.name if agent is not None else None
         trace.action = self.catalog.by_tool(tool) if tool is not None else None
         if not isinstance(exc, BollardError):
             exc = _while_deciding(exc)
         return await self._refuse(trace, exc)
 
-    async def _refuse(self, trace: _Trace, exc: BollardError) -> Refusal:
+    async def _refuse(self, trace: Trace, exc: BollardError) -> Refusal:
         """Record a refused call (request and outcome together) and return the refusal."""
         records = (
-            self._request_record(trace, refused=exc),
-            self._outcome_record(trace, exc.outcome, exc.status, {"error": exc.message}),
+            trace.request_record(refused=exc),
+            trace.outcome_record(exc.outcome, exc.status, {"error": exc.message}, self._now_us()),
         )
         try:
             await self.audit.append(*records)
@@ -571,94 +378,13 @@ class Gateway:
             return self._refusal(trace, audit_exc)
         return self._refusal(trace, exc)
 
-    def _request_record(self, trace: _Trace, refused: BollardError | None = None) -> Record:
-        allowed = trace.decision is not None and trace.decision.allowed and refused is None
-        decision = "allow" if allowed else "deny"
-        reason = trace.decision.reason if trace.decision else None
-        if refused is not None and not isinstance(refused, NotGranted):
-            reason = refused.message
-        data: dict[str, Any] = {"reason": reason, "params": trace.params}
-        if trace.decision and trace.decision.grant:
-            data["grant"] = trace.decision.grant
-        if trace.key_kind:
-            data["key_kind"] = trace.key_kind
-        if trace.verdict.applied:
-            data["rules"] = list(trace.verdict.applied)
-        if trace.approval is not None:
-            data["approval"] = trace.approval
-        if trace.held and refused is None:
-            decision = "held"
-            data["reason"] = trace.verdict.hold.reason if trace.verdict.hold else reason
-        if trace.warnings:
-            data["warnings"] = list(trace.warnings)
-        return Record(
-            request_id=trace.request_id,
-            kind="request",
-            ts_us=trace.ts_us,
-            door=trace.door,
-            agent=trace.agent,
-            action=trace.action.id if trace.action else None,
-            decision=decision,
-            data=data,
-        )
-
-    def _outcome_record(
-        self, trace: _Trace, outcome: str, status: int, data: Mapping[str, Any]
-    ) -> Record:
-        return Record(
-            request_id=trace.request_id,
-            kind="outcome",
-            ts_us=self._now_us(),
-            door=trace.door,
-            agent=trace.agent,
-            action=trace.action.id if trace.action else None,
-            outcome=outcome,
-            status=status,
-            data=data,
-        )
-
-    def _refusal(self, trace: _Trace, exc: BollardError) -> Refusal:
+    def _refusal(self, trace: Trace, exc: BollardError) -> Refusal:
         self.outcomes[trace.door, exc.outcome] += 1
         action = trace.action.id if trace.action else None
         return Refusal(exc, trace.request_id, action, trace.decision)
 
     def _now_us(self) -> int:
         return int(self._clock() * 1_000_000)
-
-
-_NO_APPROVAL = (
-    "there is no approval {} for this agent: use the status_url Bollard answered the held "
-    "call with, and this agent's key"
-)
-_EXPIRED = (
-    "approval {0.id} expired at {0.expires_at:%Y-%m-%d %H:%M} UTC before a person approved "
-    "it and nothing was sent; send the call again to ask for a new approval"
-)
-_SPENT = (
-    "approval {0.id} was sent to Apollo once, at {0.executed_at:%Y-%m-%d %H:%M} UTC, and its "
-    "answer was delivered and is no longer kept; the audit log has its outcome"
-)
-
-
-def target_json(target: RestTarget | ToolTarget) -> dict[str, Any]:
-    """What a door sent, as JSON, to send it as it came once approved."""
-    if isinstance(target, ToolTarget):
-        return {"tool": target.tool, "arguments": dict(target.arguments)}
-    return {
-        "method": target.method,
-        "raw_path": target.raw_path.decode("latin-1"),
-        "query": [list(pair) for pair in target.query],
-        "body": base64.b64encode(target.body).decode("ascii"),
-    }
-
-
-def target_from_json(data: Mapping[str, Any]) -> RestTarget | ToolTarget:
-    """The target `target_json` wrote."""
-    if "tool" in data:
-        return ToolTarget(str(data["tool"]), dict(data["arguments"]))
-    query = tuple((str(k), str(v)) for k, v in data["query"])
-    body = base64.b64decode(data["body"])
-    return RestTarget(str(data["method"]), str(data["raw_path"]).encode("latin-1"), query, body)
 
 
 def _since(started: float) -> float:
@@ -718,13 +444,3 @@ def _while_deciding(exc: Exception) -> BollardError:
             headers={"Retry-After": "2"},
         )
     return BollardError(f"internal error while deciding: {type(exc).__name__}")
-
-
-def _request_id() -> str:
-    """24 hex digits: milliseconds since the epoch, then 48 random bits.
-
-    Time first, so ids arrive in nearly ascending order and each audit commit adds
-    to the right edge of the request-id indexes instead of dirtying a random page
-    per record (measured: most of the pages each commit wrote).
-    """
-    return (time.time_ns() // 1_000_000).to_bytes(6, "big").hex() + os.urandom(6).hex()

@@ -66,6 +66,12 @@ class LoopbackServer:
             raise RuntimeError("the loopback server is not running")
         return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
 
+    @property
+    def busy(self) -> bool:
+        """Whether a connection is still open or a request still being handled."""
+        state = self._server.server_state
+        return bool(state.connections or state.tasks)
+
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)

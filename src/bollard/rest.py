@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from bollard.calls import Call, Held, Refusal, RestTarget, Result
 from bollard.doorway import (
     ClientGone,
     agent_key,
@@ -28,7 +29,7 @@ from bollard.doorway import (
     refusal_headers,
 )
 from bollard.errors import BodyTooLarge, BollardError
-from bollard.gateway import Call, Gateway, Held, Refusal, RestTarget, Result
+from bollard.gateway import Gateway
 
 
 async def _body(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.admin.conftest import Console
+from tests.harness import Console
 
 SEARCH = "/api/v1/mixed_people/api_search"
 CHECKBOX = re.compile(r'<input type="checkbox" name="allow_unknown_parameters"[^>]*>')

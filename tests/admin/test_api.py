@@ -11,7 +11,7 @@ from sqlalchemy import update
 from bollard.limits.rule_store import set_rule
 from bollard.limits.rules import LimitRule
 from bollard.store.tables import audit_records
-from tests.admin.conftest import ADMIN_TOKEN, Bollard, Console
+from tests.harness import ADMIN_TOKEN, Bollard, Console
 
 SEARCH = "/api/v1/mixed_people/api_search"
 
@@ -54,7 +54,7 @@ def test_console_pages_send_a_visitor_without_a_session_to_sign_in(admin: Bollar
 
 
 def test_a_wrong_admin_token_does_not_sign_in(admin: Bollard) -> None:
-    from tests.admin.conftest import sign_in
+    from tests.harness import sign_in
 
     with httpx.Client(base_url=admin.url, timeout=10) as client:
         answer = sign_in(client, "not-the-token")
@@ -64,7 +64,7 @@ def test_a_wrong_admin_token_does_not_sign_in(admin: Bollard) -> None:
 
 
 def test_session_cookie_is_httponly_and_samesite_strict(admin: Bollard) -> None:
-    from tests.admin.conftest import sign_in
+    from tests.harness import sign_in
 
     with httpx.Client(base_url=admin.url, timeout=10) as client:
         answer = sign_in(client)

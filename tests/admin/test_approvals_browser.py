@@ -11,9 +11,9 @@ import pytest
 
 from bollard.admins import Role
 from bollard.changes import Actor, AdminChanges
-from tests.admin.conftest import Bollard
 from tests.admin.test_browser import browser, page, shot
 from tests.approvals.conftest import add_rule, enrolment, enrolments
+from tests.harness import Bollard
 
 __all__ = ["browser", "page"]
 pytestmark = pytest.mark.browser

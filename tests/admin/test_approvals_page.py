@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.admin.conftest import ADMIN_TOKEN, CSRF_INPUT, Bollard
 from tests.approvals.conftest import add_rule, enrolment
+from tests.harness import ADMIN_TOKEN, CSRF_INPUT, Bollard
 
 
 @pytest.mark.parametrize("verb", ["approve", "deny"])

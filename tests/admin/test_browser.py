@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.admin.conftest import ADMIN_TOKEN, Bollard
+from tests.harness import ADMIN_TOKEN, Bollard
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.admin.conftest import ADMIN_TOKEN, Bollard, Console
+from tests.harness import ADMIN_TOKEN, Bollard, Console
 
 
 def admin_records(bollard: Bollard) -> list[dict[str, Any]]:

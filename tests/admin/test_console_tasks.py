@@ -7,15 +7,14 @@ artifacts/screenshots/ (named by test and screen) for a person to look at.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from tests.admin.conftest import Bollard
 from tests.admin.test_browser import SHOTS, browser, shot, sign_in
+from tests.harness import Bollard, clear_of_boundary
 
 pytestmark = pytest.mark.browser
 __all__ = ["browser"]
@@ -178,7 +177,7 @@ def test_usage_reads_at_a_glance(admin: Bollard, screen: Any) -> None:
 
     # The page buckets by UTC hour and day on the server's clock: keep the calls and the
     # page inside one hour, so the bars and labels checked below are the ones made here.
-    _clear_of_the_hour_boundary(margin_s=60)
+    clear_of_boundary(3600, 60)
     _, key = admin.agents.create("prospector", ["organizations:read", "people:read"])
     set_rule(admin.engine, LimitRule("prospector", credits_per_day=20, per_minute=100), 0)
     with admin.client(key) as agent:
@@ -335,11 +334,3 @@ def test_the_grants_matrix_on_a_phone_scrolls_inside_its_box_with_a_cue(
         named(phone, "grants-scrolled")
     finally:
         context.close()
-
-
-def _clear_of_the_hour_boundary(margin_s: int) -> None:
-    """Wait out the last `margin_s` seconds of a UTC hour, if the test begins in them."""
-    now = datetime.now(UTC)
-    left = 3600 - (now.minute * 60 + now.second)
-    if left < margin_s:
-        time.sleep(left + 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.admin.conftest import Bollard, Console
+from tests.harness import Bollard, Console
 
 
 @pytest.mark.parametrize("value", ["²", "٣", "9" * 30])

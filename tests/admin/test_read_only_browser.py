@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 
 from bollard.admins import Role
-from tests.admin.conftest import ADMIN_TOKEN, Bollard
 from tests.admin.test_approvals_browser import sign_in_as
 from tests.admin.test_browser import browser, page, shot
 from tests.admin.test_roles import make_admin
-from tests.policy.conftest import add_rule
+from tests.harness import ADMIN_TOKEN, Bollard, add_rule
 
 __all__ = ["browser", "page"]
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ import httpx
 from click.testing import CliRunner
 
 from bollard.cli import main
-from tests.admin.conftest import ADMIN_TOKEN, Bollard, StartBollard
+from tests.harness import ADMIN_TOKEN, Bollard, StartBollard
 
 ROW = re.compile(r'<details class="endpoint-row" id="([a-z_.]+)"')
 
@@ -140,3 +140,24 @@ def test_reference_search_finds_tool_names_and_words_in_descriptions(admin: Boll
     assert "people.enrich" in ROW.findall(phone.text)
     assert "contacts.create" in ROW.findall(phone.text)
     assert "deals.list" not in ROW.findall(phone.text)
+
+
+def test_the_reference_page_shows_both_sides_of_each_disagreement_with_sources(
+    admin: Bollard,
+) -> None:
+    with httpx.Client(base_url=admin.url, timeout=10) as client:
+        page = client.get("/reference").text
+        whole = client.get("/reference/catalog.json").json()
+    section = page.split('<section id="disagreements"')[1].split("</section>")[0]
+    for d in whole["disagreements"]:
+        article = section.split(f'id="disagreement-{d["action"]}-{d["field"]}"')[1]
+        article = article.split("</article>")[0]
+        assert d["topic"] in article.replace("&#39;", "'")
+        for claim in d["claims"]:
+            assert f"<strong>{claim['value']}</strong>" in article
+            assert claim["source"].replace("'", "&#39;") in article
+    assert len(whole["disagreements"]) == 5
+    enrich = page.split('id="people.enrich"')[1].split("</details>")[0]
+    assert "Budgets reckon</dt><dd>1 per record, +1 email reveal, +8 phone reveal" in enrich
+    assert "Sources disagree: Credits for revealed personal emails" in enrich
+    assert "https://docs.apollo.io/reference/people-enrichment" in enrich

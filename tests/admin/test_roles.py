@@ -27,8 +27,8 @@ from bollard.admins import Admins, Role
 from bollard.changes import Actor, AdminChanges
 from bollard.cli import main
 from bollard.store.tables import admins
-from tests.admin.conftest import ADMIN_TOKEN, Bollard, StartBollard, sign_in
 from tests.approvals.conftest import add_rule, enrolment
+from tests.harness import ADMIN_TOKEN, Bollard, StartBollard, sign_in
 
 LEAD = Actor("lead@example.com", "cli")
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.admin.conftest import Bollard, Console
 from tests.admin.test_browser import browser, page, shot, sign_in
+from tests.harness import Bollard, Console
 
 __all__ = ["browser", "page"]
 SEARCH = "/api/v1/mixed_people/api_search"

@@ -15,7 +15,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err, Ok
 
-from tests.admin.conftest import ADMIN_TOKEN, Bollard
+from tests.harness import ADMIN_TOKEN, Bollard
 
 EXAMPLES = 15
 

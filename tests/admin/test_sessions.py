@@ -9,7 +9,7 @@ import httpx
 
 from bollard.admin.auth import SESSION_COOKIE
 from bollard.admin.sessions import Sessions
-from tests.admin.conftest import ADMIN_TOKEN, Bollard, Console, StartBollard, sign_in
+from tests.harness import ADMIN_TOKEN, Bollard, Console, StartBollard, sign_in
 
 
 def _with_cookie(bollard: Bollard, cookie: str) -> httpx.Client:

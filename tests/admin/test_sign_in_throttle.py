@@ -22,7 +22,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,8 +44,16 @@ from bollard.admin.throttle import (
 )
 from bollard.errors import ConfigError
 from bollard.settings import Settings
-from tests.admin.conftest import ADMIN_TOKEN, CSRF_INPUT, Bollard, StartBollard, sign_in
-from tests.limits.conftest import drop_keys, keys_without_expiry
+from tests.harness import (
+    ADMIN_TOKEN,
+    CSRF_INPUT,
+    Bollard,
+    StartBollard,
+    drop_keys,
+    keys_without_expiry,
+    sign_in,
+    wait_ready,
+)
 
 WRONG = "not-the-admin-token-at-all"
 
@@ -459,7 +466,7 @@ def test_bollard_serve_believes_x_forwarded_for_only_from_a_named_proxy(
         stderr=subprocess.PIPE,
     ) as server:
         try:
-            url = wait_for(f"http://127.0.0.1:{port}", server)
+            url = wait_ready(f"http://127.0.0.1:{port}", "/healthz", server)
             with httpx.Client(base_url=url, timeout=10) as client:
                 for n in range(MAX_FAILURES):
                     wrong = client.get("/metrics", headers=bearer(WRONG, f"198.51.100.{n}"))
@@ -475,16 +482,3 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_for(url: str, server: subprocess.Popen[bytes], timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(server.stderr.read().decode() if server.stderr else "exited")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("bollard serve did not start")

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.admin.conftest import ADMIN_TOKEN, Bollard
 from tests.admin.test_approvals_browser import sign_in_as
 from tests.admin.test_browser import browser, page
 from tests.approvals.conftest import add_rule, enrolment
+from tests.harness import ADMIN_TOKEN, Bollard
 
 __all__ = ["browser", "page"]
 pytestmark = pytest.mark.browser

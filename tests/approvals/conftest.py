@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bollard.approvals import Approvals
-from bollard.changes import Actor, AdminChanges
-from tests.gateway.conftest import Bollard, StartBollard, bollard, sandbox, start_bollard
-from tests.policy.conftest import add_rule
+from bollard.changes import Actor
+from tests.harness import Bollard, StartBollard, add_rule, bollard, changes, sandbox, start_bollard
 
 __all__ = [
     "APPROVER",
@@ -47,10 +46,6 @@ class Clock:
 def approvals(bollard: Bollard) -> Approvals:
     """The server's own approvals service (its clock, its checkpointer)."""
     return bollard.gateway.approvals
-
-
-def changes(bollard: Bollard) -> AdminChanges:
-    return AdminChanges(bollard.engine, bollard.agents, bollard.gateway.audit.checkpointer)
 
 
 def enrolments(bollard: Bollard) -> int:

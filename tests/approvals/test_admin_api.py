@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.admin.conftest import ADMIN_TOKEN
 from tests.approvals.conftest import StartBollard, add_rule, enrolment, enrolments
+from tests.harness import ADMIN_TOKEN
 
 
 def test_the_admin_api_lists_approves_and_denies_held_calls(start_bollard: StartBollard) -> None:

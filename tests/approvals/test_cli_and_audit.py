@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.approvals.conftest import StartBollard, add_rule, enrolment, enrolments
-from tests.policy.conftest import cli as _cli
+from tests.harness import cli as _cli
 
 
 def test_approved_through_the_cli_sent_once_and_every_step_is_on_the_verified_record(

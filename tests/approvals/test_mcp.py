@@ -14,7 +14,7 @@ from tests.approvals.conftest import (
     enrolment,
     enrolments,
 )
-from tests.mcp.conftest import mcp_session, text
+from tests.harness import mcp_session, text
 
 STATUS = "bollard_approval_status"
 TOOL = "apollo_emailer_campaigns_add_contact_ids"

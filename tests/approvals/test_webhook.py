@@ -36,7 +36,7 @@ from bollard.errors import ConfigError
 from bollard.settings import Settings
 from bollard.store import open_store
 from tests.approvals.conftest import StartBollard, add_rule, enrolment, enrolments
-from tests.gateway.conftest import MASTER_KEY, SCOPED_KEY, sandbox, start_bollard
+from tests.harness import MASTER_KEY, SCOPED_KEY, sandbox, start_bollard
 
 __all__ = ["sandbox", "start_bollard"]
 

@@ -1,5 +1,5 @@
 """The gateway's loopback fixtures, for tests of the log the gateway writes."""
 
-from tests.gateway.conftest import bollard, sandbox, start_bollard
+from tests.harness import bollard, sandbox, start_bollard
 
 __all__ = ["bollard", "sandbox", "start_bollard"]

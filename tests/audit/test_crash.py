@@ -35,7 +35,14 @@ from bollard.loopback import LoopbackServer
 from bollard.sandbox import Sandbox, create_sandbox
 from bollard.store import open_store
 from bollard.store.tables import audit_records
-from tests.gateway.conftest import AUDIT_KEY, MASTER_KEY, SCOPED_KEY, sandbox_config
+from tests.harness import (
+    AUDIT_KEY,
+    MASTER_KEY,
+    SCOPED_KEY,
+    sandbox_config,
+    wait_ready,
+    wait_until,
+)
 
 # bench/audit_crash.py runs more rounds through this variable.
 ROUNDS = int(os.environ.get("BOLLARD_CRASH_ROUNDS", "50"))
@@ -68,27 +75,17 @@ class Zygote:
                 pipe.close()
 
 
-def _wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.01)
-    raise AssertionError("the gateway did not come up")
-
-
 def _kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.002)
-    raise AssertionError(f"process {pid} outlived SIGKILL")
+    wait_until(lambda: not _alive(pid), f"process {pid} gone after SIGKILL")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _load(client: httpx.Client, url: str, stop: threading.Event, worker: int) -> None:
@@ -152,7 +149,7 @@ def test_sigkill_under_load_never_loses_a_forwarded_call_or_breaks_the_chain(
     try:
         for _ in range(ROUNDS):
             pid, url = zygote.start()
-            _wait_ready(url)
+            wait_ready(url, "/healthz", timeout=20)
             assert orphans(engine, now_us=0) == [], "the start left a request without outcome"
             warm = clients[0].post(f"{url}{SEARCH}", json={"per_page": 1})
             assert warm.status_code == 200, warm.text

@@ -19,7 +19,7 @@ from bollard.audit.recovery import orphans
 from bollard.audit.verify import verify
 from bollard.store.engine import reader
 from bollard.store.tables import audit_records
-from tests.gateway.conftest import Bollard, StartBollard, audit_insert_trigger
+from tests.harness import Bollard, StartBollard, audit_insert_trigger
 
 SEARCH = "/api/v1/mixed_people/api_search"
 

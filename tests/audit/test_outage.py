@@ -28,8 +28,7 @@ from bollard.limits.rules import LimitRule
 from bollard.loopback import LoopbackServer
 from tests.audit.test_seal import full_verify
 from tests.blackhole import Blackhole
-from tests.gateway.conftest import Bollard, StartBollard
-from tests.limits.conftest import drop_keys
+from tests.harness import Bollard, StartBollard, drop_keys
 
 SEARCH = "/api/v1/mixed_people/api_search"
 # The writer tries the database every second; a bound on the wait, not a measurement.

@@ -11,7 +11,7 @@ from bollard.audit.checkpoint_store import CheckpointFile, stored
 from bollard.audit.keyfile import signing_key
 from bollard.audit.verify import verify
 from bollard.store.tables import audit_head, audit_records
-from tests.gateway.conftest import Bollard, StartBollard
+from tests.harness import Bollard, StartBollard
 
 SEARCH = "/api/v1/mixed_people/api_search"
 

@@ -184,3 +184,60 @@ def test_guide_json_lists_status_codes_and_areas() -> None:
     data = json.loads(run("guide", "--json").output)
     assert [c["status"] for c in data["status_codes"]][:2] == [400, 401]
     assert [a["resource"] for a in data["areas"]] == list(load_catalog().resources)
+
+
+SEED = "the seed (the user's reference guide)"
+
+
+def test_show_prints_both_claims_of_a_disputed_cost_with_their_sources_and_the_budget() -> None:
+    result = run("show", "people.enrich")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "credits 1 per record, +8 phone reveal, + waterfall" in text
+    assert "budgets 1 per record, +1 email reveal, +8 phone reveal, + waterfall" in text
+    assert "Sources disagree Credits for revealed personal emails" in text
+    assert "- 1: Personal emails are returned only when reveal_personal_emails" in text
+    assert f"Source: {SEED}." in text
+    assert "- 0: 1 credit for demographics or an email" in text
+    assert "Source: https://docs.apollo.io/reference/people-enrichment." in text
+
+
+def test_guide_lists_every_disagreement_between_the_seed_and_apollos_documents() -> None:
+    result = run("guide")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    disputes = text.split("Where the seed and Apollo's documents disagree")[1]
+    for action_id, topic, sources in [
+        (
+            "people.enrich",
+            "Credits for revealed personal emails (budgets reckon the higher: 1)",
+            ["https://docs.apollo.io/reference/people-enrichment"],
+        ),
+        (
+            "people.bulk_enrich",
+            "The bulk endpoint's rate limit",
+            ["https://docs.apollo.io/reference/rate-limits"],
+        ),
+        (
+            "organizations.search",
+            "Whether the 500-page cap applies",
+            ["https://docs.apollo.io/reference/organization-search"],
+        ),
+        (
+            "tasks.search",
+            "Whether the 500-page cap applies",
+            ["https://docs.apollo.io/reference/search-tasks"],
+        ),
+    ]:
+        block = disputes.split(f"{action_id} /api/v1/")[1].split(" /api/v1/")[0]
+        assert topic in block
+        assert f"Source: {SEED}." in block
+        assert all(f"Source: {s}." in block for s in sources)
+    as_json = json.loads(run("guide", "--json").output)["disagreements"]
+    assert [(d["action"], d["field"]) for d in as_json] == [
+        ("people.enrich", "credits.email_reveal"),
+        ("people.bulk_enrich", "credits.email_reveal"),
+        ("people.bulk_enrich", "rate_limit"),
+        ("organizations.search", "paging"),
+        ("tasks.search", "paging"),
+    ]

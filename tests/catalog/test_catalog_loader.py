@@ -150,3 +150,26 @@ def test_a_guide_missing_a_resource_area_is_refused() -> None:
 def test_a_toml_syntax_error_is_refused_as_a_file_problem() -> None:
     error = refusal(broken('[guide]\ntitle = "', "[guide]\ntitle = "))
     assert (error.entry, error.field) == ("<file>", "<syntax>")
+
+
+def test_a_disagreement_whose_claims_agree_is_refused() -> None:
+    error = refusal(broken('value = "standard"', 'value = "one tenth"'))
+    assert (error.entry, error.field) == ("people.bulk_enrich", "disagreements.rate_limit")
+    assert "differing values" in str(error)
+
+
+def test_a_disputed_cost_the_catalog_holds_at_no_claims_value_is_refused() -> None:
+    text = broken(
+        'value = 0\nsource = "https://docs.apollo.io/reference/people-enrichment"',
+        'value = 2\nsource = "https://docs.apollo.io/reference/people-enrichment"',
+    )
+    error = refusal(text)
+    assert (error.entry, error.field) == ("people.enrich", "disagreements.credits.email_reveal")
+    assert "no claim's value" in str(error)
+
+
+def test_a_claim_without_a_source_address_is_refused() -> None:
+    error = refusal(
+        broken('source = "https://docs.apollo.io/reference/rate-limits"', 'source = "the old docs"')
+    )
+    assert error.field == "disagreements.rate_limit.claims.source"

@@ -1,5 +1,5 @@
 """The gateway fixtures (a real Bollard on loopback), reused for the README checks."""
 
-from tests.gateway.conftest import bollard, sandbox, start_bollard
+from tests.harness import bollard, sandbox, start_bollard
 
 __all__ = ["bollard", "sandbox", "start_bollard"]

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from bollard.catalog import load_catalog
 from bollard.cli import main
 from bollard.policy_file import parse_policy
-from tests.gateway.conftest import Bollard
+from tests.harness import Bollard
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

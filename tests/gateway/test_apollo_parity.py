@@ -14,7 +14,7 @@ from typing import Any, Literal
 import httpx
 import pytest
 
-from tests.gateway.conftest import MASTER_KEY, Bollard
+from tests.harness import MASTER_KEY, Bollard
 
 DEPRECATED = (
     "This endpoint is deprecated for API callers. Please use the new mixed_people/api_search "

@@ -6,8 +6,7 @@ from its status URL (no agent headers) would go up undeclared, its arguments unr
 from __future__ import annotations
 
 from tests.approvals.conftest import APPROVER, approvals, enrolment, enrolments
-from tests.gateway.conftest import Bollard
-from tests.policy.conftest import add_rule
+from tests.harness import Bollard, add_rule
 
 ENRICH = "/api/v1/people/match"
 REVEAL = "has(args.reveal_phone_number) && args.reveal_phone_number == true"

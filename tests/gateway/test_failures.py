@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bollard.loopback import LoopbackServer
-from tests.gateway.conftest import StartBollard, audit_insert_trigger
+from tests.harness import StartBollard, audit_insert_trigger
 
 SEARCH = "/api/v1/mixed_people/api_search"
 

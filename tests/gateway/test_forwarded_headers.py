@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.gateway.conftest import SCOPED_KEY, StartBollard
+from tests.harness import SCOPED_KEY, StartBollard
 from tests.hostile_upstreams import catcher
 
 SEARCH = "/api/v1/mixed_people/api_search"

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bollard.catalog import load_catalog
-from tests.gateway.conftest import Bollard
+from tests.harness import Bollard
 
 CATALOG = load_catalog()
 SELECTORS = [

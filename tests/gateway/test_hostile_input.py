@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import socket
-import time
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.gateway.conftest import Bollard
+from tests.harness import Bollard, wait_until
 
 SEARCH = "/api/v1/mixed_people/api_search"
 LONE_SURROGATE = b'{"per_page": 1, "person_titles": ["\\ud800"]}'
@@ -24,7 +23,7 @@ def send_then_hang_up(bollard: Bollard, key: str, head_only: bytes) -> None:
             b"Content-Type: application/json\r\nContent-Length: 500\r\n"
             b"X-Api-Key: " + key.encode() + b"\r\n\r\n" + head_only
         )
-    time.sleep(0.3)  # the server notices the hang-up
+    wait_until(lambda: not bollard.server.busy, "the server done with the hung-up connection")
 
 
 def test_a_client_that_hangs_up_mid_body_sends_nothing_upstream(bollard: Bollard) -> None:

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from bollard.loopback import LoopbackServer
 from bollard.protocol import HEAD_MAX_BYTES, GuardedHttpToolsProtocol
-from tests.gateway.conftest import Bollard, StartBollard
+from tests.harness import Bollard, StartBollard
 from tests.hostile_upstreams import catcher
 
 SEARCH = "/api/v1/mixed_people/api_search"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gateway.conftest import Bollard
+from tests.harness import Bollard
 
 SEARCH = "/api/v1/mixed_people/api_search"
 

@@ -7,7 +7,7 @@ import sqlite3
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event
 
-from tests.gateway.conftest import SCOPED_KEY, StartBollard
+from tests.harness import SCOPED_KEY, StartBollard
 
 SEARCH = "/api/v1/mixed_people/api_search"
 ADMIN_TOKEN = "bat_metrics-test-admin-token"

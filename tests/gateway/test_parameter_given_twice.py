@@ -3,7 +3,7 @@ Apollo: Bollard checks and prices one value, and Apollo could act on the other."
 
 from __future__ import annotations
 
-from tests.gateway.conftest import Bollard
+from tests.harness import Bollard
 
 ENRICH = "/api/v1/people/match"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, select
 
-from tests.gateway.conftest import MASTER_KEY, SCOPED_KEY, StartBollard
+from tests.harness import MASTER_KEY, SCOPED_KEY, StartBollard
 
 CALLS = [
     ("POST", "/api/v1/mixed_people/api_search", {"per_page": 2}),

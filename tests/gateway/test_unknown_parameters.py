@@ -12,9 +12,8 @@ import pytest
 from bollard import arguments
 from bollard.catalog import load_catalog
 from bollard.errors import UnknownParameter
-from tests.mcp.conftest import mcp_session, text
-from tests.policy.conftest import ADMIN, Bollard, StartBollard, changes
-from tests.policy.conftest import cli as _cli
+from tests.harness import ADMIN, Bollard, StartBollard, changes, mcp_session, text
+from tests.harness import cli as _cli
 
 SEARCH = "/api/v1/mixed_people/api_search"
 DOCUMENT = "tests/catalog/data/apollo-rest-api-openapi.json"

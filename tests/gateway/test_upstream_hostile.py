@@ -16,7 +16,7 @@ from starlette.routing import Route
 from bollard.limits.usage import usage_fetch
 from bollard.loopback import LoopbackServer
 from bollard.upstream import MAX_REPLY_BYTES
-from tests.gateway.conftest import MASTER_KEY, SCOPED_KEY, StartBollard
+from tests.harness import MASTER_KEY, SCOPED_KEY, StartBollard
 from tests.hostile_upstreams import catcher, flooder, redirector, resetter
 
 SEARCH = "/api/v1/mixed_people/api_search"  # POST, scoped key

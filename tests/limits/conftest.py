@@ -9,35 +9,34 @@ each other's counters, and checks afterwards that every key it left expires.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
-from redis import Redis
 from sqlalchemy import Engine
 
 from bollard.catalog import Catalog, load_catalog
 from bollard.limits import Limiter
 from bollard.limits.counters import MemoryCounters
 from bollard.limits.redis import RedisCounters
+from tests.harness import (
+    REDIS_ENV,
+    START,
+    Clock,
+    drop_keys,
+    keys_without_expiry,
+    redis_url,
+)
 
-REDIS_ENV = "BOLLARD_TEST_REDIS_URL"
-# 2026-01-01T00:00:00Z, a day and month boundary: every window starts at 0.
-START = 1_767_225_600.0
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: float = START) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+__all__ = [
+    "REDIS_ENV",
+    "START",
+    "Clock",
+    "MakeLimiter",
+    "drop_keys",
+    "keys_without_expiry",
+    "redis_url",
+]
 
 
 @pytest.fixture
@@ -59,34 +58,6 @@ def catalog() -> Catalog:
 def store(engine: Engine) -> Engine:
     """The migrated store (migration 0002_limits adds the limits tables)."""
     return engine
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get(REDIS_ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{REDIS_ENV} is not set, and CI must run the Redis tests")
-        pytest.skip(f"set {REDIS_ENV} to run against Redis")
-    return url
-
-
-def keys_without_expiry(url: str, prefix: str) -> list[str]:
-    """Keys under `prefix` that would live for ever."""
-    client = Redis.from_url(url)
-    try:
-        return [k.decode() for k in client.scan_iter(f"{prefix}:*") if client.ttl(k) < 0]
-    finally:
-        client.close()
-
-
-def drop_keys(url: str, prefix: str) -> None:
-    client = Redis.from_url(url)
-    try:
-        for key in client.scan_iter(f"{prefix}:*"):
-            client.delete(key)
-    finally:
-        client.close()
 
 
 MakeLimiter = Callable[..., Limiter]

@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx
 import pytest
 from click.testing import CliRunner
 from redis import Redis
@@ -61,7 +60,7 @@ from bollard.limits.windows import UsageStat
 from bollard.loopback import LoopbackServer
 from bollard.sandbox import SandboxConfig, create_sandbox
 from bollard.store import engine_for
-from tests.limits.conftest import drop_keys, keys_without_expiry
+from tests.harness import clear_of_boundary, drop_keys, keys_without_expiry, wait_ready
 
 WINDOW_LIMIT = 100  # people.search calls per minute
 BUDGET = 150  # credits per day; organizations.enrich costs 1
@@ -108,9 +107,11 @@ def test_two_servers_admit_exactly_the_window_and_never_exceed_the_budget(
             env["BOLLARD_APOLLO_URL"] = stack.enter_context(LoopbackServer(box.app)).url
             urls = stack.enter_context(servers(env, tmp_path, count=2))
             key = set_up_agent(env)
-            wait_ready(urls)
+            for url in urls:
+                wait_ready(url, timeout=STARTUP)
             ready = time.time()
-            wait_for_room()
+            # The windows are Redis's, on the wall clock: start with ROOM seconds left.
+            clear_of_boundary(60, ROOM)
             fired = time.time()
             replies = asyncio.run(hammer(urls, key, domain))
             # Shown when the test fails.
@@ -321,31 +322,6 @@ def servers(env: dict[str, str], tmp_path: Path, count: int) -> Iterator[list[st
                 process.wait(timeout=10)
             # Shown by pytest when the test fails.
             print(f"--- {log.name} (exit {process.returncode})\n{log.read_text()}")
-
-
-def wait_ready(urls: list[str]) -> None:
-    """Poll each server's /readyz until it answers 200, within `STARTUP` seconds."""
-    deadline = time.monotonic() + STARTUP
-    with httpx.Client(timeout=2) as client:
-        for url in urls:
-            while True:
-                try:
-                    if client.get(f"{url}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, f"{url} not ready after {STARTUP} s"
-                time.sleep(0.1)
-
-
-def wait_for_room() -> None:
-    """Start the burst with `ROOM` seconds left in its minute (waits at most `ROOM` seconds).
-
-    The windows are Redis's, on the wall clock, so the test picks its moment.
-    """
-    left = 60 - time.time() % 60
-    if left < ROOM:
-        time.sleep(left + 0.05)
 
 
 async def hammer(urls: list[str], key: str, domain: str) -> list[Reply]:

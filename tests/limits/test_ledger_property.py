@@ -22,7 +22,7 @@ from bollard.limits.rules import Budget, Shortfall
 from bollard.limits.tables import TABLES, credit_balances, credit_ledger
 from bollard.limits.windows import day_start, month_start
 from bollard.store.tables import metadata
-from tests.limits.conftest import START
+from tests.harness import START
 
 AGENT = "enricher"
 ACTIONS = ("people.enrich", "organizations.enrich")

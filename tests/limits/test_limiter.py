@@ -13,7 +13,7 @@ from bollard.limits import Admission, Limiter
 from bollard.limits.refusals import ApolloWindowSpent
 from bollard.limits.rule_store import set_rule
 from bollard.limits.rules import LimitRule
-from tests.limits.conftest import Clock
+from tests.harness import Clock
 
 pytestmark = pytest.mark.anyio
 

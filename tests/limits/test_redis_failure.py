@@ -13,7 +13,7 @@ from bollard.limits.redis import RedisCounters
 from bollard.limits.refusals import BudgetExhausted
 from bollard.limits.rule_store import load_events, set_rule
 from bollard.limits.rules import LimitRule
-from tests.limits.conftest import Clock
+from tests.harness import Clock
 
 pytestmark = pytest.mark.anyio
 

@@ -18,7 +18,7 @@ from bollard.limits.limiter import RULES_TTL
 from bollard.limits.rule_store import set_rule
 from bollard.limits.rules import LimitRule
 from bollard.store import open_store
-from tests.limits.conftest import Clock
+from tests.harness import Clock, wait_until_async
 
 pytestmark = pytest.mark.anyio
 
@@ -35,13 +35,11 @@ async def test_the_rules_are_reread_ahead_of_time_and_never_used_past_their_age(
 
         # Past half their age, a call starts a re-read and goes on with what it has.
         clock.advance(RULES_TTL * 0.6)
-        seen = False
-        for _ in range(200):
-            seen = "research" in (await limiter.rules()).agents
-            if seen:
-                break
-            await asyncio.sleep(0.01)
-        assert seen, "the rules were never re-read in the background"
+
+        async def reread() -> bool:
+            return "research" in (await limiter.rules()).agents
+
+        await wait_until_async(reread, "the rules re-read in the background")
 
         # The table locked: a read would wait. The rules are fresh from the re-read,
         # so a call at the old rules' full age does not (it starts the next re-read).

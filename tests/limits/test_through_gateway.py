@@ -22,8 +22,7 @@ from bollard.sandbox import Sandbox, create_sandbox
 from bollard.settings import Settings
 from bollard.store import open_store
 from bollard.store.tables import audit_records
-from tests.gateway.conftest import AUDIT_KEY, MASTER_KEY, SCOPED_KEY, sandbox_config
-from tests.limits.conftest import Clock
+from tests.harness import AUDIT_KEY, MASTER_KEY, SCOPED_KEY, Clock, sandbox_config
 
 SEARCH = "/api/v1/mixed_people/api_search"
 ENRICH = "/api/v1/organizations/enrich"
@@ -103,3 +102,25 @@ def test_a_budget_refusal_is_answered_before_apollo_and_audited_with_its_reason(
     assert second.json()["error_code"] == "CREDIT_BUDGET_EXHAUSTED"
     assert len(stack.sandbox.calls) == sent
     assert any("0 of its 1 credits per day left" in str(data) for data in reasons)
+
+
+def test_a_budget_quotes_the_seeds_higher_cost_for_revealed_personal_emails(
+    stack: Stack,
+) -> None:
+    # Apollo's document: an email costs nothing beyond the 1 credit; the seed: revealed
+    # personal emails draw extra. The budget reckons with the higher: 2 per person.
+    engine = open_store(stack.settings.database_url)
+    set_rule(engine, LimitRule("research", credits_per_day=1), stack.clock())
+    engine.dispose()
+    stack.clock.advance(1)
+    sent = len(stack.sandbox.calls)
+    revealing = stack.call(
+        "/api/v1/people/match", json={"email": "tim@apollo.io", "reveal_personal_emails": True}
+    )
+    assert revealing.status_code == 429
+    assert revealing.json()["error_code"] == "CREDIT_BUDGET_EXHAUSTED"
+    assert "may cost up to 2 (1 × 2 per person)" in revealing.json()["error"]
+    assert len(stack.sandbox.calls) == sent
+    plain = stack.call("/api/v1/people/match", json={"email": "tim@apollo.io"})
+    assert plain.status_code == 200
+    assert len(stack.sandbox.calls) == sent + 1

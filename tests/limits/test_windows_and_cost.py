@@ -151,3 +151,15 @@ def test_an_error_answer_costs_nothing_and_an_unreadable_one_the_worst_case(
     planned = estimate(enrich, {"domain": "apollo.io"})
     assert actual(enrich, planned, 422, b'{"error": "x"}') == 0
     assert actual(enrich, planned, 200, b"<html>") == 1
+
+
+def test_a_disputed_cost_is_reckoned_at_the_higher_claim(catalog: Catalog) -> None:
+    # Apollo's document prices a revealed email at 0 extra, the seed at more than 0.
+    for action_id in ("people.enrich", "people.bulk_enrich"):
+        enriching = action(catalog, action_id)
+        dispute = next(d for d in enriching.disagreements if d.field == "credits.email_reveal")
+        assert sorted(c.value for c in dispute.claims) == [0, 1]
+        assert enriching.credits.email_reveal == 0
+        assert enriching.budget_credits.email_reveal == 1
+    asked = {"email": "a@b.c", "reveal_personal_emails": "true", "reveal_phone_number": "true"}
+    assert estimate(action(catalog, "people.enrich"), asked).credits == 10

@@ -21,8 +21,7 @@ from mcp import MCPError
 
 from bollard.limits.rule_store import set_rule
 from bollard.limits.rules import LimitRule
-from tests.mcp.conftest import Bollard, StartBollard, mcp_session
-from tests.policy.conftest import add_rule
+from tests.harness import Bollard, StartBollard, add_rule, clear_of_boundary, mcp_session
 
 pytestmark = pytest.mark.anyio
 
@@ -147,9 +146,7 @@ async def test_rest_and_mcp_make_the_same_decision_and_the_same_audit_record(
     warmup: frozenset[str] = frozenset()
     if scenario.per_minute is not None:
         # Spend the minute's one call, then call through both doors, in ONE minute.
-        left = 60 - time.time() % 60
-        if left < 10:
-            await anyio.sleep(left + 0.1)
+        await anyio.to_thread.run_sync(clear_of_boundary, 60, 10)
         set_rule(bollard.engine, LimitRule("parity", per_minute=scenario.per_minute), time.time())
         with bollard.client(key) as client:
             spent = client.post(scenario.path, json=scenario.arguments)

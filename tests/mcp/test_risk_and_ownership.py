@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.mcp.conftest import Bollard, mcp_session, text
+from tests.harness import Bollard, mcp_session, text
 
 pytestmark = pytest.mark.anyio
 REVEAL_HOOK = "http://127.0.0.1:9/phones"  # loopback, nobody listening: the sandbox records it

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.mcp.conftest import Bollard, mcp_session
+from tests.harness import Bollard, mcp_session
 
 pytestmark = pytest.mark.anyio
 GRANTS = [

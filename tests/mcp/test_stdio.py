@@ -12,7 +12,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.stdio import get_default_environment
 
 from bollard.cli import main
-from tests.mcp.conftest import Bollard, text
+from tests.harness import Bollard, text
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.mcp.conftest import Bollard, Era, mcp_session, text
+from tests.harness import Bollard, Era, mcp_session, text
 
 pytestmark = pytest.mark.anyio
 SEARCH = "apollo_mixed_people_api_search"

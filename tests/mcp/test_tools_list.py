@@ -7,7 +7,7 @@ import pytest
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
 from bollard.catalog import load_catalog
-from tests.mcp.conftest import Bollard, Era, mcp_session
+from tests.harness import Bollard, Era, mcp_session
 
 pytestmark = pytest.mark.anyio
 ERAS: list[Era] = ["legacy", "modern"]

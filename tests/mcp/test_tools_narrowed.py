@@ -11,8 +11,7 @@ import pytest
 
 from bollard.catalog import load_catalog
 from bollard.mcp.tools import tool
-from tests.mcp.conftest import Bollard, mcp_session
-from tests.policy.conftest import add_rule
+from tests.harness import Bollard, add_rule, mcp_session
 
 pytestmark = pytest.mark.anyio
 

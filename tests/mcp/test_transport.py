@@ -8,8 +8,7 @@ import httpx
 import pytest
 from mcp import MCPError
 
-from tests.gateway.conftest import keys_made_uncheckable
-from tests.mcp.conftest import Bollard, StartBollard, mcp_session
+from tests.harness import Bollard, StartBollard, keys_made_uncheckable, mcp_session
 
 pytestmark = pytest.mark.anyio
 ACCEPT = "application/json, text/event-stream"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gateway.conftest import MASTER_KEY, SCOPED_KEY
+from tests.harness import MASTER_KEY, SCOPED_KEY, StartBollard, mcp_session, text
 from tests.hostile_upstreams import catcher, redirector
-from tests.mcp.conftest import StartBollard, mcp_session, text
 
 pytestmark = pytest.mark.anyio
 

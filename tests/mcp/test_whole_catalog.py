@@ -18,8 +18,7 @@ import pytest
 from bollard import resolver
 from bollard.catalog import Action, load_catalog
 from bollard.sandbox import Sandbox
-from tests.gateway.conftest import MASTER_KEY
-from tests.mcp.conftest import Bollard, mcp_session
+from tests.harness import MASTER_KEY, Bollard, mcp_session
 
 pytestmark = pytest.mark.anyio
 DUE = "2027-01-05T10:00:00Z"

@@ -7,7 +7,7 @@ import json
 
 import httpx
 
-from tests.policy.conftest import StartBollard
+from tests.harness import StartBollard
 
 TOKEN = "test-admin-token-policy-5d1e"
 SEARCH = "/api/v1/mixed_people/api_search"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.policy.conftest import StartBollard
-from tests.policy.conftest import cli as _cli
+from tests.harness import StartBollard
+from tests.harness import cli as _cli
 
 SEARCH = "/api/v1/mixed_people/api_search"
 CAP = "has(args.per_page) && args.per_page > 25"

@@ -11,8 +11,7 @@ import pytest
 
 from bollard.errors import ConfigError
 from bollard.policy import Rule
-from tests.mcp.conftest import mcp_session, text
-from tests.policy.conftest import ADMIN, Bollard, StartBollard, add_rule, changes
+from tests.harness import ADMIN, Bollard, StartBollard, add_rule, changes, mcp_session, text
 
 SEARCH = "/api/v1/mixed_people/api_search"
 ENRICH = "/api/v1/people/match"

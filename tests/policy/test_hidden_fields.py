@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bollard.withholding import withhold
-from tests.mcp.conftest import mcp_session
-from tests.policy.conftest import Bollard, StartBollard, add_rule
+from tests.harness import Bollard, StartBollard, add_rule, mcp_session
 
 ENRICH = "/api/v1/people/match"
 BULK = "/api/v1/people/bulk_match"

@@ -11,8 +11,8 @@ from pathlib import Path
 from click.testing import Result
 from sqlalchemy import Engine, text
 
-from tests.policy.conftest import Bollard, StartBollard, add_rule
-from tests.policy.conftest import cli as _cli
+from tests.harness import Bollard, StartBollard, add_rule
+from tests.harness import cli as _cli
 
 SEARCH = "/api/v1/mixed_people/api_search"
 POLICY = """\

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from bollard.changes import Actor
-from tests.policy.conftest import Bollard, StartBollard, add_rule, changes
-from tests.policy.conftest import cli as _cli
+from tests.harness import Bollard, StartBollard, add_rule, changes
+from tests.harness import cli as _cli
 
 SEARCH = "/api/v1/mixed_people/api_search"
 ENRICH = "/api/v1/people/match"

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.mcp.conftest import mcp_session
-from tests.policy.conftest import Bollard, add_rule
+from tests.harness import Bollard, add_rule, mcp_session
 
 ENRICH = "/api/v1/people/match"
 SEARCH = "/api/v1/mixed_people/api_search"

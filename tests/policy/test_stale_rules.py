@@ -12,8 +12,8 @@ import pytest
 
 from bollard.policy import Rule
 from bollard.rule_book import insert_rule
-from tests.policy.conftest import Bollard, StartBollard
-from tests.policy.conftest import cli as _cli
+from tests.harness import Bollard, StartBollard
+from tests.harness import cli as _cli
 
 ENRICH = "/api/v1/people/match"
 

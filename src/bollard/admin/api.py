@@ -5,18 +5,19 @@ and scripts (`Authorization: Bearer <admin token>`). Every refusal is one
 `AdminError` rendered in one place, `_guarded`, as
 `{"error": message, "error_code": CODE}`; bodies are checked by pydantic
 models whose JSON schemas are also what the OpenAPI document publishes.
+The route table here is the one source of each route's role; the policy
+endpoints are in policy_api, the held-call ones in approvals_api, what a
+handler reads off a request in requests.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,10 +25,29 @@ from starlette.routing import Route
 
 from bollard.admin import log as audit_log
 from bollard.admin import roles, usage
+from bollard.admin.approvals_api import (
+    ApprovalDenial,
+    ApprovalNote,
+    approve_call,
+    deny_call,
+    get_approval,
+    list_approvals,
+)
 from bollard.admin.auth import CSRF_HEADER, SAFE_METHODS, AdminAuth, Principal
 from bollard.admin.changes import Changes, actor_for
 from bollard.admin.grants import matrix
 from bollard.admin.openapi import openapi_document
+from bollard.admin.policy_api import (
+    NewRule,
+    PolicyApply,
+    RuleRemoval,
+    add_rule,
+    apply_policy,
+    edit_rule,
+    export_policy,
+    list_rules,
+    remove_rule,
+)
 from bollard.admin.problems import (
     AdminError,
     AdminUnauthenticated,
@@ -36,18 +56,12 @@ from bollard.admin.problems import (
     UnknownRecord,
     problem,
 )
+from bollard.admin.requests import engine_of, gateway_of, read_body
 from bollard.admins import Role
 from bollard.agents import Agent, utcnow
 from bollard.audit.search import AuditFilters
-from bollard.errors import ConfigError
-from bollard.gateway import Gateway
-from bollard.policy import Rule
-from bollard.policy_file import policy_json, rule_expiry
-from bollard.rule_book import load_rules
 
 log = logging.getLogger("bollard.admin")
-BODY_MAX_BYTES = 64_000
-M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[Request, Principal], Awaitable[Response]]
 _UNKNOWN = (
     "true: parameters an action does not take go to Apollo (which may ignore them), each "
@@ -106,64 +120,6 @@ class GrantChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     add: list[str] = Field(default_factory=list, max_length=100)
     remove: list[str] = Field(default_factory=list, max_length=100)
-    reason: str | None = Field(
-        default=None, max_length=500, description="why, kept in the audit record"
-    )
-
-
-class NewRule(BaseModel):
-    """A policy rule to add: for one agent, or every agent when `agent` is null."""
-
-    model_config = ConfigDict(extra="forbid")
-    agent: str | None = Field(default=None, max_length=64, description="null: every agent")
-    selector: str = Field(min_length=1, max_length=64, description="e.g. people.search")
-    effect: Literal["deny", "hide", "approve"]
-    when: str | None = Field(default=None, max_length=2000, description="a CEL condition")
-    fields: list[str] = Field(default_factory=list, max_length=30)
-    shadow: bool = False
-    expires_after: str | None = Field(
-        default=None,
-        max_length=16,
-        description="approve rules only: how long a held call waits for a person, e.g. 8h "
-        "(a whole number of m, h, d or w; 1 minute to 30 days); null: 24h. "
-        "Rules are listed with it in seconds",
-    )
-    reason: str | None = Field(
-        default=None, max_length=500, description="told to the agent; kept in the record"
-    )
-
-
-class PolicyApply(BaseModel):
-    """A policy file (as `bollard policy export` writes it) to apply, or to diff."""
-
-    model_config = ConfigDict(extra="forbid")
-    toml: str = Field(max_length=BODY_MAX_BYTES, description="the policy file's text")
-    dry_run: bool = Field(default=True, description="only say what would change")
-    prune: bool = Field(default=False, description="revoke live agents the file leaves out")
-    reason: str | None = Field(
-        default=None, max_length=500, description="why, kept in each change's audit record"
-    )
-
-
-class ApprovalNote(BaseModel):
-    """An approval, with an optional note for the record."""
-
-    model_config = ConfigDict(extra="forbid")
-    note: str | None = Field(default=None, max_length=500, description="kept in the record")
-
-
-class ApprovalDenial(BaseModel):
-    """A denial, with the reason the agent reads."""
-
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=500, description="told to the agent")
-
-
-class RuleRemoval(BaseModel):
-    """Whose rule is removed (null: a team-wide rule), and why."""
-
-    model_config = ConfigDict(extra="forbid")
-    agent: str | None = Field(default=None, max_length=64)
     reason: str | None = Field(
         default=None, max_length=500, description="why, kept in the audit record"
     )
@@ -267,16 +223,6 @@ async def openapi(request: Request) -> JSONResponse:
     )
 
 
-def _gateway(request: Request) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
-
-
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
 async def me(request: Request, principal: Principal) -> Response:
     """Who is signed in: name, role, and how (session or token)."""
     admin = principal.admin
@@ -284,14 +230,14 @@ async def me(request: Request, principal: Principal) -> Response:
 
 
 async def list_agents(request: Request, principal: Principal) -> Response:
-    gateway = _gateway(request)
+    gateway = gateway_of(request)
     found = await run_in_threadpool(gateway.agents.list)
-    used = await run_in_threadpool(audit_log.last_use, _engine(request))
+    used = await run_in_threadpool(audit_log.last_use, engine_of(request))
     return JSONResponse({"agents": [agent_json(a, used.get(a.name)) for a in found]})
 
 
 async def create_agent(request: Request, principal: Principal) -> Response:
-    body = await _body(request, NewAgent)
+    body = await read_body(request, NewAgent)
     agent, key = await Changes.of(request).create(
         body.name,
         body.grants,
@@ -306,24 +252,24 @@ async def create_agent(request: Request, principal: Principal) -> Response:
 
 async def get_agent(request: Request, principal: Principal) -> Response:
     agent = await Changes.of(request).agent(request.path_params["name"])
-    used = await run_in_threadpool(audit_log.last_use, _engine(request))
+    used = await run_in_threadpool(audit_log.last_use, engine_of(request))
     return JSONResponse({"agent": agent_json(agent, used.get(agent.name))})
 
 
 async def update_agent(request: Request, principal: Principal) -> Response:
-    body = await _body(request, AgentSettings)
+    body = await read_body(request, AgentSettings)
     agent = await Changes.of(request).allow_unknown(
         request.path_params["name"],
         body.allow_unknown_parameters,
         actor_for(request, principal.via),
         reason=body.reason,
     )
-    used = await run_in_threadpool(audit_log.last_use, _engine(request))
+    used = await run_in_threadpool(audit_log.last_use, engine_of(request))
     return JSONResponse({"agent": agent_json(agent, used.get(agent.name))})
 
 
 async def revoke_agent(request: Request, principal: Principal) -> Response:
-    body = await _body(request, Revocation, empty_ok=True)
+    body = await read_body(request, Revocation, empty_ok=True)
     done = await Changes.of(request).revoke(
         request.path_params["name"], actor_for(request, principal.via), reason=body.reason
     )
@@ -331,7 +277,7 @@ async def revoke_agent(request: Request, principal: Principal) -> Response:
 
 
 async def rotate_agent(request: Request, principal: Principal) -> Response:
-    body = await _body(request, Rotation, empty_ok=True)
+    body = await read_body(request, Rotation, empty_ok=True)
     name = request.path_params["name"]
     done = await Changes.of(request).rotate(
         name, body.grace, actor_for(request, principal.via), reason=body.reason
@@ -342,14 +288,14 @@ async def rotate_agent(request: Request, principal: Principal) -> Response:
 
 
 async def get_grants(request: Request, principal: Principal) -> Response:
-    gateway = _gateway(request)
+    gateway = gateway_of(request)
     agent = await Changes.of(request).agent(request.path_params["name"])
     grid = matrix(gateway.catalog, agent.grants)
     return JSONResponse({"name": agent.name, "grants": list(agent.grants), **grid.to_json()})
 
 
 async def change_grants(request: Request, principal: Principal) -> Response:
-    body = await _body(request, GrantChange)
+    body = await read_body(request, GrantChange)
     agent = await Changes.of(request).regrant(
         request.path_params["name"],
         body.add,
@@ -361,112 +307,12 @@ async def change_grants(request: Request, principal: Principal) -> Response:
 
 
 async def limits(request: Request, principal: Principal) -> Response:
-    engine = _engine(request)
+    engine = engine_of(request)
     source, windows = await run_in_threadpool(usage.apollo_windows, engine)
     rules = await run_in_threadpool(usage.limit_rules, engine)
     return JSONResponse(
         {"apollo_windows": {"source": source, "windows": windows}, "agent_limits": rules}
     )
-
-
-async def list_rules(request: Request, principal: Principal) -> Response:
-    def read() -> list[dict[str, Any]]:
-        with _engine(request).connect() as conn:
-            return [r.as_dict() for r in load_rules(conn)]
-
-    return JSONResponse({"rules": await run_in_threadpool(read)})
-
-
-async def add_rule(request: Request, principal: Principal) -> Response:
-    body = await _body(request, NewRule)
-    rule = _rule(0, body)
-    added = await Changes.of(request).add_rule(rule, actor_for(request, principal.via))
-    return JSONResponse(added.as_dict(), status_code=201)
-
-
-async def edit_rule(request: Request, principal: Principal) -> Response:
-    body = await _body(request, NewRule)
-    rule = _rule(request.path_params["rule_id"], body)
-    edited = await Changes.of(request).edit_rule(rule, actor_for(request, principal.via))
-    return JSONResponse(edited.as_dict())
-
-
-def _rule(rule_id: int, body: NewRule) -> Rule:
-    fields = tuple(f.strip() for f in body.fields)
-    return Rule(
-        rule_id,
-        body.agent,
-        body.selector.strip(),
-        body.effect,
-        body.reason or "",
-        body.when,
-        fields,
-        body.shadow,
-        _expiry(body),
-    )
-
-
-def _expiry(body: NewRule) -> int | None:
-    try:
-        return rule_expiry(body.expires_after, body.effect, "expires_after")
-    except ConfigError as exc:
-        raise InvalidInput(str(exc)) from None
-
-
-async def export_policy(request: Request, principal: Principal) -> Response:
-    policy, text = await Changes.of(request).export_policy()
-    return JSONResponse({"toml": text, "policy": policy_json(policy)})
-
-
-async def apply_policy(request: Request, principal: Principal) -> Response:
-    body = await _body(request, PolicyApply)
-    done = await Changes.of(request).apply_policy(
-        body.toml,
-        actor_for(request, principal.via),
-        dry_run=body.dry_run,
-        prune=body.prune,
-        reason=body.reason,
-    )
-    return JSONResponse({"dry_run": done.dry_run, "changes": done.diff(), "keys": done.keys})
-
-
-async def remove_rule(request: Request, principal: Principal) -> Response:
-    body = await _body(request, RuleRemoval, empty_ok=True)
-    gone = await Changes.of(request).remove_rule(
-        body.agent,
-        request.path_params["rule_id"],
-        actor_for(request, principal.via),
-        reason=body.reason,
-    )
-    return JSONResponse(gone.as_dict())
-
-
-async def list_approvals(request: Request, principal: Principal) -> Response:
-    status = request.query_params.get("status") or None
-    found = await Changes.of(request).approvals(status)
-    now = _gateway(request).now()
-    return JSONResponse({"approvals": [h.as_dict(now) for h in found]})
-
-
-async def get_approval(request: Request, principal: Principal) -> Response:
-    held = await Changes.of(request).approval(request.path_params["approval_id"])
-    return JSONResponse({"approval": held.as_dict(_gateway(request).now())})
-
-
-async def approve_call(request: Request, principal: Principal) -> Response:
-    body = await _body(request, ApprovalNote, empty_ok=True)
-    held = await Changes.of(request).decide(
-        request.path_params["approval_id"], "approved", body.note, actor_for(request, principal.via)
-    )
-    return JSONResponse({"approval": held.as_dict(_gateway(request).now())})
-
-
-async def deny_call(request: Request, principal: Principal) -> Response:
-    body = await _body(request, ApprovalDenial)
-    held = await Changes.of(request).decide(
-        request.path_params["approval_id"], "denied", body.reason, actor_for(request, principal.via)
-    )
-    return JSONResponse({"approval": held.as_dict(_gateway(request).now())})
 
 
 async def usage_report(request: Request, principal: Principal) -> Response:
@@ -586,30 +432,6 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise InvalidInput(f"{name} must be a whole number from {low} to {high}, not {text!r}")
     return int(text)
-
-
-async def _body(request: Request, model: type[M], empty_ok: bool = False) -> M:
-    raw = await request.body()
-    if len(raw) > BODY_MAX_BYTES:
-        raise InvalidInput(f"the body is larger than {BODY_MAX_BYTES} bytes")
-    if not raw.strip() and empty_ok:
-        return model()
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # a huge integer, or nested too deep
-        raise InvalidInput(f"the body is not JSON Bollard will read: {exc}") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInput(_validation_message(exc)) from exc
-
-
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        parts.append(f"{where}: {err['msg']}")
-    return "invalid body: " + "; ".join(parts)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -61,18 +61,18 @@ class ApprovalsPage:
 
     async def pending(self, request: Request, page: Page, **extra: Any) -> Response:
         calls = await run_in_threadpool(_service(request).list, "pending")
-        return self._render(request, page, "approvals.html", calls, **extra)
+        return await self._render(request, page, "approvals.html", calls, **extra)
 
     async def rows(self, request: Request, page: Page) -> Response:
         calls = await run_in_threadpool(_service(request).list, "pending")
-        return self._render(request, page, "approvals_rows.html", calls)
+        return await self._render(request, page, "approvals_rows.html", calls)
 
     async def one(self, request: Request, page: Page, **extra: Any) -> Response:
         found = await run_in_threadpool(_service(request).get, request.path_params["approval_id"])
         if found is None:
             error = UnknownRecord(f"there is no held call {request.path_params['approval_id']!r}")
             return self.pages.render(request, "error.html", page.csrf, error=error, status=404)
-        return self._render(request, page, "approvals.html", [found], single=True, **extra)
+        return await self._render(request, page, "approvals.html", [found], single=True, **extra)
 
     async def to_call(self, request: Request, page: Page) -> Response:
         """The held call's page (nothing is decided by a GET)."""
@@ -102,10 +102,10 @@ class ApprovalsPage:
             notice += " It is sent to Apollo when the agent asks for its result."
         return flash.redirect_with(self.pages.auth, request, page.session, LIST, notice=notice)
 
-    def _render(
+    async def _render(
         self, request: Request, page: Page, name: str, calls: list[HeldCall], **extra: Any
     ) -> Response:
-        said = flash.take(self.pages.auth, request, page.session) if page.form is None else {}
+        said = await flash.take(self.pages.auth, request, page.session) if page.form is None else {}
         now = _service(request).now()
         response = self.pages.render(
             request,

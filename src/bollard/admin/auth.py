@@ -199,6 +199,12 @@ class AdminAuth:
         if session_id is not None and self._sessions is not None:
             await asyncio.to_thread(self._sessions.end, session_id, utc(self._clock()))
 
+    async def show_flash(self, session_id: str, sealed_us: int) -> bool:
+        """Whether this session may show a flash sealed at `sealed_us` (once only)."""
+        if self._sessions is None:
+            return False
+        return await asyncio.to_thread(self._sessions.show_flash, session_id, sealed_us)
+
     def _signed_session_id(self, cookie: str | None) -> str | None:
         if not cookie or cookie.count(".") != 2:
             return None

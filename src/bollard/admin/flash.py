@@ -5,7 +5,9 @@ of submitting the form again. What that page must say once (the notice, and
 a new key, which exists nowhere else) rides in a short-lived cookie sealed
 with AES-GCM under a key bound to the session: only this session's next page
 can read it, it is unreadable to the browser's scripts and in transit logs,
-and the page that shows it deletes it, so the key is still shown only once.
+and the page that shows it deletes it. A browser need not obey: the session's
+row remembers when the newest flash it showed was sealed, so a copy of the
+cookie replayed (or an older one) shows nothing, and the key is shown only once.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -26,6 +29,7 @@ from bollard.admin.auth import AdminAuth
 FLASH_COOKIE = "bollard_flash"
 FLASH_SECONDS = 120
 _FOR = "_for"  # the path of the page a flash is for
+_SEALED = "_sealed_us"  # when it was sealed: the session shows each flash once
 
 
 def redirect_with(
@@ -34,7 +38,8 @@ def redirect_with(
     """A 303 to `target` carrying `said` (notice, key, …) for that page only."""
     response = RedirectResponse(target, status_code=303)
     # Bound to the page it is for: a new key must never show on another agent's page.
-    sealed = _seal(auth, session_id, json.dumps({**said, _FOR: _page(target)}).encode())
+    stamped = {**said, _FOR: _page(target), _SEALED: time.time_ns() // 1000}
+    sealed = _seal(auth, session_id, json.dumps(stamped).encode())
     response.set_cookie(
         FLASH_COOKIE,
         sealed,
@@ -47,8 +52,9 @@ def redirect_with(
     return response
 
 
-def take(auth: AdminAuth, request: Request, session_id: str) -> dict[str, Any]:
-    """What the previous POST left for this page, or {} (a stale or foreign cookie is {})."""
+async def take(auth: AdminAuth, request: Request, session_id: str) -> dict[str, Any]:
+    """What the previous POST left for this page, or {} (a stale or foreign cookie is {},
+    and so is one this session has shown already)."""
     sealed = request.cookies.get(FLASH_COOKIE)
     if not sealed:
         return {}
@@ -59,6 +65,9 @@ def take(auth: AdminAuth, request: Request, session_id: str) -> dict[str, Any]:
     except (ValueError, InvalidTag):
         return {}
     if not isinstance(said, dict) or said.pop(_FOR, None) != _page(request.url.path):
+        return {}
+    sealed_us = said.pop(_SEALED, None)
+    if not isinstance(sealed_us, int) or not await auth.show_flash(session_id, sealed_us):
         return {}
     return said
 

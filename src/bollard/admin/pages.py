@@ -241,7 +241,7 @@ class Pages:
             agent = await Changes.of(request).agent(request.path_params["name"])
         except AdminError as exc:
             return self.render(request, "error.html", page.csrf, error=exc, status=exc.status)
-        said = flash.take(self.auth, request, page.session) if page.form is None else {}
+        said = await flash.take(self.auth, request, page.session) if page.form is None else {}
         engine = request.app.state.engine
         used = await run_in_threadpool(audit_log.last_use, engine)
         ticked = extra.pop("ticked", None)
@@ -467,7 +467,7 @@ class Pages:
             await self._usage_card(gateway, name, series.get(name), window, rules) for name in names
         ]
         source, windows = await run_in_threadpool(usage.windows_in_words, engine, now_us / 1e6)
-        said = flash.take(self.auth, request, page.session) if page.form is None else {}
+        said = await flash.take(self.auth, request, page.session) if page.form is None else {}
         periods = [
             {"days": d, "text": _period_text(d), "dates": usage.Window.ending(now_us, d).dates()}
             for d in usage.PERIODS

@@ -20,7 +20,13 @@ from bollard.admin.auth import AdminAuth
 from bollard.admin.headers import secure
 from bollard.admin.problems import SignInThrottled, problem
 from bollard.catalog import METHODS, ORIGINS, TAGS, Catalog, load_catalog
-from bollard.catalog.rows import action_detail, action_row, filter_actions, guide_dict
+from bollard.catalog.rows import (
+    action_detail,
+    action_row,
+    disagreements_list,
+    filter_actions,
+    guide_dict,
+)
 
 PERMISSIONS = {"master": True, "scoped": False}
 
@@ -29,6 +35,7 @@ def catalog_json(catalog: Catalog) -> dict[str, Any]:
     """The whole guide as JSON: general sections, then every action in detail."""
     return {
         "guide": guide_dict(catalog.guide),
+        "disagreements": disagreements_list(catalog.actions),
         "actions": [action_detail(a) for a in catalog.actions],
     }
 
@@ -70,6 +77,7 @@ def reference_routes(auth: AdminAuth, templates: Jinja2Templates, *, public: boo
         ]
         context = {
             "guide": guide,
+            "disagreements": disagreements_list(catalog.actions),
             "areas": [a for a in areas if a["actions"]],
             "shown": len(shown),
             "total": len(catalog.actions),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, delete, insert, select, update
+from sqlalchemy import ColumnElement, Engine, delete, insert, or_, select, update
 
 from bollard.store.tables import admin_sessions
 
@@ -61,6 +61,23 @@ class Sessions:
         with self._engine.connect() as conn:
             found = conn.execute(query).scalar()
         return None if found is None else str(found)
+
+    def show_flash(self, session_id: str, sealed_us: int) -> bool:
+        """Mark a flash sealed at `sealed_us` shown, if this live session has shown none
+        sealed as late: True once per flash, so a replayed copy shows nothing."""
+        table = admin_sessions
+        shown = table.c.flash_shown_us
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(table)
+                .where(
+                    table.c.id_hash == _hashed(session_id),
+                    table.c.ended_at.is_(None),
+                    or_(shown.is_(None), shown < sealed_us),
+                )
+                .values(flash_shown_us=sealed_us)
+            )
+            return result.rowcount == 1
 
     def end(self, session_id: str, now: datetime) -> None:
         """End one session (signing out)."""

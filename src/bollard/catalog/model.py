@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Access = Literal["read", "write"]
@@ -72,6 +72,44 @@ class Paging:
     records_max: int = 50_000
 
 
+# The fields on which the seed and Apollo's documents may disagree, and the type of
+# value each claim gives: a credit count, or words a person reads.
+DISPUTABLE: Mapping[str, type] = {
+    "credits.base": int,
+    "credits.email_reveal": int,
+    "credits.phone_reveal": int,
+    "rate_limit": str,
+    "paging": str,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What one source says about a disputed field: the value, in its words, and where.
+
+    `source` is "seed" (the user's own guide) or the address of Apollo's page.
+    """
+
+    value: int | str
+    says: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    """One field of an action on which the sources differ, with every claim."""
+
+    field: str
+    topic: str
+    claims: tuple[Claim, ...]
+
+    @property
+    def highest(self) -> int | None:
+        """The largest count claimed, for a numeric field; None for words."""
+        counts = [c.value for c in self.claims if isinstance(c.value, int)]
+        return max(counts) if counts else None
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """A check across parameters.
@@ -118,6 +156,24 @@ class Action:
     origin: Origin = "seed"
     # Risk tags a person reads at a glance and a selector can name (`tag:sends_email`).
     tags: tuple[str, ...] = ()
+    # Where the seed and Apollo's documents say different things about this action.
+    disagreements: tuple[Disagreement, ...] = ()
+
+    @property
+    def budget_credits(self) -> Credits:
+        """The credits a budget reckons with: each disputed cost at the highest claim."""
+        return replace(
+            self.credits,
+            base=self._highest_cost("base"),
+            email_reveal=self._highest_cost("email_reveal"),
+            phone_reveal=self._highest_cost("phone_reveal"),
+        )
+
+    def _highest_cost(self, name: str) -> int:
+        held: int = getattr(self.credits, name)
+        claimed = [d.highest for d in self.disagreements if d.field == f"credits.{name}"]
+        return max([held, *(c for c in claimed if c is not None)])
+
     # Names Apollo still accepts but Bollard does not offer (deprecated in Apollo's
     # document): not refused as unknown, not listed in MCP schemas.
     accepted: tuple[str, ...] = ()

@@ -13,11 +13,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from bollard.catalog.model import (
+    DISPUTABLE,
     Access,
     Action,
     Area,
     Catalog,
+    Claim,
     Credits,
+    Disagreement,
     Guide,
     GuideSection,
     Location,
@@ -181,6 +184,7 @@ def _action(index: int, raw: Any) -> Action:
         segments=segments,
         origin=cast(Origin, _choice(entry, raw, "origin", ORIGINS) if "origin" in raw else "seed"),
         tags=_tags(entry, raw, credits),
+        disagreements=_disagreements(entry, raw, credits),
         accepted=_accepted(entry, raw, names),
     )
 
@@ -365,6 +369,50 @@ def _credits(entry: str, raw: Any) -> Credits:
         waterfall=_bool(entry, raw, "waterfall", False),
         note=_str(entry, raw, "note", ""),
     )
+
+
+def _disagreements(
+    entry: str, raw: Mapping[str, Any], credits: Credits
+) -> tuple[Disagreement, ...]:
+    found = tuple(
+        _disagreement(entry, d, credits) for d in _table_list(entry, raw, "disagreements")
+    )
+    fields = [d.field for d in found]
+    if len(set(fields)) != len(fields):
+        raise CatalogError(entry, "disagreements", "one entry per field; put every claim in it")
+    return found
+
+
+def _disagreement(entry: str, raw: Any, credits: Credits) -> Disagreement:
+    if not isinstance(raw, dict):
+        raise CatalogError(entry, "disagreements", "each disagreement must be a table")
+    field = _choice(entry, raw, "field", tuple(DISPUTABLE))
+    where = f"disagreements.{field}"
+    claims = tuple(_claim(entry, where, c) for c in _table_list(entry, raw, "claims"))
+    if len(claims) < 2 or len({c.source for c in claims}) != len(claims):
+        raise CatalogError(entry, where, "needs at least two claims, each from its own source")
+    if len({c.value for c in claims}) < 2:
+        raise CatalogError(entry, where, "the claims agree; a disagreement needs differing values")
+    kind = DISPUTABLE[field]
+    if not all(type(c.value) is kind for c in claims):
+        raise CatalogError(entry, f"{where}.claims", f"every value must be a {kind.__name__}")
+    if field.startswith("credits."):
+        held = getattr(credits, field.removeprefix("credits."))
+        if held not in {c.value for c in claims}:
+            raise CatalogError(entry, where, f"the catalog's own value {held} is no claim's value")
+    return Disagreement(field=field, topic=_str(entry, raw, "topic"), claims=claims)
+
+
+def _claim(entry: str, where: str, raw: Any) -> Claim:
+    if not isinstance(raw, dict):
+        raise CatalogError(entry, f"{where}.claims", "each claim must be a table")
+    value = raw.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
+        raise CatalogError(entry, f"{where}.claims.value", "must be a count or some words")
+    source = _str(entry, raw, "source")
+    if source != "seed" and not source.startswith("https://"):
+        raise CatalogError(entry, f"{where}.claims.source", "must be 'seed' or an https:// address")
+    return Claim(value=value, says=_str(entry, raw, "says"), source=source)
 
 
 def _paging(entry: str, raw: Any) -> Paging | None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bollard.catalog.model import Action, Credits, Guide, Paging, Param, Rule
+from bollard.catalog.model import Action, Claim, Credits, Disagreement, Guide, Paging, Param, Rule
 
 # How the reference guide marks where a row comes from.
 ORIGIN_LABELS = {"seed": "seed", "openapi": "Apollo's document"}
+# How it names the source of a claim: the seed by name, Apollo's pages by address.
+SEED_SOURCE = "the seed (the user's reference guide)"
 
 
 def credits_text(credits: Credits) -> str:
@@ -81,6 +83,8 @@ def action_detail(action: Action) -> dict[str, Any]:
         "rate_limit": action.rate_limit,
         "webhook": action.webhook,
         "source": action.source,
+        "budget_credits": credits_text(action.budget_credits),
+        "disagreements": [disagreement_dict(d) for d in action.disagreements],
         "params": [param_dict(p) for p in action.params],
         "rules": [rule_dict(r) for r in action.rules],
     }
@@ -97,6 +101,30 @@ def credits_dict(credits: Credits) -> dict[str, Any]:
         "note": credits.note,
         "text": credits_text(credits),
     }
+
+
+def claim_source(claim: Claim) -> str:
+    """Where a claim comes from, as the guide names it."""
+    return SEED_SOURCE if claim.source == "seed" else claim.source
+
+
+def disagreement_dict(d: Disagreement) -> dict[str, Any]:
+    """One disputed field with every claim and its source; `highest` for a count."""
+    return {
+        "field": d.field,
+        "topic": d.topic,
+        "highest": d.highest,
+        "claims": [{"value": c.value, "says": c.says, "source": claim_source(c)} for c in d.claims],
+    }
+
+
+def disagreements_list(actions: Iterable[Action]) -> list[dict[str, Any]]:
+    """Every disputed field of every action, each naming its action."""
+    return [
+        {"action": a.id, "path": a.full_path, **disagreement_dict(d)}
+        for a in actions
+        for d in a.disagreements
+    ]
 
 
 def paging_dict(paging: Paging | None) -> dict[str, int] | None:

@@ -12,22 +12,25 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bollard.agents import Agent, Agents, in_words, parse_duration, utcnow
-from bollard.approvals import DEFAULT_EXPIRY
-from bollard.audit.checkpointer import checkpointer_for
 from bollard.catalog import Action, load_catalog
-from bollard.changes import AdminChanges
 from bollard.cli import options
 from bollard.cli.options import actor_option, json_option, reason_option, reports_errors
 from bollard.errors import ConfigError
 from bollard.policy import CompiledRule, Verdict, compile_stored
-from bollard.replay import Judgement, judge
 from bollard.rule_book import load_rules
 from bollard.store import open_store
+
+if TYPE_CHECKING:
+    from bollard.changes import AdminChanges
+    from bollard.replay import Judgement
+
+# What only a change, `check` or a held call needs (the audit writer, replay, approvals)
+# is imported where it is used: `bollard agents list` reads the store and little more.
 
 SOON = timedelta(hours=1)  # a key that stops sooner than this gets a warning
 
@@ -43,6 +46,9 @@ def _repository(create: bool = False) -> Iterator[Agents]:
 
 @contextmanager
 def _changes(create: bool = False) -> Iterator[AdminChanges]:
+    from bollard.audit.checkpointer import checkpointer_for
+    from bollard.changes import AdminChanges
+
     settings = options.settings(create=create)
     engine = open_store(settings.database_url)
     try:
@@ -373,6 +379,8 @@ def check_command(name: str, action_id: str, args_json: str | None, as_json: boo
         rules = tuple(compile_stored(r, catalog) for r in load_rules(conn, name))
     status = agent.status(now)
     allow_unknown = agent.allow_unknown_parameters
+    from bollard.replay import judge  # it loads the audit package: only `check` needs it
+
     judged = judge(agent.grants, rules, action, args, name, now, allow_unknown=allow_unknown)
     outcome = judged.outcome if status == "active" else "deny"
     reason = judged.reason if status == "active" else f"agent {name!r} is {status}"
@@ -433,6 +441,8 @@ def _echo_rules(rules: tuple[CompiledRule, ...], verdict: Verdict) -> None:
 def _hold_seconds(judged: Judgement) -> int:
     hold = judged.verdict.hold
     seconds = hold.seconds if hold is not None else None
+    from bollard.approvals import DEFAULT_EXPIRY
+
     return seconds if seconds is not None else int(DEFAULT_EXPIRY.total_seconds())
 
 

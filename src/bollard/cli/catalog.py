@@ -27,6 +27,8 @@ from bollard.catalog.rows import (
     action_detail,
     action_row,
     credits_text,
+    disagreement_dict,
+    disagreements_list,
     filter_actions,
     guide_dict,
     limits_text,
@@ -125,9 +127,11 @@ def show(action_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the guide as JSON.")
 def guide(as_json: bool) -> None:
     """Show the general guide: connecting, keys, credits, limits, status codes."""
-    g = load_catalog().guide
+    cat = load_catalog()
+    g = cat.guide
+    disputes = disagreements_list(cat.actions)
     if as_json:
-        click.echo(json.dumps(guide_dict(g), indent=2))
+        click.echo(json.dumps({**guide_dict(g), "disagreements": disputes}, indent=2))
         return
     lines = [g.title, "=" * len(g.title), "", *_wrap(g.intro), ""]
     for section in g.sections:
@@ -139,7 +143,31 @@ def guide(as_json: bool) -> None:
         lines.append(f"{code.status} {code.name}")
         lines += _wrap(code.meaning, indent="    ")
         lines += _wrap("What to do: " + code.what_to_do, indent="    ")
+    lines += ["", DISPUTES_TITLE, "-" * len(DISPUTES_TITLE)]
+    for action in (a for a in cat.actions if a.disagreements):
+        lines.append(f"{action.id}  {action.full_path}")
+        lines += [
+            line for d in action.disagreements for line in _dispute_lines(disagreement_dict(d))
+        ]
     click.echo("\n".join(lines))
+
+
+DISPUTES_TITLE = "Where the seed and Apollo's documents disagree"
+
+
+def _action_disputes(action: Action) -> list[str]:
+    return [line for d in action.disagreements for line in _dispute_lines(disagreement_dict(d))]
+
+
+def _dispute_lines(dispute: dict[str, Any]) -> list[str]:
+    """One disputed field: its topic, then each claim with its source."""
+    higher = dispute["highest"]
+    budget = f" (budgets reckon the higher: {higher})" if higher is not None else ""
+    lines = _wrap(dispute["topic"] + budget, indent="    ", first="  ")
+    for claim in dispute["claims"]:
+        said = f"{claim['value']}: {claim['says']} Source: {claim['source']}."
+        lines += _wrap(said, indent="      ", first="    - ")
+    return lines
 
 
 def _lookup(cat: Catalog, text: str) -> Action:
@@ -233,6 +261,7 @@ def _describe(action: Action) -> list[str]:
         ("from", ORIGIN_LABELS[action.origin]),
         ("tags", ", ".join(action.tags) or "none"),
         ("credits", credits_text(action.credits)),
+        ("budgets", credits_text(action.budget_credits)),
         ("limits", limits_text(action)),
         ("version", action.version),
         ("rate limit", action.rate_limit),
@@ -246,6 +275,11 @@ def _describe(action: Action) -> list[str]:
         lines += _wrap(value, indent=" " * 15, first=f"  {label:<12} ")
     lines += ["", "Notes", *_wrap(action.notes, indent="  "), "", "Parameters"]
     lines += [line for p in action.params for line in _describe_param(p, "  ")] or ["  none"]
+    if action.disagreements:
+        lines += ["", "Sources disagree"]
+        lines += [
+            line for d in action.disagreements for line in _dispute_lines(disagreement_dict(d))
+        ]
     if action.rules:
         lines += ["", "Rules"]
         for rule in action.rules:

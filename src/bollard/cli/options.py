@@ -13,19 +13,18 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
-from bollard.admins import AdminNameTaken, UnknownAdminName
-from bollard.agents import AgentNameTaken, Agents, UnknownAgentName
-from bollard.audit.checkpointer import checkpointer_for
-from bollard.catalog import load_catalog
-from bollard.changes import Actor, AdminChanges
-from bollard.cli.database import locate
 from bollard.errors import ConfigError
-from bollard.settings import Settings
-from bollard.store import open_store
+
+if TYPE_CHECKING:
+    from bollard.changes import Actor, AdminChanges
+    from bollard.settings import Settings
+
+# `bollard --help` imports this module: what it imports beyond click is imported where
+# it is used, so the help does not load the store, the settings or the agents.
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -62,6 +61,9 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def _code(exc: ConfigError) -> str:
+    from bollard.admins import AdminNameTaken, UnknownAdminName
+    from bollard.agents import AgentNameTaken, UnknownAgentName
+
     codes: list[tuple[type[ConfigError], str]] = [
         (UnknownAgentName, "AGENT_NOT_FOUND"),
         (AgentNameTaken, "AGENT_EXISTS"),
@@ -85,6 +87,9 @@ def settings(*, create: bool = False) -> Settings:
 
     `create`: with no database named or found, make ./bollard.db (and say so).
     """
+    from bollard.cli.database import locate
+    from bollard.settings import Settings
+
     ctx = click.get_current_context()
     base = Settings.from_env()
     where = locate(ctx.find_root().meta.get(DB_KEY), os.environ, Path.cwd(), create=create)
@@ -99,6 +104,12 @@ def settings(*, create: bool = False) -> Settings:
 @contextmanager
 def admin_changes() -> Iterator[AdminChanges]:
     """The admin changes service on the database `--db` names or that is found."""
+    from bollard.agents import Agents
+    from bollard.audit.checkpointer import checkpointer_for
+    from bollard.catalog import load_catalog
+    from bollard.changes import AdminChanges
+    from bollard.store import open_store
+
     given = settings()
     engine = open_store(given.database_url)
     try:
@@ -109,4 +120,6 @@ def admin_changes() -> Iterator[AdminChanges]:
 
 def actor(given: str | None) -> Actor:
     """Who is making a change from this shell."""
+    from bollard.changes import Actor
+
     return Actor.from_os(given)

@@ -3,7 +3,9 @@
 The catalog says how an action spends (`Credits.kind`): per matched record
 (people and organization enrichment), per page (organization search), by plan,
 or not at all. Before a call Bollard reserves the worst case; after it, the
-response says what was really spent (`credits_consumed`, the matches).
+response says what was really spent (`credits_consumed`, the matches). Where the
+seed and Apollo's documents disagree on a cost, the worst case takes the higher
+(`Action.budget_credits`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class Estimate:
 
 def estimate(action: Action, args: Mapping[str, Any]) -> Estimate:
     """The most this call can cost, from the catalog and the call's own arguments."""
-    credits = action.credits
+    credits = action.budget_credits
     if credits.kind == "none":
         return Estimate(0, 0, 0, "free")
     if credits.kind in ("per_page", "plan"):
@@ -52,7 +54,7 @@ def _unit(action: Action) -> str:
 
 
 def _per_record(action: Action, args: Mapping[str, Any]) -> int:
-    credits = action.credits
+    credits = action.budget_credits
     unit = credits.base
     if _flag(args, "reveal_personal_emails") or _flag(args, "run_waterfall_email"):
         unit += credits.email_reveal

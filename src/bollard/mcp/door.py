@@ -33,9 +33,10 @@ from starlette.types import Message, Receive, Scope, Send
 from bollard import arguments
 from bollard.agents import Agent
 from bollard.audit.keyfile import audit_key
+from bollard.calls import Call, Refusal, ToolTarget
 from bollard.doorway import ClientGone, agent_key, read_body, refusal_body
 from bollard.errors import MalformedBody, Unauthenticated
-from bollard.gateway import Call, Gateway, Refusal, ToolTarget
+from bollard.gateway import Gateway
 from bollard.mcp import sessions
 from bollard.mcp.server import SCOPE_AGENT, SCOPE_KEY, create_server
 from bollard.settings import Settings

@@ -17,8 +17,9 @@ import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 
 from bollard.agents import Agent
+from bollard.calls import Call, ToolTarget
 from bollard.errors import Unauthenticated
-from bollard.gateway import Call, Gateway, ToolTarget
+from bollard.gateway import Gateway
 from bollard.mcp import tools
 from bollard.mcp.narrowing import narrowed
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import mcp_types as types
 
+from bollard.calls import Answer, Held, Refusal, Result
 from bollard.catalog import PATH_PARAM_VALUE, Action, Credits, Param
 from bollard.doorway import held_body, held_text, refusal_body
-from bollard.gateway import Answer, Held, Refusal, Result
 
 # A summary of an action with no result key names at most this many top-level keys.
 _SUMMARY_KEYS = 6

@@ -221,8 +221,22 @@ admin_sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("ended_at", UTCDateTime, nullable=True),
+    # When the newest console flash this session showed was sealed (epoch µs): a flash
+    # sealed no later (a copy replayed, an older one) shows nothing.
+    Column("flash_shown_us", BigInteger, nullable=True),
     Index(None, "admin"),
     Index(None, "expires_at"),
+)
+
+# Which agent's enrichment produced each Apollo request_id (migration 0014), so that
+# a webhook-result poll is answered only for that agent, on whichever replica it lands.
+webhook_owners = Table(
+    "webhook_owners",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("agent", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "created_at"),
 )
 
 # Named admins (migration 0012): a role and a token stored as its SHA-256 only, as
