@@ -97,6 +97,7 @@ class Appended:
 _CHECKPOINT_COLUMNS = ("seq", "count", "head_hash", "ts_us", "key_id", "signature")
 # 14 parameters a row, 71 rows: 994, under the 999 that SQLite builds before 3.32 allow.
 _ROWS_PER_INSERT = 71
+_WIDTH = len(COLUMNS) + 1  # the parameters of a row: its columns and its MAC
 _COLUMN_LIST = ", ".join(COLUMNS)
 
 
@@ -270,10 +271,12 @@ class ChainSQL:
     @staticmethod
     def _rows(
         after: Head, records: Sequence[Record], datas: Sequence[str] | None, key: bytes | None
-    ) -> tuple[list[tuple[Any, ...]], Head]:
-        """The rows chaining `records` after `after` (hash and MAC each), and the new head."""
+    ) -> tuple[list[Any], Head]:
+        """The rows chaining `records` after `after` (hash and MAC each), one after
+        another in one flat list of parameters (_WIDTH a row), and the new head."""
         seq, prev = after.seq, after.hash
-        rows: list[tuple[Any, ...]] = []
+        flat: list[Any] = []
+        add = flat.extend
         if datas is None:
             datas = [canonical(r.data) for r in records]
         for r, data in zip(records, datas, strict=True):
@@ -284,17 +287,19 @@ class ChainSQL:
                 r.decision, r.outcome, r.status, data,
             )  # fmt: skip
             digest = fast_hash(prev, hashed)
-            rows.append((*hashed, prev, digest, mac(key, digest) if key else None))
+            add(hashed)
+            add((prev, digest, mac(key, digest) if key else None))
             prev = digest
-        return rows, Head(seq, prev)
+        return flat, Head(seq, prev)
 
-    def _insert(self, cursor: DBAPICursor, rows: list[tuple[Any, ...]]) -> None:
-        for at in range(0, len(rows), _ROWS_PER_INSERT):
-            chunk = rows[at : at + _ROWS_PER_INSERT]
+    def _insert(self, cursor: DBAPICursor, flat: list[Any]) -> None:
+        step = _ROWS_PER_INSERT * _WIDTH
+        for at in range(0, len(flat), step):
+            chunk = flat[at : at + step]
             # One statement for many rows: one step in SQLite, so the thread gives
             # up and takes back the GIL once, not once per row.
-            sql = self.insert + ", ".join([self.values] * len(chunk))
-            cursor.execute(sql, tuple(v for row in chunk for v in row))
+            sql = self.insert + ", ".join([self.values] * (len(chunk) // _WIDTH))
+            cursor.execute(sql, chunk)
 
     def _extend_trusted(
         self,

@@ -31,7 +31,27 @@ def mac_key(signing_key: Ed25519PrivateKey) -> bytes:
 
 def mac(key: bytes, record_hash: str) -> str:
     """The MAC stored beside the record whose hash is `record_hash`."""
-    return hmac.new(key, record_hash.encode(), hashlib.sha256).hexdigest()
+    keyed = _KEYED.get(key)
+    if keyed is None:
+        keyed = _keyed(key)
+    m = keyed.copy()
+    m.update(record_hash.encode())
+    return m.hexdigest()
+
+
+# HMAC contexts already keyed, one per MAC key: a copy of one is the same HMAC as
+# hmac.new(key, ...) without deriving the padded key and fetching SHA-256 from
+# OpenSSL for each record (measured: 1.09 against 1.75 µs a MAC). Thread-safe: a
+# copy takes the context's lock. A process holds one key, tests a few more.
+_KEYED: dict[bytes, hmac.HMAC] = {}
+_KEYED_AT_MOST = 8
+
+
+def _keyed(key: bytes) -> hmac.HMAC:
+    if len(_KEYED) >= _KEYED_AT_MOST:
+        _KEYED.clear()
+    keyed = _KEYED[key] = hmac.new(key, digestmod="sha256")
+    return keyed
 
 
 def valid(key: bytes, record_hash: str, stored: str | None) -> bool:
