@@ -10,6 +10,7 @@ import getpass
 import json
 import socket
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy import create_engine, select
 from bollard.cli import main
 from bollard.limits.tables import limits
 from bollard.store.tables import agent_keys, audit_records, grants
-from tests.harness import StartBollard, sandbox, start_bollard
+from tests.harness import StartBollard, sandbox, start_bollard, wait_until
 
 __all__ = ["sandbox", "start_bollard"]  # fixtures this module uses
 
@@ -216,6 +217,14 @@ def test_cli_changes_and_calls_the_server_records_at_the_same_time_share_one_cha
         assert flowing.wait(20)
         for turn in range(6):
             cli.ok("grants", "remove" if turn % 2 else "add", "other", "people:read")
+            # The server records calls after this change before the next one: each
+            # writer then chains after a head the other one moved.
+            change = max(r["seq"] for r in bollard.records() if r["action"] == "grants.change")
+            wait_until(
+                partial(_request_after, bollard, change),
+                f"a call recorded after change {turn + 1}",
+                timeout=20,
+            )
     finally:
         stop.set()
         for thread in threads:
@@ -231,3 +240,7 @@ def test_cli_changes_and_calls_the_server_records_at_the_same_time_share_one_cha
     assert between  # the server recorded calls while the CLI was changing grants
     assert verified.exit_code == 0, verified.output
     assert json.loads(verified.stdout)["records"] == len(records)
+
+
+def _request_after(bollard: Any, seq: int) -> bool:
+    return any(r["kind"] == "request" and r["seq"] > seq for r in bollard.records())
