@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 import httpx
 import mcp_types as types
+import psycopg
 import pytest
 from click.testing import CliRunner, Result
 from mcp import ClientSession
@@ -41,6 +42,7 @@ from redis import Redis
 from sqlalchemy import Engine, create_engine, delete, select
 from sqlalchemy import text as sql
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from bollard.agents import Agents
 from bollard.app import create_app
@@ -155,9 +157,23 @@ def postgres_schema_url() -> Iterator[str]:
         pinned = url.update_query_dict({"options": f"-csearch_path={schema}"})
         yield pinned.render_as_string(hide_password=False)
     finally:
-        with admin.begin() as conn:
-            conn.execute(sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()
+        try:
+            _drop_schema(admin, schema)
+        finally:
+            admin.dispose()
+
+
+def _drop_schema(admin: Engine, schema: str) -> None:
+    """Drop a test's schema; PostgreSQL may pick the drop as a deadlock's victim while a
+    Bollard the test started still writes there (its checkpoints), so try again."""
+    for attempt in range(5):
+        try:
+            with admin.begin() as conn:
+                conn.execute(sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            return
+        except OperationalError as exc:
+            if attempt == 4 or not isinstance(exc.orig, psycopg.errors.DeadlockDetected):
+                raise
 
 
 @pytest.fixture

@@ -176,7 +176,7 @@ def test_every_command_that_names_an_agent_refuses_an_unknown_one_with_the_neare
 
 
 def test_a_cli_change_while_the_server_runs_is_in_force_and_in_the_one_chain(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     cli = Cli(bollard.settings.database_url, bollard.settings.state_dir)
@@ -195,7 +195,7 @@ def test_a_cli_change_while_the_server_runs_is_in_force_and_in_the_one_chain(
 
 
 def test_cli_changes_and_calls_the_server_records_at_the_same_time_share_one_chain(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     cli = Cli(bollard.settings.database_url, bollard.settings.state_dir)

@@ -49,7 +49,7 @@ def admin_records(bollard: Bollard) -> list[dict[str, Any]]:
 
 
 def test_admins_are_made_listed_and_revoked_by_the_cli_each_on_the_record(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     admin = start_bollard(database_url, admin_token=ADMIN_TOKEN)
     db = admin.settings.database_url

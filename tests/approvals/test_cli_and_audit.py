@@ -10,7 +10,7 @@ from tests.harness import cli as _cli
 
 
 def test_approved_through_the_cli_sent_once_and_every_step_is_on_the_verified_record(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     _, key = bollard.agents.create("sdr", ["sequences:*"])

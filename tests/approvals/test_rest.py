@@ -48,7 +48,7 @@ def _setup(
 
 
 def test_a_held_call_is_sent_once_approved_and_the_agent_reads_apollos_answer(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard, key, enrol = _setup(start_bollard, database_url)
     info = _held(bollard, key, enrol)
@@ -74,7 +74,7 @@ def test_a_held_call_is_sent_once_approved_and_the_agent_reads_apollos_answer(
 
 
 def test_a_denied_call_sends_nothing_and_the_agent_reads_the_reason(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard, key, enrol = _setup(start_bollard, database_url)
     info = _held(bollard, key, enrol)
@@ -87,7 +87,7 @@ def test_a_denied_call_sends_nothing_and_the_agent_reads_the_reason(
 
 
 def test_an_expired_call_sends_nothing_and_can_no_longer_be_approved(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     clock = Clock()
     bollard = start_bollard(database_url, clock=clock)
@@ -108,7 +108,7 @@ def test_an_expired_call_sends_nothing_and_can_no_longer_be_approved(
 
 
 def test_changed_arguments_are_a_new_call_and_another_agent_cannot_read_the_approval(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard, key, enrol = _setup(start_bollard, database_url)
     _, other = bollard.agents.create("other", ["sequences:*"])

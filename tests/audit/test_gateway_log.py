@@ -25,7 +25,7 @@ SEARCH = "/api/v1/mixed_people/api_search"
 
 
 def test_every_kind_of_call_leaves_one_request_and_one_outcome_with_the_same_id(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     _, key = bollard.agents.create("a", ["people:read"])
@@ -68,7 +68,7 @@ def test_the_log_verifies_after_the_gateway_stops_with_its_tail_anchored(
 
 
 def test_a_request_left_without_outcome_is_closed_as_outcome_unknown_at_start(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     first = start_bollard(database_url)
     append_records(

@@ -43,7 +43,7 @@ def full_verify(bollard: Bollard) -> tuple[bool, set[str], list[str]]:
 
 @pytest.mark.parametrize("mac", [None, "0" * 64])
 def test_a_record_forged_into_the_database_while_the_server_runs_is_not_chained_on(
-    start_bollard: StartBollard, database_url: str, mac: str | None
+    database_url: str, start_bollard: StartBollard, mac: str | None
 ) -> None:
     bollard = start_bollard(database_url)
     _, key = bollard.agents.create("a", ["people:read"])

@@ -72,7 +72,7 @@ def test_revoked_key_is_refused_on_the_next_call(bollard: Bollard) -> None:
 
 
 def test_under_load_no_call_begun_after_a_revocation_gets_through(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     # Sixteen agents' calls in flight while the key is revoked: none begun after the
     # revocation committed gets through. (That no call shares a read begun before it
@@ -115,7 +115,7 @@ def test_under_load_no_call_begun_after_a_revocation_gets_through(
 
 
 def test_a_key_that_cannot_be_checked_is_refused_and_recorded(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     key = keys_made_uncheckable(bollard, "people:read")

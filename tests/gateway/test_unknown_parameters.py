@@ -28,7 +28,7 @@ def _requests(bollard: Bollard) -> list[dict[str, Any]]:
 
 
 def test_an_unknown_parameter_is_refused_over_rest_with_the_nearest_names(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     _, key = bollard.agents.create("agent", ["people:read"])
@@ -73,7 +73,7 @@ def test_documented_array_and_range_forms_pass_and_a_bracketed_json_key_is_named
 
 
 def test_the_switch_lets_unknown_parameters_through_with_a_warning_on_the_record(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     _, key = bollard.agents.create("legacy", ["people:read"])
@@ -150,7 +150,7 @@ BULK = "/api/v1/people/bulk_match"
 
 
 def test_an_unknown_key_inside_an_item_of_details_is_refused_with_the_nearest(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     _, key = bollard.agents.create("agent", ["people:read"])

@@ -40,7 +40,7 @@ def test_a_poll_on_the_other_replica_is_answered_for_the_owner_only(
 
 
 def test_ownership_outlives_a_restart_of_the_replica_that_recorded_it(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     before = start_bollard(database_url)
     _, alice = before.agents.create("alice", ["people:read"])

@@ -145,7 +145,7 @@ def test_a_session_opened_on_one_replica_is_served_by_another(
 
 
 def test_a_key_that_cannot_be_checked_is_refused_and_the_tool_call_recorded(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     key = keys_made_uncheckable(bollard, "people.search")

@@ -14,7 +14,7 @@ SEARCH = "/api/v1/mixed_people/api_search"
 
 
 def test_rules_added_and_removed_through_the_admin_api(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url, admin_token=TOKEN)
     _, key = bollard.agents.create("bot", ["people:read"])

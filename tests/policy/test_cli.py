@@ -13,7 +13,7 @@ CAP = "has(args.per_page) && args.per_page > 25"
 
 
 def test_rules_added_listed_checked_and_removed_through_the_cli(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     _, key = bollard.agents.create("bot", ["people:read"])
@@ -41,7 +41,7 @@ def test_rules_added_listed_checked_and_removed_through_the_cli(
 
 
 def test_the_cli_refuses_a_typo_and_a_misplaced_expiry_with_what_to_do(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     bollard.agents.create("bot", ["people:read"])
@@ -86,7 +86,7 @@ def test_check_names_the_rules_applied_and_shows_a_shadow_rule_as_would_deny(
 
 
 def test_check_says_a_call_would_be_held_or_refused_for_an_unknown_parameter(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     bollard.agents.create("bot", ["people:read"])

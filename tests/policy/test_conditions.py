@@ -113,7 +113,7 @@ async def test_each_example_condition_decides_the_same_over_mcp(
 
 
 def test_a_condition_that_cannot_be_evaluated_denies_and_the_record_says_so(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     _, key = bollard.agents.create("agent", ["sequences:write"])
@@ -128,7 +128,7 @@ def test_a_condition_that_cannot_be_evaluated_denies_and_the_record_says_so(
 
 
 def test_a_shadow_rule_changes_no_answer_and_is_recorded_as_would_deny(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     _, key = bollard.agents.create("agent", ["people:read"])
@@ -143,7 +143,7 @@ def test_a_shadow_rule_changes_no_answer_and_is_recorded_as_would_deny(
 
 
 def test_a_team_wide_rule_applies_to_every_agent_and_a_new_rule_on_the_next_call(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     _, one = bollard.agents.create("one", ["people:read"])

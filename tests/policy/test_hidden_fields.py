@@ -39,7 +39,7 @@ def _keys(node: Any) -> set[str]:
 
 
 def test_hidden_fields_never_reach_the_agent_over_rest_and_the_record_lists_them(
-    start_bollard: StartBollard, database_url: str
+    database_url: str, start_bollard: StartBollard
 ) -> None:
     bollard = start_bollard(database_url)
     _, key = bollard.agents.create("agent", ["people:read"])

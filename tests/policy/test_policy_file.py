@@ -73,7 +73,7 @@ def _admin_count(bollard: Bollard) -> int:
 
 
 def test_apply_makes_the_store_match_and_export_round_trips_to_no_changes(
-    start_bollard: StartBollard, database_url: str, tmp_path: Path
+    database_url: str, start_bollard: StartBollard, tmp_path: Path
 ) -> None:
     bollard = start_bollard(database_url)
     _, kept_key = bollard.agents.create("legacy", ["*:read"])
@@ -115,7 +115,7 @@ def test_apply_makes_the_store_match_and_export_round_trips_to_no_changes(
 
 
 def test_changes_to_an_exported_file_are_the_diff_and_prune_revokes_the_rest(
-    start_bollard: StartBollard, database_url: str, tmp_path: Path
+    database_url: str, start_bollard: StartBollard, tmp_path: Path
 ) -> None:
     bollard = start_bollard(database_url)
     path = tmp_path / "policy.toml"
@@ -143,7 +143,7 @@ def test_changes_to_an_exported_file_are_the_diff_and_prune_revokes_the_rest(
 
 
 def test_a_file_failing_at_its_last_change_leaves_store_and_log_as_they_were(
-    start_bollard: StartBollard, database_url: str, tmp_path: Path
+    database_url: str, start_bollard: StartBollard, tmp_path: Path
 ) -> None:
     bollard = start_bollard(database_url)
     bollard.agents.create("legacy", ["people:read"])
@@ -165,7 +165,7 @@ def test_a_file_failing_at_its_last_change_leaves_store_and_log_as_they_were(
 
 
 def test_a_bad_file_names_its_line_and_changes_nothing(
-    start_bollard: StartBollard, database_url: str, tmp_path: Path
+    database_url: str, start_bollard: StartBollard, tmp_path: Path
 ) -> None:
     bollard = start_bollard(database_url)
     path = tmp_path / "policy.toml"
@@ -232,7 +232,7 @@ reason = "a person approves each enrolment"
 
 
 def test_an_approve_rules_expiry_and_the_unknown_parameters_switch_round_trip(
-    start_bollard: StartBollard, database_url: str, tmp_path: Path
+    database_url: str, start_bollard: StartBollard, tmp_path: Path
 ) -> None:
     bollard = start_bollard(database_url)
     path = tmp_path / "policy.toml"
@@ -269,7 +269,7 @@ def test_an_approve_rules_expiry_and_the_unknown_parameters_switch_round_trip(
 
 
 def test_a_bad_expiry_or_switch_names_its_line_and_changes_nothing(
-    start_bollard: StartBollard, database_url: str, tmp_path: Path
+    database_url: str, start_bollard: StartBollard, tmp_path: Path
 ) -> None:
     bollard = start_bollard(database_url)
     path = tmp_path / "policy.toml"

@@ -66,7 +66,7 @@ def _traffic(bollard: Bollard) -> tuple[set[str], set[str]]:
 
 
 def test_replay_reports_exactly_the_calls_whose_decision_the_file_changes(
-    start_bollard: StartBollard, database_url: str, tmp_path: Path
+    database_url: str, start_bollard: StartBollard, tmp_path: Path
 ) -> None:
     bollard = start_bollard(database_url)
     changed, same = _traffic(bollard)
@@ -99,7 +99,7 @@ def test_replay_reports_exactly_the_calls_whose_decision_the_file_changes(
 
 
 def test_replay_does_not_guess_a_hashed_parameter_beyond_equality(
-    start_bollard: StartBollard, database_url: str, tmp_path: Path
+    database_url: str, start_bollard: StartBollard, tmp_path: Path
 ) -> None:
     bollard = start_bollard(database_url)
     _traffic(bollard)
@@ -163,7 +163,7 @@ def _held_traffic(bollard: Bollard) -> tuple[set[str], set[str], int]:
 
 
 def test_replay_reports_calls_that_would_be_held_or_no_longer_held_or_refused_as_unknown(
-    start_bollard: StartBollard, database_url: str, tmp_path: Path
+    database_url: str, start_bollard: StartBollard, tmp_path: Path
 ) -> None:
     bollard = start_bollard(database_url)
     changed, same, held_by = _held_traffic(bollard)
@@ -214,7 +214,7 @@ when = 'has(args.email) && args["email"] == "ada@example.com"'
 
 
 def test_replay_does_not_judge_a_hashed_value_a_rule_reads_inside_a_list_or_by_index(
-    start_bollard: StartBollard, database_url: str, tmp_path: Path
+    database_url: str, start_bollard: StartBollard, tmp_path: Path
 ) -> None:
     """Emails inside bulk enrichment's details, and args["email"], are kept as keyed hashes
     too: a rule reading them is not judged against the hashes (which never equal the

@@ -26,7 +26,7 @@ def _store_as_an_older_catalog_allowed(bollard: Bollard, rule: Rule) -> Rule:
 
 
 def test_a_rule_reading_a_parameter_the_catalog_lost_denies_and_says_how_to_fix_it(
-    start_bollard: StartBollard, database_url: str, caplog: pytest.LogCaptureFixture
+    database_url: str, start_bollard: StartBollard, caplog: pytest.LogCaptureFixture
 ) -> None:
     first = start_bollard(database_url)
     _, key = first.agents.create("agent", ["people:read"])
