@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy import Engine
 
 from bollard.store import open_store
-from tests.harness import POSTGRES_ENV, postgres_schema_url
+from tests.harness import POSTGRES_ENV, postgres_schema_url, redis_url
 
-__all__ = ["POSTGRES_ENV", "database_url", "engine", "postgres_url"]
+__all__ = ["POSTGRES_ENV", "database_url", "engine", "postgres_url", "redis_url"]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -22,7 +22,6 @@ from bollard.store import open_store
 from bollard.store.tables import audit_records
 from tests.harness import wait_ready
 
-REDIS_ENV = "BOLLARD_TEST_REDIS_URL"
 SEARCH = "/api/v1/mixed_people/api_search"
 
 
@@ -55,13 +54,8 @@ def test_several_workers_without_redis_are_refused(postgres_url: str, tmp_path: 
 @pytest.mark.redis
 @pytest.mark.slow  # two workers start: seconds on a quiet host, minutes on a busy one
 def test_two_workers_on_postgres_serve_calls_and_record_each(
-    postgres_url: str, tmp_path: Path
+    postgres_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    redis_url = os.environ.get(REDIS_ENV)
-    if not redis_url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{REDIS_ENV} is not set, and CI must run the Redis tests")
-        pytest.skip(f"set {REDIS_ENV} to run against Redis")
     engine = open_store(postgres_url)
     try:
         _, key = Agents(engine, load_catalog()).create("research", ["people:read"])

@@ -125,15 +125,6 @@ class Gateway:
             )
         return agent
 
-    async def holds_calls(self, agent: Agent) -> bool:
-        """Whether an enforced approve rule applies to this agent (MCP then lists the
-        approval status tool)."""
-        version = self.agents.seen_version
-        if version is None:
-            version = await self.agents.version()
-        rules = self.rules.for_agent(agent.name, version)
-        return any(r.rule.effect == "approve" and not r.rule.shadow for r in rules)
-
     def visible_actions(self, agent: Agent) -> tuple[Action, ...]:
         """The actions this agent may call (what MCP lists as tools)."""
         return tuple(a for a in self.catalog.actions if decide(agent.grants, a).allowed)

@@ -354,6 +354,12 @@ def evaluate(
     return Verdict(reason, rule_id, tuple(hidden), tuple(applied), hold)
 
 
+def holds_calls(rules: Sequence[CompiledRule]) -> bool:
+    """Whether an enforced approve rule is among these (MCP then lists the approval
+    status tool)."""
+    return any(r.rule.effect == "approve" and not r.rule.shadow for r in rules)
+
+
 def _holds(compiled: CompiledRule, context: cel.Context) -> tuple[bool, str | None]:
     if compiled.broken is not None:
         return True, f"the rule no longer fits the catalog ({compiled.broken})"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 import subprocess
 import threading
@@ -171,17 +170,12 @@ def test_a_call_in_flight_when_the_database_goes_away_gets_its_outcome_written_a
 
 
 @pytest.fixture
-def proxied_redis() -> Iterator[tuple[Blackhole, str, str]]:
-    base = os.environ.get("BOLLARD_TEST_REDIS_URL")
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail("BOLLARD_TEST_REDIS_URL is not set, and CI must run the Redis tests")
-        pytest.skip("set BOLLARD_TEST_REDIS_URL to run against Redis")
-    url = make_url(base)
+def proxied_redis(redis_url: str) -> Iterator[tuple[Blackhole, str, str]]:
+    url = make_url(redis_url)
     prefix = f"t{secrets.token_hex(6)}"
     with Blackhole(url.host or "127.0.0.1", url.port or 6379) as hole:
         yield hole, url.set(port=hole.port).render_as_string(hide_password=False), prefix
-    drop_keys(base, prefix)
+    drop_keys(redis_url, prefix)
 
 
 @pytest.mark.redis

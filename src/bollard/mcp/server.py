@@ -22,6 +22,7 @@ from bollard.errors import Unauthenticated
 from bollard.gateway import Gateway
 from bollard.mcp import tools
 from bollard.mcp.narrowing import narrowed
+from bollard.policy import holds_calls
 
 SCOPE_AGENT = "bollard.agent"
 SCOPE_KEY = "bollard.key"
@@ -49,7 +50,7 @@ def create_server(gateway: Gateway) -> Server[Any]:
             narrowed(catalog_tools[a.mcp_tool], a, rules) for a in gateway.visible_actions(agent)
         ]
         tools = [t for t in listed if t is not None]
-        if await gateway.holds_calls(agent):
+        if holds_calls(rules):
             tools.append(status_tool)
         return types.ListToolsResult(tools=tools)
 
