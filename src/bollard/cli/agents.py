@@ -26,7 +26,6 @@ from bollard.rule_book import load_rules
 from bollard.store import open_store
 
 if TYPE_CHECKING:
-    from bollard.changes import AdminChanges
     from bollard.replay import Judgement
 
 # What only a change, `check` or a held call needs (the audit writer, replay, approvals)
@@ -40,19 +39,6 @@ def _repository(create: bool = False) -> Iterator[Agents]:
     engine = open_store(options.settings(create=create).database_url)
     try:
         yield Agents(engine, load_catalog())
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def _changes(create: bool = False) -> Iterator[AdminChanges]:
-    from bollard.audit.checkpointer import checkpointer_for
-    from bollard.changes import AdminChanges
-
-    settings = options.settings(create=create)
-    engine = open_store(settings.database_url)
-    try:
-        yield AdminChanges(engine, Agents(engine, load_catalog()), checkpointer_for(settings))
     finally:
         engine.dispose()
 
@@ -154,7 +140,7 @@ def create_command(
     now = utcnow()
     expires_at = now + parse_duration(expires) if expires is not None else None
     who = options.actor(actor)
-    with _changes(create=True) as changes:
+    with options.admin_changes(create=True) as changes:
         agent, key = changes.create_agent(
             who, name, grants, expires_at=expires_at, note=note, reason=reason
         )
@@ -222,7 +208,7 @@ def set_command(
         )
     now = utcnow()
     who = options.actor(actor)
-    with _changes() as changes:
+    with options.admin_changes() as changes:
         agent = changes.set_allow_unknown_parameters(who, name, allow_unknown, reason)
     if as_json:
         _echo_json(_agent_json(agent, now))
@@ -240,7 +226,7 @@ def revoke_command(name: str, actor: str | None, reason: str | None, as_json: bo
     """Revoke agent NAME and all its keys, from its next call on."""
     now = utcnow()
     who = options.actor(actor)
-    with _changes() as changes:
+    with options.admin_changes() as changes:
         done = changes.revoke(who, name, reason)
     agent = done.agent
     if as_json:
@@ -272,7 +258,7 @@ def rotate_command(
     period = parse_duration(grace) if grace is not None else None
     now = utcnow()
     who = options.actor(actor)
-    with _changes() as changes:
+    with options.admin_changes() as changes:
         done = changes.rotate(who, name, period, reason)
     if as_json:
         _echo_json(
@@ -322,7 +308,7 @@ def grants_add_command(
 ) -> None:
     """Grant agent NAME the SELECTORS (action ids or resource:access)."""
     who = options.actor(actor)
-    with _changes() as changes:
+    with options.admin_changes() as changes:
         _echo_grants(changes.change_grants(who, name, add=selectors, reason=reason), as_json)
 
 
@@ -338,7 +324,7 @@ def grants_remove_command(
 ) -> None:
     """Take SELECTORS away from agent NAME."""
     who = options.actor(actor)
-    with _changes() as changes:
+    with options.admin_changes() as changes:
         _echo_grants(changes.change_grants(who, name, remove=selectors, reason=reason), as_json)
 
 

@@ -102,15 +102,16 @@ def settings(*, create: bool = False) -> Settings:
 
 
 @contextmanager
-def admin_changes() -> Iterator[AdminChanges]:
-    """The admin changes service on the database `--db` names or that is found."""
+def admin_changes(create: bool = False) -> Iterator[AdminChanges]:
+    """The admin changes service on the database `--db` names or that is found
+    (`create`: or a new one in the state directory, as `agents create` may)."""
     from bollard.agents import Agents
     from bollard.audit.checkpointer import checkpointer_for
     from bollard.catalog import load_catalog
     from bollard.changes import AdminChanges
     from bollard.store import open_store
 
-    given = settings()
+    given = settings(create=create)
     engine = open_store(given.database_url)
     try:
         yield AdminChanges(engine, Agents(engine, load_catalog()), checkpointer_for(given))
