@@ -5,12 +5,13 @@ switch lets unknown ones through, each recorded as a warning."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from bollard import arguments
-from bollard.catalog import load_catalog
+from bollard.catalog import Action, load_catalog
 from bollard.errors import UnknownParameter
 from tests.harness import ADMIN, Bollard, StartBollard, changes, mcp_session, text
 from tests.harness import cli as _cli
@@ -111,6 +112,19 @@ def test_switching_it_off_refuses_again_on_the_next_call(bollard: Bollard) -> No
     assert _sent(bollard) == 1
 
 
+def _operations() -> Iterator[tuple[Action, str, dict[str, Any]]]:
+    """Each operation of Apollo's vendored document, with the catalog action it is."""
+    catalog = load_catalog()
+    with open(DOCUMENT, encoding="utf-8") as f:
+        document = json.load(f)
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            segments = ["x1" if s.startswith("{") else s for s in path.split("/") if s]
+            found = catalog.match(method.upper(), segments)
+            assert found is not None, (method, path)
+            yield found[0], path, operation
+
+
 def _documented(operation: dict[str, Any]) -> list[tuple[str, str]]:
     """Every parameter name Apollo's document gives an operation, as a client sends it:
     query names as written (`person_titles[]`, `revenue_range[min]`), body properties."""
@@ -121,19 +135,12 @@ def _documented(operation: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def test_every_parameter_apollo_documents_is_known_to_its_action() -> None:
-    catalog = load_catalog()
-    with open(DOCUMENT, encoding="utf-8") as f:
-        document = json.load(f)
     checked = 0
-    for path, methods in document["paths"].items():
-        for method, operation in methods.items():
-            segments = ["x1" if s.startswith("{") else s for s in path.split("/") if s]
-            found = catalog.match(method.upper(), segments)
-            assert found is not None, (method, path)
-            args = arguments.from_query(_documented(operation))
-            assert arguments.unknown(found[0], args) == {}, (found[0].id, path)
-            checked += 1
-    assert checked == len(catalog.actions)
+    for action, path, operation in _operations():
+        args = arguments.from_query(_documented(operation))
+        assert arguments.unknown(action, args) == {}, (action.id, path)
+        checked += 1
+    assert checked == len(load_catalog().actions)
 
 
 def test_the_refusal_names_every_unknown_name_and_what_the_action_takes() -> None:
@@ -189,20 +196,11 @@ def _nested(schema: dict[str, Any], depth: int = 0) -> Any:
 
 
 def test_every_key_apollo_documents_inside_an_object_parameter_is_known() -> None:
-    catalog = load_catalog()
-    with open(DOCUMENT, encoding="utf-8") as f:
-        document = json.load(f)
     checked = 0
-    for path, methods in document["paths"].items():
-        for method, operation in methods.items():
-            segments = ["x1" if s.startswith("{") else s for s in path.split("/") if s]
-            found = catalog.match(method.upper(), segments)
-            assert found is not None, (method, path)
-            for content in operation.get("requestBody", {}).get("content", {}).values():
-                props = content.get("schema", {}).get("properties", {})
-                args = {
-                    k: _nested(v) for k, v in props.items() if isinstance(_nested(v), list | dict)
-                }
-                assert arguments.unknown(found[0], args) == {}, (found[0].id, path)
-                checked += len(args)
+    for action, path, operation in _operations():
+        for content in operation.get("requestBody", {}).get("content", {}).values():
+            props = content.get("schema", {}).get("properties", {})
+            args = {k: _nested(v) for k, v in props.items() if isinstance(_nested(v), list | dict)}
+            assert arguments.unknown(action, args) == {}, (action.id, path)
+            checked += len(args)
     assert checked > 10
