@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from bollard import arguments, resolver
 from bollard.agents import Agent, Agents
 from bollard.approvals import Approvals, HeldCall
-from bollard.audit import AuditWriter, Record, redact
+from bollard.audit import AuditLog, Record, redact
 from bollard.calls import Answer, Call, Refusal, RestTarget, Result, ToolTarget
 from bollard.catalog import Action, Catalog
 from bollard.changes import AdminChanges
@@ -79,7 +79,7 @@ class Gateway:
         *,
         catalog: Catalog,
         agents: Agents,
-        audit: AuditWriter,
+        audit: AuditLog,
         upstream: Upstream,
         keys: UpstreamKeys,
         audit_key: bytes,

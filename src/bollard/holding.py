@@ -21,7 +21,7 @@ from typing import Any
 
 from bollard.agents import Agent
 from bollard.approvals import DEFAULT_EXPIRY, Approvals, HeldCall, digest, new_id
-from bollard.audit import AuditWriter
+from bollard.audit import AuditLog
 from bollard.calls import Answer, Call, Held, Refusal, RestTarget, Result, ToolTarget
 from bollard.catalog import Action
 from bollard.errors import ApprovalDenied, ApprovalGone, ApprovalNotFound, ApprovalSpent
@@ -40,7 +40,7 @@ class Holding:
         self,
         *,
         approvals: Approvals,
-        audit: AuditWriter,
+        audit: AuditLog,
         limiter: Limiter,
         outcomes: Counter[tuple[str, str]],
         now: Callable[[], datetime],

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     # Keys personal data hashes in the audit log and signs its checkpoints.
     audit_key: SecretStr | None = None
+    # The audit writer: a process of its own (its database work never holds up the
+    # event loop), or a thread of the serving process (as before; see audit/writer.py).
+    audit_writer: Literal["process", "thread"] = "process"
     # Where Bollard keeps what must not live in the database (keys, checkpoints).
     state_dir: Path = Path(".bollard")
     host: str = "127.0.0.1"

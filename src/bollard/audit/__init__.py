@@ -2,6 +2,6 @@
 
 from bollard.audit.chain import GENESIS, Record, canonical, chain_hash
 from bollard.audit.redaction import redact
-from bollard.audit.writer import AuditWriter
+from bollard.audit.writer import AuditLog, AuditWriter
 
-__all__ = ["GENESIS", "AuditWriter", "Record", "canonical", "chain_hash", "redact"]
+__all__ = ["GENESIS", "AuditLog", "AuditWriter", "Record", "canonical", "chain_hash", "redact"]

@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
@@ -57,10 +58,14 @@ log = logging.getLogger("bollard.audit")
 
 @dataclass(slots=True)
 class _Pending:
+    """Records on their way to a commit, and whom to tell (`AuditWriter._settle`):
+    here a future on `loop`; in the writer process (`audit.child`) a token, whose
+    acknowledgement goes back over its socket."""
+
     records: Sequence[Record]
     datas: Sequence[str]  # each record's canonical data, encoded once by the caller
-    future: asyncio.Future[None]
-    loop: asyncio.AbstractEventLoop
+    future: Any  # asyncio.Future[None] here; the token in the writer process
+    loop: asyncio.AbstractEventLoop | None
     deferred: bool = False  # nobody waits: held through an outage, not refused
 
 
@@ -81,6 +86,38 @@ WAL_EVERY = 0.2
 WAL_AT_MOST = 1.0
 # Records handed to `defer` wait at most this long for a commit to ride with.
 DEFER_AT_MOST = 0.05
+
+
+class AuditLog(Protocol):
+    """What the gateway, the console, /readyz and /metrics use of a writer: `AuditWriter`
+    (a thread of this process) or `process.WriterProcess` (a process of its own)."""
+
+    failure: str | None
+    fatal: bool
+    batches: int
+    records_written: int
+    checkpoints_written: int
+    recovered: int
+    delayed_commits: int
+    outages: int
+    commit_seconds: Durations
+    wal_checkpoint_seconds: Durations
+
+    @property
+    def checkpointer(self) -> Checkpointer | None: ...
+    @property
+    def healthy(self) -> bool: ...
+    @property
+    def queued(self) -> int: ...
+    def wait_writable(self, timeout: float) -> bool: ...
+    def start(self) -> None: ...
+    def close(self) -> None: ...
+    async def append(self, *records: Record) -> None: ...
+    async def flush(self) -> None: ...
+    def enqueue(self, *records: Record) -> asyncio.Future[None]: ...
+    def defer(self, *records: Record) -> asyncio.Future[None]: ...
+    def append_now(self, *records: Record) -> None: ...
+    def checkpoint_now(self) -> Checkpoint | None: ...
 
 
 class AuditWriter:
@@ -222,7 +259,8 @@ class AuditWriter:
         """
         pending = self._pending(records)
         self._queue.put(pending)
-        return pending.future
+        future: asyncio.Future[None] = pending.future
+        return future
 
     def defer(self, *records: Record) -> asyncio.Future[None]:
         """Like `enqueue`, but without waking the writer: the records ride with the next
@@ -238,10 +276,13 @@ class AuditWriter:
         # A flag, not a deadline: uvloop keeps timers in whole milliseconds and can
         # fire one a little before a deadline read from the clock, and a record
         # deferred in that moment would then wait for no timer at all.
-        if not self._wake_set or pending.loop is not self._wake_loop:
-            self._wake_set, self._wake_loop = True, pending.loop
-            pending.loop.call_later(DEFER_AT_MOST, self._wake_for_deferred)
-        return pending.future
+        loop = pending.loop
+        assert loop is not None  # the caller's, from _pending
+        if not self._wake_set or loop is not self._wake_loop:
+            self._wake_set, self._wake_loop = True, loop
+            loop.call_later(DEFER_AT_MOST, self._wake_for_deferred)
+        future: asyncio.Future[None] = pending.future
+        return future
 
     def _wake_for_deferred(self) -> None:
         self._wake_set = False
@@ -418,7 +459,8 @@ class AuditWriter:
         # One wake-up per event loop for the whole batch, not one per caller.
         by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         for pending in batch:
-            by_loop.setdefault(pending.loop, []).append(pending.future)
+            if pending.loop is not None:
+                by_loop.setdefault(pending.loop, []).append(pending.future)
         for loop, futures in by_loop.items():
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
                 loop.call_soon_threadsafe(_settle, futures, failure)
@@ -550,6 +592,17 @@ def _describe(exc: Exception) -> str:
 
 def writer_for(
     settings: Settings, engine: Engine, *, clock: Callable[[], float] = time.time
-) -> AuditWriter:
-    """The gateway's writer: checkpoints signed with the key outside the database."""
-    return AuditWriter(engine, checkpointer=checkpointer_for(settings, clock=clock), clock=clock)
+) -> AuditLog:
+    """The gateway's writer: checkpoints signed with the key outside the database.
+
+    `BOLLARD_AUDIT_WRITER=process` (the default): a process of its own
+    (`audit.process`), so its database work never takes the GIL from the event loop.
+    `thread`: a thread of this process. A clock other than the wall clock (tests move
+    one by hand) cannot cross into another process: such a writer is a thread.
+    """
+    checkpointer = checkpointer_for(settings, clock=clock)
+    if settings.audit_writer == "process" and clock is time.time:
+        from bollard.audit.process import WriterProcess
+
+        return WriterProcess(engine, checkpointer)
+    return AuditWriter(engine, checkpointer=checkpointer, clock=clock)

@@ -1,0 +1,155 @@
+"""The audit writer process (`python -m bollard.audit.child FD`): see `audit.process`.
+
+It reads, from the socket on descriptor FD, first its configuration (the database
+URL, the signing key, where the checkpoint file is), then record frames; it runs
+`AuditWriter`, whose thread commits them, and answers each commit with one
+acknowledgement frame. At EOF it commits what it received, signs a last
+checkpoint, says so and exits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine
+
+from bollard.audit.chain import Record
+from bollard.audit.checkpoint_store import CheckpointFile
+from bollard.audit.checkpointer import Checkpointer
+from bollard.audit.process import frame, read_frame, split_frames
+from bollard.audit.writer import _WAKE, AuditWriter, _Pending
+from bollard.store import engine_for
+
+log = logging.getLogger("bollard.audit")
+
+
+class ChildWriter(AuditWriter):
+    """The writer, telling the serving process over its socket instead of settling futures."""
+
+    def __init__(
+        self, engine: Engine, checkpointer: Checkpointer, sock: socket.socket, max_batch: int
+    ) -> None:
+        super().__init__(engine, max_batch=max_batch, checkpointer=checkpointer)
+        self._sock = sock
+        self._send_lock = threading.Lock()
+        self._told: tuple[Any, ...] | None = None
+
+    def _settle(self, batch: list[_Pending], failure: str | None) -> None:
+        # One frame a commit, naming every token in it; also when nothing was waited
+        # for but the state or the counters changed (an outage over, a checkpoint).
+        tokens = tuple([p.future for p in batch])
+        if not tokens and self._told == self.state():
+            return
+        self.tell(tokens, failure)
+
+    def state(self) -> tuple[Any, ...]:
+        """What the serving process shows: the failure, whether fatal, the counters."""
+        c, w = self.commit_seconds, self.wal_checkpoint_seconds
+        return (
+            self.failure, self.fatal,
+            (self.batches, self.records_written, self.checkpoints_written, self.recovered,
+             self.delayed_commits, self.outages, tuple(c.counts), c.total, tuple(w.counts),
+             w.total),
+        )  # fmt: skip
+
+    def tell(self, tokens: Sequence[int], failure: str | None) -> None:
+        """Acknowledge `tokens` (committed, or refused with `failure`), with the state."""
+        state = self._told = self.state()
+        data = frame((tuple(tokens), failure, *state))
+        try:
+            with self._send_lock:
+                self._sock.sendall(data)
+        except OSError as exc:  # the serving process is gone: EOF ends the reading
+            log.warning("cannot acknowledge to the serving process: %s", exc)
+
+    def receive(self, items: list[Any]) -> None:
+        """Hand the records of decoded frames to the writer thread."""
+        deferred: list[_Pending] = []
+        waited: list[_Pending] = []
+        for token, is_deferred, rows, datas in items:
+            records = [_record(row, data) for row, data in zip(rows, datas, strict=True)]
+            (deferred if is_deferred else waited).append(
+                _Pending(records, datas, token, None, is_deferred)
+            )
+        # The deferred first: the commit that the others wake takes them along.
+        self._deferred.extend(deferred)
+        for pending in waited:
+            self._queue.put(pending)
+        if deferred and not waited:
+            self._queue.put(_WAKE)
+
+
+def _record(row: Sequence[Any], data: str) -> Record:
+    # The data decoded again: the writer commits the caller's encoding (`datas`),
+    # and reads `data` only to write outcomes it held through an outage.
+    request_id, kind, ts_us, door, agent, action, decision, outcome, status = row
+    return Record(
+        request_id, kind, ts_us, door, agent, action, decision, outcome, status, json.loads(data)
+    )
+
+
+def serve(sock: socket.socket) -> int:
+    """Run the writer for the serving process at the other end of `sock`."""
+    config = read_frame(sock)
+    if config is None:
+        return 1
+    url, key, checkpoint_path, every, seconds, max_batch, level = config
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s bollard audit writer (pid %(process)d): %(message)s",
+    )
+    checkpointer = Checkpointer(
+        Ed25519PrivateKey.from_private_bytes(bytes.fromhex(key)),
+        CheckpointFile(Path(checkpoint_path)),
+        every=every,
+        seconds=seconds,
+    )
+    engine = engine_for(url)
+    writer = ChildWriter(engine, checkpointer, sock, max_batch)
+    try:
+        writer.start()
+    except Exception as exc:  # cannot even begin: say why, and end
+        log.exception("the audit writer cannot start")
+        sock.sendall(frame((False, f"{type(exc).__name__}: {exc}"[:300], True, None)))
+        return 1
+    sock.sendall(frame((True, *writer.state())))
+    received = bytearray()
+    try:
+        while True:
+            try:
+                data = sock.recv(1 << 18)
+            except OSError as exc:
+                log.error("the serving process's socket failed: %s", exc)
+                break
+            if not data:
+                break
+            received += data
+            writer.receive(split_frames(received))
+    finally:
+        writer.close()  # commits what was received, then a last checkpoint
+        writer.tell((), None)  # the final counters
+        sock.close()
+        engine.dispose()
+    return 0
+
+
+def main() -> None:
+    # Its end is the serving process's to decide (EOF), after the last outcomes.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    sock.setblocking(True)
+    sys.exit(serve(sock))
+
+
+if __name__ == "__main__":
+    main()
