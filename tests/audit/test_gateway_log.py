@@ -107,7 +107,9 @@ def test_a_database_older_than_the_checkpoint_file_refuses_every_call(
 def test_an_audit_store_opened_read_only_means_no_call_is_forwarded(
     start_bollard: StartBollard, tmp_path: Path
 ) -> None:
-    bollard = start_bollard()
+    # The fault is injected into this process's engine, which a writer process does
+    # not use: this writer is a thread (test_writer_process.py injects into the database).
+    bollard = start_bollard(audit_writer="thread")
     _, key = bollard.agents.create("a", ["people:read"])
 
     @event.listens_for(bollard.engine, "connect")
@@ -132,7 +134,9 @@ def test_an_audit_store_opened_read_only_means_no_call_is_forwarded(
 
 
 def test_a_full_audit_store_means_no_call_is_forwarded(start_bollard: StartBollard) -> None:
-    bollard = start_bollard()
+    # The fault is injected into this process's engine, which a writer process does
+    # not use: this writer is a thread (test_writer_process.py injects into the database).
+    bollard = start_bollard(audit_writer="thread")
     _, key = bollard.agents.create("a", ["people:read"])
     with bollard.engine.connect() as conn:
         pages = conn.execute(text("PRAGMA page_count")).scalar()
@@ -170,7 +174,9 @@ def _kinds(bollard: Bollard) -> list[str]:
 def test_the_answer_does_not_wait_for_the_outcome_and_a_stop_still_commits_it(
     start_bollard: StartBollard,
 ) -> None:
-    bollard = start_bollard()
+    # The fault is injected into this process's engine, which a writer process does
+    # not use: this writer is a thread (test_writer_process.py injects into the database).
+    bollard = start_bollard(audit_writer="thread")
     _, key = bollard.agents.create("a", ["people:read"])
     release = threading.Event()
 

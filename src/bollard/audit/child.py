@@ -9,13 +9,16 @@ checkpoint, says so and exits.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
+import os
 import signal
 import socket
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +100,30 @@ def _record(row: Sequence[Any], data: str) -> Record:
     )
 
 
+@contextlib.contextmanager
+def _alone(engine: Engine) -> Iterator[None]:
+    """SQLite: work no other writer process is doing on this database file: closing
+    orphans at start, committing what was received at the end.
+
+    A server killed and started again leaves its writer committing what it had
+    received (it reads EOF within moments of the kill, long before a new server has
+    started); the new writer's orphan recovery waits for that, or it would record
+    those calls' outcomes as unknown beside the real ones. The lock is on a file
+    beside the database, and held only for those two moments: two servers on one
+    file (tests do that) still run side by side.
+    """
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
+        yield
+        return
+    fd = os.open(f"{database}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
+
+
 def serve(sock: socket.socket) -> int:
     """Run the writer for the serving process at the other end of `sock`."""
     config = read_frame(sock)
@@ -116,7 +143,8 @@ def serve(sock: socket.socket) -> int:
     engine = engine_for(url)
     writer = ChildWriter(engine, checkpointer, sock, max_batch)
     try:
-        writer.start()
+        with _alone(engine):
+            writer.start()
     except Exception as exc:  # cannot even begin: say why, and end
         log.exception("the audit writer cannot start")
         sock.sendall(frame((False, f"{type(exc).__name__}: {exc}"[:300], True, None)))
@@ -135,7 +163,8 @@ def serve(sock: socket.socket) -> int:
             received += data
             writer.receive(split_frames(received))
     finally:
-        writer.close()  # commits what was received, then a last checkpoint
+        with _alone(engine):
+            writer.close()  # commits what was received, then a last checkpoint
         writer.tell((), None)  # the final counters
         sock.close()
         engine.dispose()

@@ -182,6 +182,11 @@ class WriterProcess:
         return self._writable.wait(timeout)
 
     @property
+    def pid(self) -> int | None:
+        """The writer process's id, while it runs."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
     def queued(self) -> int:
         """Records sent to the writer and not yet acknowledged (approximate, for metrics)."""
         return len(self._waiting)
