@@ -2,7 +2,7 @@
 
 Measurement only: never a way to run Bollard. BOLLARD_BENCH_WITHOUT names what to
 switch off, comma-separated:
-  audit     records are neither queued nor written (the writer thread stays idle)
+  audit     records are neither queued nor written (the writer, thread or process, stays idle)
   limits    no limiter (no windows, no budgets, no rules re-read)
   version   the agents' access_version is not read per call (revocations unseen)
   pipeline  the door forwards straight to the upstream: no authentication, checks,
@@ -20,7 +20,7 @@ import sys
 from typing import Any
 
 from bollard import gateway, resolver
-from bollard.audit import writer
+from bollard.audit import process, writer
 from bollard.cli import main
 from bollard.limits import limiter
 from bollard.store import version
@@ -39,8 +39,9 @@ if "audit" in OFF:
     async def _append(self: writer.AuditWriter, *records: Any) -> None:
         return None
 
-    writer.AuditWriter.append = _append  # type: ignore[method-assign]
-    writer.AuditWriter.defer = lambda self, *records: _settled()  # type: ignore[method-assign]
+    for kind in (writer.AuditWriter, process.WriterProcess):
+        kind.append = _append  # type: ignore[method-assign, assignment]
+        kind.defer = lambda self, *records: _settled()  # type: ignore[method-assign]
 
 if "version" in OFF:
     version._VersionReader.read = lambda self: 1  # type: ignore[method-assign]
