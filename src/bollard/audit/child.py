@@ -52,7 +52,7 @@ class ChildWriter(AuditWriter):
         tokens = tuple([p.future for p in batch])
         if not tokens and self._told == self.state():
             return
-        self.tell(tokens, failure)
+        self.tell(tokens, failure, sum(not p.deferred for p in batch))
 
     def state(self) -> tuple[Any, ...]:
         """What the serving process shows: the failure, whether fatal, the counters."""
@@ -64,10 +64,11 @@ class ChildWriter(AuditWriter):
              w.total),
         )  # fmt: skip
 
-    def tell(self, tokens: Sequence[int], failure: str | None) -> None:
-        """Acknowledge `tokens` (committed, or refused with `failure`), with the state."""
+    def tell(self, tokens: Sequence[int], failure: str | None, waited: int = 0) -> None:
+        """Acknowledge `tokens` (committed, or refused with `failure`; `waited` of them
+        not deferred), with the state."""
         state = self._told = self.state()
-        data = frame((tuple(tokens), failure, *state))
+        data = frame((tuple(tokens), waited, failure, *state))
         try:
             with self._send_lock:
                 self._sock.sendall(data)

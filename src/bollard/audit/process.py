@@ -153,6 +153,8 @@ class WriterProcess:
         self._later: list[bytes] = []  # deferred: with the next write, or after DEFER_AT_MOST
         self._send_set = False
         self._later_set = False
+        # Waited-for frames sent and not yet acknowledged: none, and the writer is idle.
+        self._unacked = 0
         self._unsent = bytearray()  # what the socket has not taken yet
         self._received = bytearray()
         self._writable = threading.Event()  # set while the writer says it is well
@@ -299,7 +301,9 @@ class WriterProcess:
         token, data = self._encode(records, deferred=False)
         future = self._expect(token)
         self._out.append(data)
-        if not self._send_set:
+        if not self._unacked:  # the writer is idle: it commits these now
+            self._send()
+        elif not self._send_set:  # it is committing: these go with the others of this turn
             self._send_set = True
             future.get_loop().call_soon(self._send)
         return future
@@ -366,6 +370,7 @@ class WriterProcess:
             frames += self._out
         else:
             frames = self._out
+        self._unacked += len(self._out)
         self._out = []
         sock = self._sock
         if not frames or sock is None:
@@ -420,7 +425,8 @@ class WriterProcess:
             self._acked(ack)
 
     def _acked(self, ack: tuple[Any, ...]) -> None:
-        tokens, failed = ack[0], ack[1]
+        tokens, waited, failed = ack[0], ack[1], ack[2]
+        self._unacked -= waited
         waiting = self._waiting
         for token in tokens:
             future = waiting.pop(token, None)
@@ -430,7 +436,7 @@ class WriterProcess:
                 future.set_result(None)
             else:
                 future.set_exception(unavailable())
-        self._state(ack[2:])
+        self._state(ack[3:])
 
     def _state(self, state: tuple[Any, ...]) -> None:
         """The writer's state and counters, from its ready frame or an acknowledgement."""
