@@ -381,6 +381,7 @@ def wrk(
         "cpu_ms": server_cpu / n * 1000,
         "loop_ms": loop / n * 1000,
         "wrk_cpu_ms": wrk_cpu / n * 1000,
+        "requests": n,
     }
 
 

@@ -107,7 +107,7 @@ class OneWriteTransport(asyncio.Transport):
         held, self._held, self._held_bytes = self._held, [], 0
         if self._transport.is_closing():
             return  # the connection is gone: as uvicorn's writes to a lost peer
-        self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+        self._transport.writelines(held)  # uvloop: one writev, nothing copied
 
     def write_eof(self) -> None:
         self.send_held()
