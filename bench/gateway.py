@@ -209,6 +209,11 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100)[int(p) - 1] * 1000 if len(values) > 2 else 0.0
 
 
+def medians(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Each field's median over the rounds' rows."""
+    return {f: statistics.median(row[f] for row in rows) for f in rows[0]}
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU the process has used so far (noise-proof, unlike wall time)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
@@ -493,7 +498,7 @@ def report_closed(
     for c, by_target in runs.items():
         print(f"  concurrency {c}:")
         for name, rows in by_target.items():
-            r = {f: statistics.median(row[f] for row in rows) for f in rows[0]}
+            r = medians(rows)
             print(
                 f"    {name:8s} {r['rps']:7.0f} req/s  p50 {r['p50']:6.2f}  p99 {r['p99']:6.2f} ms"
                 f"  CPU/req {r['cpu_ms']:.3f} ms (event loop {r['loop_ms']:.3f})"

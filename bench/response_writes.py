@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import statistics
 import sys
 from pathlib import Path
 
 from starlette.types import Receive, Scope, Send
 
-from gateway import ROOT, Target, free_port, process, wrk
+from gateway import ROOT, Target, free_port, medians, process, wrk
 
 # The server process's answer (its size from the bench's --size, via the environment).
 BODY = b"x" * int(os.environ.get("BENCH_BODY_SIZE", "4691"))
@@ -93,7 +92,7 @@ def main() -> None:
         f"a {args.size}-byte answer (wrk; per response):"
     )
     for name, found in rows.items():
-        r = {f: statistics.median(row[f] for row in found) for f in found[0]}
+        r = medians(found)
         print(
             f"  {name} {r['rps']:6.0f} req/s  CPU {r['cpu_ms'] * 1000:5.1f} µs "
             f"(event loop {r['loop_ms'] * 1000:5.1f})  write syscalls {r['writes']:.2f}  "
