@@ -25,13 +25,13 @@ request reaches the app (and so before authentication):
 And one cost of uvicorn's, removed the same way: it writes a response's head and its
 body in two calls to the transport, which uvloop sends at once, so two send(2)s and
 two wake-ups of the client for every response. Here the protocol's transport holds
-what is written in one turn of the event loop and sends it in one write at the end of
-the turn (`OneWriteTransport`). It sits under the protocol, not in uvicorn's
+what is written in one turn of the event loop and sends it in one write as the loop
+turns again (`OneWriteTransport`). It sits under the protocol, not in uvicorn's
 `RequestResponseCycle.send`, because every writer goes through it alike: the head and
 body, a streamed chunk, the 100 Continue, uvicorn's 400 and 500 and the 431 and 408
 here; and a write the turn does not follow with another (a HEAD answer, a chunk of a
-stream) goes out at the end of that same turn rather than waiting for one that may
-never come.
+stream) goes out on the loop's next turn rather than waiting for one that may never
+come.
 
 `SERVER_OPTIONS` go to every uvicorn Bollard runs (`bollard serve`, and the
 loopback servers of the tests and benchmarks), so what is tested is what is served.
@@ -65,9 +65,10 @@ class OneWriteTransport(asyncio.Transport):
     """A transport whose writes of one event-loop turn reach the socket in one write.
 
     Whatever is written is held and sent by a callback scheduled at the first write
-    (`call_soon`: after the rest of this turn's callbacks, before the next turn's);
-    closing, a half-close and a full hold (`HOLD_MAX_BYTES`) send it at once, so
-    nothing written is ever behind a close or past the transport's flow control.
+    (`call_soon`: it runs among the next turn's callbacks, once the loop has polled
+    for I/O); closing, a half-close and a full hold (`HOLD_MAX_BYTES`) send it at
+    once, so nothing written is ever behind a close or past the transport's flow
+    control.
     """
 
     __slots__ = ("_held", "_held_bytes", "_loop", "_sending", "_transport")
@@ -78,14 +79,15 @@ class OneWriteTransport(asyncio.Transport):
         self._loop = loop
         self._held: list[bytes] = []
         self._held_bytes = 0
-        self._sending = False  # a send at the end of this turn is scheduled
+        self._sending = False  # a send on the next turn is scheduled
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
         # The caller may reuse a buffer it wrote; bytes cannot change while held.
-        self._held.append(data if type(data) is bytes else bytes(data))
-        self._held_bytes += len(data)
+        held = data if type(data) is bytes else bytes(data)
+        self._held.append(held)
+        self._held_bytes += len(held)
         if self._held_bytes >= HOLD_MAX_BYTES:
             self.send_held()
         elif not self._sending:
