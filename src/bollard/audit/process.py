@@ -2,10 +2,11 @@
 
 Why. In a thread of the serving process the writer shares the GIL with the event
 loop: each SQLite statement and each fsync gives the GIL up and takes it back from
-the busy loop (5-6 hand-offs a commit), which cost the loop about 35 µs a call at
-concurrency 16 and delayed the commits themselves. In a process of its own the
-writer has a GIL of its own; the loop only writes records to a socket and reads
-acknowledgements from it, like any other socket.
+the busy loop (5-6 hand-offs a commit). In a process of its own the writer has a GIL
+of its own; the loop only writes records to a socket and reads acknowledgements
+from it, like any other socket. Measured on a 2-core host (bench/README.md, "The
+audit writer in a process of its own"), the loop's CPU a call came out the same as
+with the thread: what the hand-offs cost, the socket's wake-ups now cost.
 
 What runs there is `AuditWriter` itself (`audit.child`): the same group commit,
 COMMIT_DELAY, signed checkpoints, WAL checkpoints, outage handling and retries,
