@@ -25,17 +25,21 @@ from tests.harness import wait_ready
 SEARCH = "/api/v1/mixed_people/api_search"
 
 
-def test_several_workers_on_sqlite_are_refused_before_anything_is_written(
+def test_several_workers_on_sqlite_with_writer_threads_are_refused_before_anything_is_written(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "bollard.db"
     result = CliRunner().invoke(
         main,
         ["serve", "--workers", "2"],
-        env={"BOLLARD_DATABASE_URL": f"sqlite:///{db}", "BOLLARD_STATE_DIR": str(tmp_path)},
+        env={
+            "BOLLARD_DATABASE_URL": f"sqlite:///{db}",
+            "BOLLARD_STATE_DIR": str(tmp_path),
+            "BOLLARD_AUDIT_WRITER": "thread",
+        },
     )
     assert result.exit_code == 2, result.output
-    assert "--workers 2 needs PostgreSQL" in result.output
+    assert "--workers 2 on SQLite needs BOLLARD_AUDIT_WRITER=process" in result.output
     assert "outcome_unknown" in result.output  # why: the reason, not just a no
     assert not db.exists()
 
@@ -56,13 +60,39 @@ def test_several_workers_without_redis_are_refused(postgres_url: str, tmp_path: 
 def test_two_workers_on_postgres_serve_calls_and_record_each(
     postgres_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    engine = open_store(postgres_url)
+    _two_workers_serve_calls_and_record_each(postgres_url, redis_url, tmp_path)
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_two_workers_on_sqlite_share_one_audit_writer_process(
+    redis_url: str, tmp_path: Path
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'bollard.db'}"
+    writers = _two_workers_serve_calls_and_record_each(database_url, redis_url, tmp_path)
+    # One writer process, the server's; none of the workers started one of its own.
+    assert writers == {"server": 1, "workers": 0}
+    # One chain, written by one process: it verifies, checkpoints and all.
+    result = CliRunner().invoke(
+        main,
+        ["audit", "verify"],
+        env={"BOLLARD_DATABASE_URL": database_url, "BOLLARD_STATE_DIR": str(tmp_path / "state")},
+    )
+    assert result.exit_code == 0, result.output
+
+
+def _two_workers_serve_calls_and_record_each(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> dict[str, int]:
+    """Serve 24 calls with `bollard serve --workers 2`; how many audit writer processes
+    the server and its workers had started."""
+    engine = open_store(database_url)
     try:
         _, key = Agents(engine, load_catalog()).create("research", ["people:read"])
         port = _free_port()
         env = {
             **os.environ,
-            "BOLLARD_DATABASE_URL": postgres_url,
+            "BOLLARD_DATABASE_URL": database_url,
             "BOLLARD_REDIS_URL": redis_url,
             "BOLLARD_REDIS_PREFIX": f"t{secrets.token_hex(6)}",
             "BOLLARD_STATE_DIR": str(tmp_path / "state"),
@@ -79,6 +109,10 @@ def test_two_workers_on_postgres_serve_calls_and_record_each(
                 url = wait_ready(f"http://127.0.0.1:{port}", "/readyz", server, timeout=240)
                 workers = _children(server.pid)
                 statuses = _calls(url, key, 24)
+                writers = {
+                    "server": len(_children(server.pid, b"bollard.audit.child")),
+                    "workers": sum(len(_children(w, b"bollard.audit.child")) for w in workers),
+                }
             finally:
                 server.terminate()
                 server.wait(timeout=30)
@@ -97,6 +131,7 @@ def test_two_workers_on_postgres_serve_calls_and_record_each(
     # Every call recorded before it was sent and its outcome after: a graceful stop
     # commits what each worker had queued.
     assert recorded == {"request": 24, "outcome": 24}
+    return writers
 
 
 def _calls(url: str, key: str, n: int) -> list[int]:
@@ -111,13 +146,15 @@ def _calls(url: str, key: str, n: int) -> list[int]:
         return list(pool.map(one, range(n)))
 
 
-def _children(pid: int) -> list[int]:
-    """The worker processes: the server's children that run Python (not a tracker)."""
+def _children(pid: int, *marks: bytes) -> list[int]:
+    """The server's children whose command line holds one of `marks` (default: the
+    worker processes, which run Python, not a tracker)."""
+    marks = marks or (b"multiprocessing.spawn", b"spawn_main")
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         for child in (task / "children").read_text().split():
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"multiprocessing.spawn" in cmdline or b"spawn_main" in cmdline:
+            if any(mark in cmdline for mark in marks):
                 found.append(int(child))
     return found
 

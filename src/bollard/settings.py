@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # The audit writer: a process of its own (its database work never holds up the
     # event loop), or a thread of the serving process (as before; see audit/writer.py).
     audit_writer: Literal["process", "thread"] = "process"
+    # Set by `bollard serve --workers N` on SQLite for its workers: the address of the
+    # one writer process they all send to (audit/process.py `shared_writer`).
+    audit_writer_socket: str | None = None
     # Where Bollard keeps what must not live in the database (keys, checkpoints).
     state_dir: Path = Path(".bollard")
     host: str = "127.0.0.1"

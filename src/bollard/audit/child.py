@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import socket
+import struct
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -36,23 +37,47 @@ log = logging.getLogger("bollard.audit")
 
 
 class ChildWriter(AuditWriter):
-    """The writer, telling the serving process over its socket instead of settling futures."""
+    """The writer, telling the serving processes over their sockets instead of settling
+    futures. Peer 0 is the process that started it; with `--workers` on SQLite
+    (`listen`), each worker connects as a further peer."""
 
     def __init__(
         self, engine: Engine, checkpointer: Checkpointer, sock: socket.socket, max_batch: int
     ) -> None:
         super().__init__(engine, max_batch=max_batch, checkpointer=checkpointer)
-        self._sock = sock
+        self._peers: dict[int, socket.socket] = {0: sock}
+        self._next_peer = 0
         self._send_lock = threading.Lock()
         self._told: tuple[Any, ...] | None = None
 
     def _settle(self, batch: list[_Pending], failure: str | None) -> None:
-        # One frame a commit, naming every token in it; also when nothing was waited
-        # for but the state or the counters changed (an outage over, a checkpoint).
-        tokens = tuple([p.future for p in batch])
-        if not tokens and self._told == self.state():
+        # One frame a commit to each peer with tokens in it; to every peer when the
+        # failure changed, or when nothing was waited for but the counters changed
+        # (an outage over, a checkpoint).
+        tokens: dict[int, list[int]] = {}
+        waited: dict[int, int] = {}
+        leaving = []
+        for p in batch:
+            peer, token = p.future
+            if token is None:  # the peer's EOF: all it sent is settled with this
+                leaving.append(peer)
+                continue
+            tokens.setdefault(peer, []).append(token)
+            waited[peer] = waited.get(peer, 0) + (not p.deferred)
+        state = self.state()
+        if not tokens and self._told == state and not leaving:
             return
-        self.tell(tokens, failure, sum(not p.deferred for p in batch))
+        told = self._told
+        if not tokens or told is None or told[:2] != state[:2]:
+            targets = list(self._peers)
+        else:
+            targets = list(tokens)
+        self._told = state
+        for peer in targets:
+            self._send(peer, frame((tuple(tokens.get(peer, ())), waited.get(peer, 0), failure,
+                                    *state)))  # fmt: skip
+        for peer in leaving:
+            self._drop(peer)
 
     def state(self) -> tuple[Any, ...]:
         """What the serving process shows: the failure, whether fatal, the counters."""
@@ -64,25 +89,41 @@ class ChildWriter(AuditWriter):
              w.total),
         )  # fmt: skip
 
-    def tell(self, tokens: Sequence[int], failure: str | None, waited: int = 0) -> None:
-        """Acknowledge `tokens` (committed, or refused with `failure`; `waited` of them
-        not deferred), with the state."""
-        state = self._told = self.state()
-        data = frame((tuple(tokens), waited, failure, *state))
+    def tell_all(self) -> None:
+        """The state, to every peer (the last counters, at the end)."""
+        data = frame(((), 0, None, *self.state()))
+        for peer in list(self._peers):
+            self._send(peer, data)
+
+    def _send(self, peer: int, data: bytes) -> None:
+        sock = self._peers.get(peer)
+        if sock is None:
+            return
         try:
             with self._send_lock:
-                self._sock.sendall(data)
-        except OSError as exc:  # the serving process is gone: EOF ends the reading
-            log.warning("cannot acknowledge to the serving process: %s", exc)
+                sock.sendall(data)
+        except OSError as exc:  # that process is gone: its EOF ends its reading
+            log.warning("cannot acknowledge to serving process %d: %s", peer, exc)
 
-    def receive(self, items: list[Any]) -> None:
+    def _drop(self, peer: int) -> None:
+        sock = self._peers.pop(peer, None)
+        if sock is not None and peer != 0:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def drop_all(self) -> None:
+        for peer in list(self._peers):
+            self._drop(peer)
+
+    def receive(self, peer: int, items: list[Any]) -> None:
         """Hand the records of decoded frames to the writer thread."""
         deferred: list[_Pending] = []
         waited: list[_Pending] = []
         for token, is_deferred, rows, datas in items:
             records = [_record(row, data) for row, data in zip(rows, datas, strict=True)]
             (deferred if is_deferred else waited).append(
-                _Pending(records, datas, token, None, is_deferred)
+                _Pending(records, datas, (peer, token), None, is_deferred)
             )
         # The deferred first: the commit that the others wake takes them along.
         self._deferred.extend(deferred)
@@ -90,6 +131,41 @@ class ChildWriter(AuditWriter):
             self._queue.put(pending)
         if deferred and not waited:
             self._queue.put(_WAKE)
+
+    def read(self, peer: int, sock: socket.socket) -> None:
+        """Read a peer's frames until its EOF; then what it sent is committed, it is
+        told, and its socket closed."""
+        received = bytearray()
+        while True:
+            try:
+                data = sock.recv(1 << 18)
+            except OSError as exc:
+                log.error("serving process %d: its socket failed: %s", peer, exc)
+                break
+            if not data:
+                break
+            received += data
+            self.receive(peer, split_frames(received))
+        if peer != 0:
+            self._queue.put(_Pending((), (), (peer, None), None))
+
+    def accept(self, listener: socket.socket) -> None:
+        """Take the workers' connections (same user only), each read by a thread."""
+        while True:
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                return  # closed: the writer is stopping
+            uid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
+            if uid != os.getuid():
+                log.error("refused a connection from user %d", uid)
+                sock.close()
+                continue
+            self._next_peer += 1
+            peer = self._next_peer
+            sock.sendall(frame((True, *self.state())))
+            self._peers[peer] = sock
+            threading.Thread(target=self.read, args=(peer, sock), daemon=True).start()
 
 
 def _record(row: Sequence[Any], data: str) -> Record:
@@ -130,7 +206,7 @@ def serve(sock: socket.socket) -> int:
     config = read_frame(sock)
     if config is None:
         return 1
-    url, key, checkpoint_path, every, seconds, max_batch, level = config
+    url, key, checkpoint_path, every, seconds, max_batch, level, listen = config
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s bollard audit writer (pid %(process)d): %(message)s",
@@ -150,23 +226,24 @@ def serve(sock: socket.socket) -> int:
         log.exception("the audit writer cannot start")
         sock.sendall(frame((False, f"{type(exc).__name__}: {exc}"[:300], True, None)))
         return 1
+    listener = None
+    if listen is not None:  # the workers of `bollard serve --workers N` connect here
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind("\0" + listen)  # Linux's abstract namespace: no file to leave behind
+        listener.listen(64)
+        threading.Thread(target=writer.accept, args=(listener,), daemon=True).start()
     sock.sendall(frame((True, *writer.state())))
-    received = bytearray()
     try:
-        while True:
-            try:
-                data = sock.recv(1 << 18)
-            except OSError as exc:
-                log.error("the serving process's socket failed: %s", exc)
-                break
-            if not data:
-                break
-            received += data
-            writer.receive(split_frames(received))
+        writer.read(0, sock)  # until the process that started it closes it
     finally:
+        if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+            listener.close()
         with _alone(engine):
             writer.close()  # commits what was received, then a last checkpoint
-        writer.tell((), None)  # the final counters
+        writer.tell_all()  # the final counters
+        writer.drop_all()
         sock.close()
         engine.dispose()
     return 0

@@ -54,12 +54,13 @@ import contextlib
 import logging
 import marshal
 import os
+import secrets
 import socket
 import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +141,15 @@ class WriterProcess:
     """`AuditWriter`'s interface, for a writer running in a child process."""
 
     def __init__(
-        self, engine: Engine, checkpointer: Checkpointer, *, max_batch: int = 1024
+        self,
+        engine: Engine,
+        checkpointer: Checkpointer,
+        *,
+        max_batch: int = 1024,
+        connect: str | None = None,
     ) -> None:
         self._engine = engine
+        self._connect = connect  # a shared writer's address (`shared_writer`)
         self._checkpointer = checkpointer
         self._max_batch = max_batch
         self._proc: subprocess.Popen[bytes] | None = None
@@ -196,41 +203,23 @@ class WriterProcess:
 
     def start(self) -> None:
         """Start the writer process and wait until it has prepared the chain, reconciled
-        checkpoints and closed orphans; from the event loop that will use it."""
+        checkpoints and closed orphans; from the event loop that will use it. With
+        `connect`, join the writer a `bollard serve --workers N` supervisor started."""
         self._loop = asyncio.get_running_loop()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self._proc = subprocess.Popen(  # noqa: S603 - this interpreter, our module
-                [sys.executable, "-m", "bollard.audit.child", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                env=_child_env(),
-            )
-        finally:
-            theirs.close()
-        cp = self._checkpointer
-        ours.settimeout(START_TIMEOUT)
-        try:
-            ours.sendall(
-                frame((
-                    self._engine.url.render_as_string(hide_password=False),
-                    cp.key.private_bytes_raw().hex(),
-                    str(cp.file.path),
-                    cp.every,
-                    cp.seconds,
-                    self._max_batch,
-                    logging.getLogger("bollard").getEffectiveLevel(),
-                ))
-            )  # fmt: skip
-            ready = read_frame(ours)
-        except OSError as exc:
-            ready = None
-            log.error("the audit writer process did not start: %s", exc)
-        if ready is None or not ready[0]:
-            ours.close()  # the child, if still there, reads EOF and ends
-            code = self._reap(STOP_TIMEOUT)
-            why = ready[1] if ready else f"it ended ({_ended(code)})"
-            raise RuntimeError(f"the audit writer process could not start: {why}")
+        if self._connect is None:
+            self._proc, ours, ready = spawn(self._engine, self._checkpointer, self._max_batch)
+        else:
+            ours = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            ours.settimeout(START_TIMEOUT)
+            try:
+                ours.connect("\0" + self._connect)
+                ready = read_frame(ours)
+            except OSError as exc:
+                ours.close()
+                raise RuntimeError(f"cannot reach the audit writer process: {exc}") from None
+            if ready is None:
+                ours.close()
+                raise RuntimeError("the audit writer process closed the connection")
         self._state(ready[1:])
         ours.setblocking(False)
         self._sock = ours
@@ -462,9 +451,9 @@ class WriterProcess:
             return
         self._unregister(sock)
         sock.close()
-        code = self._reap(0.5)
+        ended = "shared by the workers" if self._connect else _ended(self._reap(0.5))
         self.failure = (
-            f"the audit writer process stopped ({how}; {_ended(code)}); "
+            f"the audit writer process stopped ({how}; {ended}); "
             "no call is sent until Bollard is restarted"
         )
         self.fatal = True
@@ -499,6 +488,76 @@ class WriterProcess:
         if code is not None:
             self._proc = None
         return code
+
+
+def spawn(
+    engine: Engine, checkpointer: Checkpointer, max_batch: int = 1024, listen: str | None = None
+) -> tuple[subprocess.Popen[bytes], socket.socket, tuple[Any, ...]]:
+    """Start a writer process for `engine` and wait for its ready frame: the process,
+    the socket to it (blocking) and the frame. Raises RuntimeError if it cannot start.
+    With `listen`, it also takes connections at that abstract address (`shared_writer`)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        proc = subprocess.Popen(  # noqa: S603 - this interpreter, our module
+            [sys.executable, "-m", "bollard.audit.child", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            env=_child_env(),
+        )
+    finally:
+        theirs.close()
+    ours.settimeout(START_TIMEOUT)
+    try:
+        ours.sendall(
+            frame((
+                engine.url.render_as_string(hide_password=False),
+                checkpointer.key.private_bytes_raw().hex(),
+                str(checkpointer.file.path),
+                checkpointer.every,
+                checkpointer.seconds,
+                max_batch,
+                logging.getLogger("bollard").getEffectiveLevel(),
+                listen,
+            ))
+        )  # fmt: skip
+        ready = read_frame(ours)
+    except OSError as exc:
+        ready = None
+        log.error("the audit writer process did not start: %s", exc)
+    if ready is None or not ready[0]:
+        ours.close()  # the child, if still there, reads EOF and ends
+        try:
+            code: int | None = proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+        why = ready[1] if ready else f"it ended ({_ended(code)})"
+        raise RuntimeError(f"the audit writer process could not start: {why}")
+    return proc, ours, ready
+
+
+@contextlib.contextmanager
+def shared_writer(engine: Engine, checkpointer: Checkpointer) -> Iterator[str]:
+    """One writer process for all the workers of `bollard serve --workers N` on SQLite:
+    started (orphan recovery included) before them, stopped after them. Yields the
+    address they connect to (`BOLLARD_AUDIT_WRITER_SOCKET`): a name in Linux's
+    abstract namespace, which only this user's processes may use (SO_PEERCRED)."""
+    address = f"bollard-audit-{secrets.token_hex(8)}"
+    proc, sock, _ = spawn(engine, checkpointer, listen=address)
+    try:
+        yield address
+    finally:
+        sock.shutdown(socket.SHUT_WR)  # its EOF: it commits what it has and ends
+        with contextlib.suppress(OSError):
+            while read_frame(sock) is not None:
+                pass
+        sock.close()
+        try:
+            proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            log.error("the audit writer process did not stop within %g s; killed", STOP_TIMEOUT)
+            proc.kill()
+            proc.wait()
 
 
 def _ended(code: int | None) -> str:

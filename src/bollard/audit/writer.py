@@ -604,5 +604,5 @@ def writer_for(
     if settings.audit_writer == "process" and clock is time.time:
         from bollard.audit.process import WriterProcess
 
-        return WriterProcess(engine, checkpointer)
+        return WriterProcess(engine, checkpointer, connect=settings.audit_writer_socket)
     return AuditWriter(engine, checkpointer=checkpointer, clock=clock)

@@ -19,6 +19,7 @@ from bollard.agents import Agents
 from bollard.app import create_app
 from bollard.audit.checkpointer import checkpointer_for
 from bollard.audit.keyfile import audit_key, signing_key
+from bollard.audit.process import shared_writer
 from bollard.catalog import load_catalog
 from bollard.changes import Actor, AdminChanges
 from bollard.cli import options
@@ -41,7 +42,8 @@ _WORKER_APP = "bollard.cli.serve:worker_app"  # what each worker process imports
     "--workers",
     type=click.IntRange(min=1),
     default=1,
-    help="Processes serving calls on one port (more than 1 needs PostgreSQL and Redis).",
+    help="Processes serving calls on one port (more than 1 needs Redis; on SQLite they "
+    "share one audit writer process).",
 )
 def serve(host: str | None, port: int | None, workers: int) -> None:
     """Run the Bollard gateway."""
@@ -65,7 +67,15 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         return
     engine.dispose()
     _prepare_workers(settings, sandbox)
-    _run(_WORKER_APP, settings, workers)
+    if not settings.database_url.startswith("sqlite"):
+        _run(_WORKER_APP, settings, workers)
+        return
+    # SQLite: one audit writer process for every worker, started (orphan recovery
+    # included) before them and stopped after them.
+    with shared_writer(engine, checkpointer_for(settings)) as address:
+        os.environ["BOLLARD_AUDIT_WRITER_SOCKET"] = address
+        _run(_WORKER_APP, settings, workers)
+    engine.dispose()
 
 
 def _run(app: Starlette | str, settings: Settings, workers: int | None = None) -> None:
@@ -90,12 +100,13 @@ def _run(app: Starlette | str, settings: Settings, workers: int | None = None) -
 
 def _check_workers(settings: Settings, workers: int) -> None:
     """Several processes only where every guarantee holds across processes."""
-    if settings.database_url.startswith("sqlite"):
+    if settings.database_url.startswith("sqlite") and settings.audit_writer != "process":
         raise click.UsageError(
-            f"--workers {workers} needs PostgreSQL: on SQLite the audit log has one writer "
-            "process, which at start records any call still without an outcome as "
-            "outcome_unknown, so a second process would close the first one's calls in "
-            "flight. Run one worker on SQLite, or set BOLLARD_DATABASE_URL=postgresql://..."
+            f"--workers {workers} on SQLite needs BOLLARD_AUDIT_WRITER=process: the audit "
+            "log has one writer, which at start records any call still without an outcome "
+            "as outcome_unknown, so a writer thread in each worker would close the others' "
+            "calls in flight; with the writer process, every worker sends to one. Set it, "
+            "run one worker, or set BOLLARD_DATABASE_URL=postgresql://..."
         )
     if not settings.redis_url:
         raise click.UsageError(
