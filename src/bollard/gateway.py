@@ -55,6 +55,7 @@ from bollard.withholding import withhold
 
 log = logging.getLogger("bollard.gateway")
 _JSON = {"content-type": "application/json"}
+_ROUTES_KEPT = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,7 @@ class Gateway:
         # Calls by (door, outcome), for /metrics.
         self.outcomes: Counter[tuple[str, str]] = Counter()
         self.webhook_owners = WebhookOwners(agents.engine, clock)
+        self._routes: dict[tuple[str, bytes], tuple[Action, Mapping[str, str], str]] = {}
         self.holding = Holding(
             approvals=self.approvals,
             audit=audit,
@@ -265,7 +267,7 @@ class Gateway:
     def _resolve(self, target: RestTarget | ToolTarget) -> _Resolved:
         if isinstance(target, ToolTarget):
             return self._resolve_tool(target)
-        action, path_params = resolver.resolve(self.catalog, target.method, target.raw_path)
+        action, path_params, path = self._route(target.method, target.raw_path)
         problem = target.body_error
         body_args: dict[str, Any] = {}
         if problem is None:
@@ -277,13 +279,27 @@ class Gateway:
         if problem is None:
             problem = _given_twice(query_args, body_args)
         args = {**arguments.merge(query_args, body_args), **path_params}
-        path = action.render_path(path_params)
         # Declared as what it was read as: Apollo parses a body by its Content-Type, and
         # a held call sent from its status URL has no agent headers to declare it.
         declared = _JSON if target.body.strip() else {}
         return _Resolved(
             action, path, target.query, target.body or None, args, problem, headers=declared
         )
+
+    def _route(self, method: str, raw_path: bytes) -> tuple[Action, Mapping[str, str], str]:
+        """The action, path parameters and path to send for a REST path, or 404 / 405.
+
+        Remembered per (method, path): a pure function of the catalog, which a gateway
+        never changes. Only paths that resolve are kept, and at most `_ROUTES_KEPT`
+        (paths carry record ids)."""
+        found = self._routes.get((method, raw_path))
+        if found is None:
+            action, path_params = resolver.resolve(self.catalog, method, raw_path)
+            found = (action, path_params, action.render_path(path_params))
+            if len(self._routes) >= _ROUTES_KEPT:
+                self._routes.clear()
+            self._routes[method, raw_path] = found
+        return found
 
     def _resolve_tool(self, target: ToolTarget) -> _Resolved:
         action = self.catalog.by_tool(target.tool)

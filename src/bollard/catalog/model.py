@@ -159,29 +159,43 @@ class Action:
     # Where the seed and Apollo's documents say different things about this action.
     disagreements: tuple[Disagreement, ...] = ()
 
-    @property
-    def budget_credits(self) -> Credits:
-        """The credits a budget reckons with: each disputed cost at the highest claim."""
-        return replace(
+    # Names Apollo still accepts but Bollard does not offer (deprecated in Apollo's
+    # document): not refused as unknown, not listed in MCP schemas.
+    accepted: tuple[str, ...] = ()
+
+    # Worked out once from the fields above, as every call reads them: an Action is
+    # frozen and `replace` runs __post_init__ again, so they never go stale.
+    # The credits a budget reckons with: each disputed cost at the highest claim.
+    budget_credits: Credits = field(init=False, repr=False, compare=False)
+    # Names of the `{param}` segments, in path order.
+    path_params: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    # Every argument name Apollo takes for this action: its parameters (path ones too)
+    # and what it still accepts.
+    known_names: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Each parameter by name.
+    _params_by_name: Mapping[str, Param] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        budget = replace(
             self.credits,
             base=self._highest_cost("base"),
             email_reveal=self._highest_cost("email_reveal"),
             phone_reveal=self._highest_cost("phone_reveal"),
         )
+        object.__setattr__(self, "budget_credits", budget)
+        path_params = tuple(s[1:-1] for s in self.segments if s.startswith("{"))
+        object.__setattr__(self, "path_params", path_params)
+        names = frozenset(p.name for p in self.params) | frozenset(self.accepted)
+        object.__setattr__(self, "known_names", names)
+        by_name: dict[str, Param] = {}
+        for p in self.params:
+            by_name.setdefault(p.name, p)  # the first, as a search in order finds
+        object.__setattr__(self, "_params_by_name", by_name)
 
     def _highest_cost(self, name: str) -> int:
         held: int = getattr(self.credits, name)
         claimed = [d.highest for d in self.disagreements if d.field == f"credits.{name}"]
         return max([held, *(c for c in claimed if c is not None)])
-
-    # Names Apollo still accepts but Bollard does not offer (deprecated in Apollo's
-    # document): not refused as unknown, not listed in MCP schemas.
-    accepted: tuple[str, ...] = ()
-
-    @property
-    def path_params(self) -> tuple[str, ...]:
-        """Names of the `{param}` segments, in path order."""
-        return tuple(s[1:-1] for s in self.segments if s.startswith("{"))
 
     @property
     def full_path(self) -> str:
@@ -190,13 +204,7 @@ class Action:
 
     def param(self, name: str) -> Param | None:
         """The parameter with this name, if the action has one."""
-        return next((p for p in self.params if p.name == name), None)
-
-    @property
-    def known_names(self) -> frozenset[str]:
-        """Every argument name Apollo takes for this action: its parameters (path ones
-        too) and what it still accepts."""
-        return frozenset(p.name for p in self.params) | frozenset(self.accepted)
+        return self._params_by_name.get(name)
 
     def render_path(self, values: Mapping[str, str]) -> str:
         """The concrete path (under /api/v1) with path parameters filled in."""

@@ -61,19 +61,19 @@ class MemoryCounters:
     async def admit(self, checks: Sequence[Check]) -> Verdict:
         """Admit if every check has room, moving every counter; otherwise move none."""
         now = self._clock()
+        starts = [window_start(now, c.seconds) for c in checks]
         for index, check in enumerate(checks):
-            refusal = self._refusal(index, check, checks, now)
+            refusal = self._refusal(index, check, checks, now, starts[index])
             if refusal is not None:
                 return refusal
-        return Verdict(True, now, tuple(self._take(c, now) for c in checks))
+        return Verdict(True, now, tuple(map(self._take, checks, starts)))
 
     def _refusal(
-        self, index: int, check: Check, checks: Sequence[Check], now: float
+        self, index: int, check: Check, checks: Sequence[Check], now: float, start: int
     ) -> Verdict | None:
         if check.kind == "block":
             until = self._blocked.get(check.key, 0.0)
             return Verdict(False, now, denied=index, reset_at=until) if until > now else None
-        start = window_start(now, check.seconds)
         reset_at = float(start + check.seconds)
         if check.kind == "apollo":
             state = self._apollo.get(check.key)
@@ -98,8 +98,7 @@ class MemoryCounters:
         held = self._counts.get(key)
         return held[1] if held is not None and held[0] == start else 0
 
-    def _take(self, check: Check, now: float) -> Token:
-        start = window_start(now, check.seconds)
+    def _take(self, check: Check, start: int) -> Token:
         if check.kind == "apollo":
             state = self._apollo.setdefault(check.key, ApolloWindow())
             state.used, state.start = state.used_at(start) + 1, start
