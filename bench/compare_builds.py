@@ -3,7 +3,8 @@
 For deciding whether a change helps when the machine is too noisy for two separate
 runs of bench/gateway.py to compare: each round runs direct, build A and build B in
 turn (each its own `bollard serve` process, its own SQLite store), so a slow stretch
-hits one round of all three. Prints every round and the medians.
+hits one round of all three. Prints every round and the medians (CPU per call: the
+whole server process's, and its event-loop thread's).
 
     git worktree add /tmp/base HEAD~1
     uv run python bench/compare_builds.py /tmp/base/src src [--rate 300] [--closed]
@@ -34,6 +35,7 @@ from gateway import (
     pct,
     process,
     sandbox_command,
+    thread_cpu_seconds,
     wrk,
 )
 
@@ -52,7 +54,7 @@ def main() -> None:
     sp = free_port()
     sandbox_url = f"http://127.0.0.1:{sp}"
     sandbox_cmd = sandbox_command(sp)
-    rows: dict[str, list[tuple[float, float, float, float]]] = {"direct": [], "A": [], "B": []}
+    rows: dict[str, list[tuple[float, float, float, float, float]]] = {"direct": [], "A": [], "B": []}
     with contextlib.ExitStack() as stack:
         targets = {"direct": (sandbox_url, SCOPED, stack.enter_context(process(sandbox_cmd, sp)))}
         for name, src in (("A", args.a), ("B", args.b)):
@@ -70,10 +72,16 @@ def main() -> None:
         for r in range(args.rounds):
             line = []
             for name, (url, key, pid) in targets.items():
-                cpu = cpu_seconds(pid)
+                cpu, loop = cpu_seconds(pid), thread_cpu_seconds(pid, pid)
                 if args.closed:
                     found = wrk(Target(name, url, key, pid), args.seconds, args.concurrency)
-                    row = (found["rps"], found["p50"], found["p99"], found["cpu_ms"])
+                    row = (
+                        found["rps"],
+                        found["p50"],
+                        found["p99"],
+                        found["cpu_ms"],
+                        found["loop_ms"],
+                    )
                 else:
                     lat = asyncio.run(open_loop(url, key, args.seconds, args.rate))
                     row = (
@@ -81,6 +89,7 @@ def main() -> None:
                         pct(lat, 50),
                         pct(lat, 99),
                         (cpu_seconds(pid) - cpu) / len(lat) * 1000,
+                        (thread_cpu_seconds(pid, pid) - loop) / len(lat) * 1000,
                     )
                 rows[name].append(row)
                 line.append(f"{name} {row[0]:5.0f}/s p50 {row[1]:6.2f} p99 {row[2]:7.2f} ms")
@@ -88,8 +97,11 @@ def main() -> None:
     load = f"concurrency {args.concurrency} (wrk)" if args.closed else f"{args.rate} req/s"
     print(f"medians over {args.rounds} rounds at {load}:")
     for name, found in rows.items():
-        rps, p50, p99, cpu = (statistics.median(x[i] for x in found) for i in range(4))
-        print(f"  {name:6s} {rps:6.0f} req/s  p50 {p50:6.2f}  p99 {p99:7.2f} ms  {cpu:.3f} CPU ms")
+        rps, p50, p99, cpu, loop = (statistics.median(x[i] for x in found) for i in range(5))
+        print(
+            f"  {name:6s} {rps:6.0f} req/s  p50 {p50:6.2f}  p99 {p99:7.2f} ms  {cpu:.3f} CPU ms"
+            f" (event loop {loop:.3f})"
+        )
     for name in ("A", "B"):
         added = [b[2] - d[2] for d, b in zip(rows["direct"], rows[name], strict=True)]
         each = " ".join(f"{x:.1f}" for x in added)
