@@ -46,7 +46,7 @@ from bollard.errors import (
 )
 from bollard.holding import Holding, target_from_json
 from bollard.limits import Limiter
-from bollard.policy import CompiledRule, Verdict, decide, evaluate
+from bollard.policy import CompiledRule, Decision, Verdict, decide, evaluate
 from bollard.rule_book import RuleBook
 from bollard.trace import Trace, new_request_id
 from bollard.upstream import Reply, Upstream, UpstreamKeys
@@ -56,6 +56,7 @@ from bollard.withholding import withhold
 log = logging.getLogger("bollard.gateway")
 _JSON = {"content-type": "application/json"}
 _ROUTES_KEPT = 1024
+_DECISIONS_KEPT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,7 @@ class Gateway:
         self.outcomes: Counter[tuple[str, str]] = Counter()
         self.webhook_owners = WebhookOwners(agents.engine, clock)
         self._routes: dict[tuple[str, bytes], tuple[Action, Mapping[str, str], str]] = {}
+        self._decisions: dict[tuple[tuple[str, ...], str], Decision] = {}
         self.holding = Holding(
             approvals=self.approvals,
             audit=audit,
@@ -143,7 +145,7 @@ class Gateway:
             trace.action = resolved.action
             trace.params = redact(self._audit_key, resolved.args)
             # 3. authorize
-            trace.decision = decide(agent.grants, resolved.action)
+            trace.decision = self._decide(agent, resolved.action)
             if not trace.decision.allowed:
                 raise NotGranted(trace.decision.reason)
             if resolved.problem is None:  # input that cannot be read is refused at step 4
@@ -230,6 +232,18 @@ class Gateway:
             target = target_from_json(held.target)
             return await self.handle(Call(door, key, target, agent=agent, approval=held))
         return await self.holding.standing(held)
+
+    def _decide(self, agent: Agent, action: Action) -> Decision:
+        """`decide`, remembered: a pure function of the grants and the action, which are
+        its key (the agent's grants as authenticate read them for this very call)."""
+        key = (agent.grants, action.id)
+        found = self._decisions.get(key)
+        if found is None:
+            found = decide(agent.grants, action)
+            if len(self._decisions) >= _DECISIONS_KEPT:
+                self._decisions.clear()
+            self._decisions[key] = found
+        return found
 
     def _check_arguments(self, agent: Agent, resolved: _Resolved, trace: Trace) -> None:
         """Validate the arguments; with the agent's switch on, names the action does not

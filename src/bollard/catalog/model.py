@@ -172,8 +172,9 @@ class Action:
     # Every argument name Apollo takes for this action: its parameters (path ones too)
     # and what it still accepts.
     known_names: frozenset[str] = field(init=False, repr=False, compare=False)
-    # Each parameter by name.
-    _params_by_name: Mapping[str, Param] = field(init=False, repr=False, compare=False)
+    # Each parameter's place in `params`, by name; and the places of the required ones.
+    places: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    required_places: frozenset[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         budget = replace(
@@ -187,10 +188,12 @@ class Action:
         object.__setattr__(self, "path_params", path_params)
         names = frozenset(p.name for p in self.params) | frozenset(self.accepted)
         object.__setattr__(self, "known_names", names)
-        by_name: dict[str, Param] = {}
-        for p in self.params:
-            by_name.setdefault(p.name, p)  # the first, as a search in order finds
-        object.__setattr__(self, "_params_by_name", by_name)
+        places: dict[str, int] = {}
+        for place, p in enumerate(self.params):
+            places.setdefault(p.name, place)  # the first, as a search in order finds
+        object.__setattr__(self, "places", places)
+        required = frozenset(i for i, p in enumerate(self.params) if p.required)
+        object.__setattr__(self, "required_places", required)
 
     def _highest_cost(self, name: str) -> int:
         held: int = getattr(self.credits, name)
@@ -204,7 +207,8 @@ class Action:
 
     def param(self, name: str) -> Param | None:
         """The parameter with this name, if the action has one."""
-        return self._params_by_name.get(name)
+        place = self.places.get(name)
+        return None if place is None else self.params[place]
 
     def render_path(self, values: Mapping[str, str]) -> str:
         """The concrete path (under /api/v1) with path parameters filled in."""
