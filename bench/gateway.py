@@ -14,7 +14,10 @@ medians of the rounds' ratios). Then p99 at a fixed `--rate` with the Python cli
 
 Bollard on PostgreSQL runs when `--postgres` (default `$BOLLARD_TEST_POSTGRES_URL`)
 names a database, in a schema of its own there, dropped at the end; `--workers N`
-serves it with `bollard serve --workers N` (limits in `$BOLLARD_TEST_REDIS_URL`).
+serves it with `bollard serve --workers N` (limits in `$BOLLARD_TEST_REDIS_URL`), and
+the targets block then gives its req/s per worker and its ratio per core against the
+bare pass-through's single process, beside the host's core count (which the workers
+share with wrk, the sandbox, PostgreSQL and Redis).
 The helpers below (process, open_loop, wrk, ...) serve the other bench scripts too.
 """
 
@@ -206,6 +209,11 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100)[int(p) - 1] * 1000 if len(values) > 2 else 0.0
 
 
+def medians(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Each field's median over the rounds' rows."""
+    return {f: statistics.median(row[f] for row in rows) for f in rows[0]}
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU the process has used so far (noise-proof, unlike wall time)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
@@ -381,6 +389,7 @@ def wrk(
         "cpu_ms": server_cpu / n * 1000,
         "loop_ms": loop / n * 1000,
         "wrk_cpu_ms": wrk_cpu / n * 1000,
+        "requests": n,
     }
 
 
@@ -468,6 +477,8 @@ def run(args: argparse.Namespace, database_url: str | None, stack: ExitStack) ->
     writer = writer_report(histograms, asyncio.run(writer_histograms(targets[2].url)))
     print(f"  the audit writer (sqlite) at {args.rate} req/s: {writer}")
     report_targets(args, ratios, added, rss)
+    if database_url:
+        report_per_core(args, runs)
     print(f"load after: {os.getloadavg()[0]:.2f}")
 
 
@@ -487,7 +498,7 @@ def report_closed(
     for c, by_target in runs.items():
         print(f"  concurrency {c}:")
         for name, rows in by_target.items():
-            r = {f: statistics.median(row[f] for row in rows) for f in rows[0]}
+            r = medians(rows)
             print(
                 f"    {name:8s} {r['rps']:7.0f} req/s  p50 {r['p50']:6.2f}  p99 {r['p99']:6.2f} ms"
                 f"  CPU/req {r['cpu_ms']:.3f} ms (event loop {r['loop_ms']:.3f})"
@@ -553,6 +564,29 @@ def report_targets(
         if store in rss:
             print(f"  {store}: resident memory {rss[store]:.0f} MB (< 200: "
                   f"{_met(rss[store] < 200, store == 'sqlite')})")  # fmt: skip
+
+
+def report_per_core(
+    args: argparse.Namespace, runs: dict[int, dict[str, list[dict[str, float]]]]
+) -> None:
+    """Bollard on PostgreSQL, N workers: req/s per worker and, per core, against the bare
+    pass-through's one process (each worker counted as a core of its own)."""
+    cores = os.cpu_count() or 0
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    for c, by_target in runs.items():
+        pairs = list(zip(by_target["postgres"], by_target["bare"], strict=True))
+        per_worker = statistics.median(p["rps"] / args.workers for p, _ in pairs)
+        per_core = [p["rps"] / args.workers / b["rps"] for p, b in pairs]
+        print(
+            f"  postgres c={c}, {args.workers} worker{'s' if args.workers > 1 else ''}: "
+            f"{per_worker:.0f} req/s per worker, per core/bare's one process "
+            f"{statistics.median(per_core):.2f} "
+            f"(rounds {' '.join(f'{x:.2f}' for x in per_core)})"
+        )
+    print(
+        f"  cores: this host has {cores} ({usable} usable here); the workers share them "
+        "with wrk, the sandbox, PostgreSQL and Redis, all on this machine"
+    )
 
 
 def _met(ok: bool, judged: bool) -> str:

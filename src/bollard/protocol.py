@@ -22,6 +22,17 @@ request reaches the app (and so before authentication):
   headers after the body. Here only the head's fields are headers; trailers are
   dropped, and their bytes are capped like a head's.
 
+And one cost of uvicorn's, removed the same way: it writes a response's head and its
+body in two calls to the transport, which uvloop sends at once, so two send(2)s and
+two wake-ups of the client for every response. Here the protocol's transport holds
+what is written in one turn of the event loop and sends it in one write as the loop
+turns again (`OneWriteTransport`). It sits under the protocol, not in uvicorn's
+`RequestResponseCycle.send`, because every writer goes through it alike: the head and
+body, a streamed chunk, the 100 Continue, uvicorn's 400 and 500 and the 431 and 408
+here; and a write the turn does not follow with another (a HEAD answer, a chunk of a
+stream) goes out on the loop's next turn rather than waiting for one that may never
+come.
+
 `SERVER_OPTIONS` go to every uvicorn Bollard runs (`bollard serve`, and the
 loopback servers of the tests and benchmarks), so what is tested is what is served.
 """
@@ -44,6 +55,106 @@ LINGER_SECONDS = 5.0
 # How long a request line and headers may take to arrive (nginx's
 # client_header_timeout is 60 s; an agent sends its head in one write).
 HEAD_SECONDS = 30.0
+# What one turn may hold back before it is sent at once: the transport's own high-water
+# mark, so a stream written in one turn still meets flow control (pause_writing) as soon
+# as it would have without the holding.
+HOLD_MAX_BYTES = 64 * 1024
+
+
+class OneWriteTransport(asyncio.Transport):
+    """A transport whose writes of one event-loop turn reach the socket in one write.
+
+    Whatever is written is held and sent by a callback scheduled at the first write
+    (`call_soon`: it runs among the next turn's callbacks, once the loop has polled
+    for I/O); closing, a half-close and a full hold (`HOLD_MAX_BYTES`) send it at
+    once, so nothing written is ever behind a close or past the transport's flow
+    control.
+    """
+
+    __slots__ = ("_held", "_held_bytes", "_loop", "_sending", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+        self._held_bytes = 0
+        self._sending = False  # a send on the next turn is scheduled
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        # The caller may reuse a buffer it wrote; bytes cannot change while held.
+        held = data if type(data) is bytes else bytes(data)
+        self._held.append(held)
+        self._held_bytes += len(held)
+        if self._held_bytes >= HOLD_MAX_BYTES:
+            self.send_held()
+        elif not self._sending:
+            self._sending = True
+            self._loop.call_soon(self._end_of_turn)
+
+    def writelines(self, list_of_data: Any) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def _end_of_turn(self) -> None:
+        self._sending = False
+        self.send_held()
+
+    def send_held(self) -> None:
+        """Send what is held, in one write."""
+        if not self._held:
+            return
+        held, self._held, self._held_bytes = self._held, [], 0
+        if self._transport.is_closing():
+            return  # the connection is gone: as uvicorn's writes to a lost peer
+        self._transport.writelines(held)  # uvloop: one writev, nothing copied
+
+    def write_eof(self) -> None:
+        self.send_held()
+        self._transport.write_eof()
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def close(self) -> None:
+        self.send_held()  # closing sends what was written first, as a transport does
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held, self._held_bytes = [], 0
+        self._transport.abort()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + self._held_bytes
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._transport.get_write_buffer_limits()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._transport.set_write_buffer_limits(high, low)
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._transport.set_protocol(protocol)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._transport.get_protocol()
 
 
 class _HeadTooLarge(Exception):
@@ -67,7 +178,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        # uvicorn keeps this transport and hands it to every request's cycle.
+        super().connection_made(OneWriteTransport(transport, self.loop))
         self._start_head_clock()
 
     def data_received(self, data: bytes) -> None:
