@@ -3,7 +3,8 @@
 For deciding whether a change helps when the machine is too noisy for two separate
 runs of bench/gateway.py to compare: each round runs direct, build A and build B in
 turn (each its own `bollard serve` process, its own SQLite store), so a slow stretch
-hits one round of all three. Prints every round and the medians.
+hits one round of all three. Prints every round and the medians (CPU per call: the
+whole server process's, and its event-loop thread's).
 
     git worktree add /tmp/base HEAD~1
     uv run python bench/compare_builds.py /tmp/base/src src [--rate 300] [--closed]
@@ -54,7 +55,10 @@ def main() -> None:
     sp = free_port()
     sandbox_url = f"http://127.0.0.1:{sp}"
     sandbox_cmd = sandbox_command(sp)
-    rows: dict[str, list[tuple[float, ...]]] = {"direct": [], "A": [], "B": []}
+    # Per round: req/s, p50 ms, p99 ms, CPU ms per call (the server's process tree, so
+    # an audit writer process too; its event loop).
+    Row = tuple[float, float, float, float, float]
+    rows: dict[str, list[Row]] = {"direct": [], "A": [], "B": []}
     with contextlib.ExitStack() as stack:
         targets = {"direct": (sandbox_url, SCOPED, stack.enter_context(process(sandbox_cmd, sp)))}
         for name, src in (("A", args.a), ("B", args.b)):
@@ -72,7 +76,6 @@ def main() -> None:
         for r in range(args.rounds):
             line = []
             for name, (url, key, pid) in targets.items():
-                # CPU of the whole process tree (an audit writer process is a child).
                 tree = process_tree(pid)
                 cpu, loop = sum(map(cpu_seconds, tree)), thread_cpu_seconds(pid, pid)
                 if args.closed:
@@ -80,8 +83,12 @@ def main() -> None:
                         Target(name, url, key, pid), args.seconds, args.concurrency, process_tree
                     )
                     row = (
-                        found["rps"], found["p50"], found["p99"], found["cpu_ms"], found["loop_ms"]
-                    )  # fmt: skip
+                        found["rps"],
+                        found["p50"],
+                        found["p99"],
+                        found["cpu_ms"],
+                        found["loop_ms"],
+                    )
                 else:
                     lat = asyncio.run(open_loop(url, key, args.seconds, args.rate))
                     row = (
@@ -100,7 +107,7 @@ def main() -> None:
         rps, p50, p99, cpu, loop = (statistics.median(x[i] for x in found) for i in range(5))
         print(
             f"  {name:6s} {rps:6.0f} req/s  p50 {p50:6.2f}  p99 {p99:7.2f} ms  {cpu:.3f} CPU ms"
-            f" a call (process tree), {loop:.3f} of them the event loop's"
+            f" (process tree; event loop {loop:.3f})"
         )
     for name in ("A", "B"):
         added = [b[2] - d[2] for d, b in zip(rows["direct"], rows[name], strict=True)]

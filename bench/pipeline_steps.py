@@ -31,7 +31,6 @@ from bollard.app import create_app
 from bollard.audit import redact
 from bollard.calls import Call, RestTarget
 from bollard.gateway import Gateway
-from bollard.policy import decide
 from bollard.rest import RestDoor
 from bollard.settings import Settings
 from bollard.trace import Trace
@@ -79,7 +78,7 @@ async def measure(
     call = Call("rest", key, target, {"content-type": "application/json"})
     agent = await gateway.authenticate(key)
     resolved = gateway._resolve(target)
-    decision = decide(agent.grants, resolved.action)
+    decision = gateway._decide(agent, resolved.action)
     _, upstream_key = gateway.keys.choose(resolved.action)
     trace = Trace("0" * 24, "rest", 0, agent.name, resolved.action, decision)
     trace.params = redact(gateway._audit_key, resolved.args)
@@ -125,7 +124,10 @@ async def measure(
             "2 redact the parameters for the record",
             lambda: redact(gateway._audit_key, resolved.args),
         ),
-        ("3 authorize (grants)", lambda: decide(agent.grants, resolved.action)),
+        (
+            "3 authorize (grants, the decision remembered)",
+            lambda: gateway._decide(agent, resolved.action),
+        ),
         ("3 policy rules", lambda: gateway._apply_rules(agent, resolved)),
         (
             "4 validate (arguments, webhook owners)",
@@ -170,9 +172,9 @@ async def measure(
     return rows
 
 
-def _validate(gateway: Gateway, agent: Agent, resolved: Any) -> None:
+async def _validate(gateway: Gateway, agent: Agent, resolved: Any) -> None:
     gateway._check_arguments(agent, resolved, Trace("0" * 24, "rest", 0))
-    gateway.webhook_owners.check(agent.name, resolved.action, resolved.args)
+    await gateway.webhook_owners.check(agent.name, resolved.action, resolved.args)
 
 
 async def _median(step: Callable[[], Any], calls: int, rounds: int) -> float:

@@ -153,7 +153,7 @@ def check(action: Action, args: Mapping[str, Any], *, allow_unknown: bool = Fals
         refuse_unknown(action, args)
     # Paging first: its messages say how Apollo itself treats out-of-range pages.
     _check_paging(action, args)
-    for param in action.params:
+    for param in _given_or_required(action, args):
         if param.location == "path":
             continue
         value = args.get(param.name)
@@ -170,6 +170,14 @@ def check(action: Action, args: Mapping[str, Any], *, allow_unknown: bool = Fals
             continue
         _check_value(action, param, value)
     _check_rules(action, args)
+
+
+def _given_or_required(action: Action, args: Mapping[str, Any]) -> list[Param]:
+    """The action's parameters that `args` names or that are required, in catalog order
+    (so the first bad one is the same whatever order the arguments came in)."""
+    places = action.places
+    found = action.required_places.union(places[n] for n in args if n in places)
+    return [action.params[i] for i in sorted(found)]
 
 
 def typed(action: Action, args: Mapping[str, Any]) -> dict[str, Any]:
@@ -412,6 +420,8 @@ def _check_paging(action: Action, args: Mapping[str, Any]) -> None:
 
 
 def _int_or_none(value: Any) -> int | None:
+    if value is None:  # the usual case, and cheaper to test than to raise
+        return None
     try:
         return int(value)
     except (TypeError, ValueError):

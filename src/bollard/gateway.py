@@ -46,7 +46,7 @@ from bollard.errors import (
 )
 from bollard.holding import Holding, target_from_json
 from bollard.limits import Limiter
-from bollard.policy import CompiledRule, Verdict, decide, evaluate
+from bollard.policy import CompiledRule, Decision, Verdict, decide, evaluate
 from bollard.rule_book import RuleBook
 from bollard.trace import Trace, new_request_id
 from bollard.upstream import Reply, Upstream, UpstreamKeys
@@ -55,6 +55,8 @@ from bollard.withholding import withhold
 
 log = logging.getLogger("bollard.gateway")
 _JSON = {"content-type": "application/json"}
+_ROUTES_KEPT = 1024
+_DECISIONS_KEPT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,8 @@ class Gateway:
         # Calls by (door, outcome), for /metrics.
         self.outcomes: Counter[tuple[str, str]] = Counter()
         self.webhook_owners = WebhookOwners(agents.engine, clock)
+        self._routes: dict[tuple[str, bytes], tuple[Action, Mapping[str, str], str]] = {}
+        self._decisions: dict[tuple[tuple[str, ...], str], Decision] = {}
         self.holding = Holding(
             approvals=self.approvals,
             audit=audit,
@@ -141,7 +145,7 @@ class Gateway:
             trace.action = resolved.action
             trace.params = redact(self._audit_key, resolved.args)
             # 3. authorize
-            trace.decision = decide(agent.grants, resolved.action)
+            trace.decision = self._decide(agent, resolved.action)
             if not trace.decision.allowed:
                 raise NotGranted(trace.decision.reason)
             if resolved.problem is None:  # input that cannot be read is refused at step 4
@@ -229,6 +233,18 @@ class Gateway:
             return await self.handle(Call(door, key, target, agent=agent, approval=held))
         return await self.holding.standing(held)
 
+    def _decide(self, agent: Agent, action: Action) -> Decision:
+        """`decide`, remembered: a pure function of the grants and the action, which are
+        its key (the agent's grants as authenticate read them for this very call)."""
+        key = (agent.grants, action.id)
+        found = self._decisions.get(key)
+        if found is None:
+            found = decide(agent.grants, action)
+            if len(self._decisions) >= _DECISIONS_KEPT:
+                self._decisions.clear()
+            self._decisions[key] = found
+        return found
+
     def _check_arguments(self, agent: Agent, resolved: _Resolved, trace: Trace) -> None:
         """Validate the arguments; with the agent's switch on, names the action does not
         take go through, each named in a warning on the record."""
@@ -265,7 +281,7 @@ class Gateway:
     def _resolve(self, target: RestTarget | ToolTarget) -> _Resolved:
         if isinstance(target, ToolTarget):
             return self._resolve_tool(target)
-        action, path_params = resolver.resolve(self.catalog, target.method, target.raw_path)
+        action, path_params, path = self._route(target.method, target.raw_path)
         problem = target.body_error
         body_args: dict[str, Any] = {}
         if problem is None:
@@ -277,13 +293,27 @@ class Gateway:
         if problem is None:
             problem = _given_twice(query_args, body_args)
         args = {**arguments.merge(query_args, body_args), **path_params}
-        path = action.render_path(path_params)
         # Declared as what it was read as: Apollo parses a body by its Content-Type, and
         # a held call sent from its status URL has no agent headers to declare it.
         declared = _JSON if target.body.strip() else {}
         return _Resolved(
             action, path, target.query, target.body or None, args, problem, headers=declared
         )
+
+    def _route(self, method: str, raw_path: bytes) -> tuple[Action, Mapping[str, str], str]:
+        """The action, path parameters and path to send for a REST path, or 404 / 405.
+
+        Remembered per (method, path): a pure function of the catalog, which a gateway
+        never changes. Only paths that resolve are kept, and at most `_ROUTES_KEPT`
+        (paths carry record ids)."""
+        found = self._routes.get((method, raw_path))
+        if found is None:
+            action, path_params = resolver.resolve(self.catalog, method, raw_path)
+            found = (action, path_params, action.render_path(path_params))
+            if len(self._routes) >= _ROUTES_KEPT:
+                self._routes.clear()
+            self._routes[method, raw_path] = found
+        return found
 
     def _resolve_tool(self, target: ToolTarget) -> _Resolved:
         action = self.catalog.by_tool(target.tool)

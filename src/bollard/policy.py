@@ -229,6 +229,10 @@ class Verdict:
         return self.denied is None
 
 
+# What rules that cover nothing say: one shared value, as a Verdict never changes.
+NO_RULES = Verdict()
+
+
 def compile_rule(rule: Rule, catalog: Catalog) -> CompiledRule:
     """Check a rule as it is written, or `ConfigError` saying what to fix."""
     if rule.effect not in EFFECTS:
@@ -324,7 +328,7 @@ def evaluate(
     (fail closed): a deny denies, a hide hides, and the record says why."""
     covering = [r for r in rules if matches(r.rule.selector, action)]
     if not covering:
-        return Verdict()
+        return NO_RULES
     args = arguments.typed(action, args)  # "true" is true, "25" is 25: as Apollo reads them
     context = cel.Context({"args": dict(args), "agent": agent, "action": action.id, "now": now})
     denied: tuple[str, int | None] | None = None

@@ -83,7 +83,12 @@ class RestDoor:
             return  # nobody to answer, and half a call is never forwarded
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
         raw_path = raw_path.split(b"?", 1)[0]
-        query = tuple(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        raw_query = scope["query_string"]
+        query = (
+            tuple(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True))
+            if raw_query
+            else ()
+        )
         target = RestTarget(scope["method"], raw_path, query, body, body_error)
         result = await self.gateway.handle(
             Call("rest", key_of(api_key, authorization), target, forward)

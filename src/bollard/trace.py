@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bollard.audit import Record
 from bollard.catalog import Action
 from bollard.errors import BollardError, NotGranted
-from bollard.policy import Decision, Verdict
+from bollard.policy import NO_RULES, Decision, Verdict
 
 
 @dataclass(slots=True)
@@ -30,7 +30,7 @@ class Trace:
     decision: Decision | None = None
     params: Any = None
     key_kind: str | None = None
-    verdict: Verdict = field(default_factory=Verdict)
+    verdict: Verdict = NO_RULES
     withheld: tuple[str, ...] = ()  # fields hidden from the answer
     approval: str | None = None  # the held call this call holds, or sends once approved
     held: bool = False  # decision "held": stopped for a person, nothing sent

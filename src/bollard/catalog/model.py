@@ -159,29 +159,46 @@ class Action:
     # Where the seed and Apollo's documents say different things about this action.
     disagreements: tuple[Disagreement, ...] = ()
 
-    @property
-    def budget_credits(self) -> Credits:
-        """The credits a budget reckons with: each disputed cost at the highest claim."""
-        return replace(
+    # Names Apollo still accepts but Bollard does not offer (deprecated in Apollo's
+    # document): not refused as unknown, not listed in MCP schemas.
+    accepted: tuple[str, ...] = ()
+
+    # Worked out once from the fields above, as every call reads them: an Action is
+    # frozen and `replace` runs __post_init__ again, so they never go stale.
+    # The credits a budget reckons with: each disputed cost at the highest claim.
+    budget_credits: Credits = field(init=False, repr=False, compare=False)
+    # Names of the `{param}` segments, in path order.
+    path_params: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    # Every argument name Apollo takes for this action: its parameters (path ones too)
+    # and what it still accepts.
+    known_names: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Each parameter's place in `params`, by name; and the places of the required ones.
+    places: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    required_places: frozenset[int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        budget = replace(
             self.credits,
             base=self._highest_cost("base"),
             email_reveal=self._highest_cost("email_reveal"),
             phone_reveal=self._highest_cost("phone_reveal"),
         )
+        object.__setattr__(self, "budget_credits", budget)
+        path_params = tuple(s[1:-1] for s in self.segments if s.startswith("{"))
+        object.__setattr__(self, "path_params", path_params)
+        names = frozenset(p.name for p in self.params) | frozenset(self.accepted)
+        object.__setattr__(self, "known_names", names)
+        places: dict[str, int] = {}
+        for place, p in enumerate(self.params):
+            places.setdefault(p.name, place)  # the first, as a search in order finds
+        object.__setattr__(self, "places", places)
+        required = frozenset(i for i, p in enumerate(self.params) if p.required)
+        object.__setattr__(self, "required_places", required)
 
     def _highest_cost(self, name: str) -> int:
         held: int = getattr(self.credits, name)
         claimed = [d.highest for d in self.disagreements if d.field == f"credits.{name}"]
         return max([held, *(c for c in claimed if c is not None)])
-
-    # Names Apollo still accepts but Bollard does not offer (deprecated in Apollo's
-    # document): not refused as unknown, not listed in MCP schemas.
-    accepted: tuple[str, ...] = ()
-
-    @property
-    def path_params(self) -> tuple[str, ...]:
-        """Names of the `{param}` segments, in path order."""
-        return tuple(s[1:-1] for s in self.segments if s.startswith("{"))
 
     @property
     def full_path(self) -> str:
@@ -190,13 +207,8 @@ class Action:
 
     def param(self, name: str) -> Param | None:
         """The parameter with this name, if the action has one."""
-        return next((p for p in self.params if p.name == name), None)
-
-    @property
-    def known_names(self) -> frozenset[str]:
-        """Every argument name Apollo takes for this action: its parameters (path ones
-        too) and what it still accepts."""
-        return frozenset(p.name for p in self.params) | frozenset(self.accepted)
+        place = self.places.get(name)
+        return None if place is None else self.params[place]
 
     def render_path(self, values: Mapping[str, str]) -> str:
         """The concrete path (under /api/v1) with path parameters filled in."""

@@ -33,11 +33,14 @@ class Estimate:
     reckoning: str
 
 
+_FREE = Estimate(0, 0, 0, "free")
+
+
 def estimate(action: Action, args: Mapping[str, Any]) -> Estimate:
     """The most this call can cost, from the catalog and the call's own arguments."""
     credits = action.budget_credits
     if credits.kind == "none":
-        return Estimate(0, 0, 0, "free")
+        return _FREE
     if credits.kind in ("per_page", "plan"):
         return Estimate(credits.base, 1, credits.base, f"{credits.base} per {_unit(action)}")
     records = _records(action, args)

@@ -57,34 +57,36 @@ class MemoryCounters:
         self._counts: dict[str, tuple[int, int]] = {}
         self._apollo: dict[str, ApolloWindow] = {}
         self._blocked: dict[str, float] = {}
+        self._tokens: dict[str, Token] = {}  # by key, the last one handed out
 
     async def admit(self, checks: Sequence[Check]) -> Verdict:
         """Admit if every check has room, moving every counter; otherwise move none."""
         now = self._clock()
+        starts = [window_start(now, c.seconds) for c in checks]
         for index, check in enumerate(checks):
-            refusal = self._refusal(index, check, checks, now)
+            refusal = self._refusal(index, check, checks, now, starts[index])
             if refusal is not None:
                 return refusal
-        return Verdict(True, now, tuple(self._take(c, now) for c in checks))
+        return Verdict(True, now, tuple(map(self._take, checks, starts)))
 
     def _refusal(
-        self, index: int, check: Check, checks: Sequence[Check], now: float
+        self, index: int, check: Check, checks: Sequence[Check], now: float, start: int
     ) -> Verdict | None:
         if check.kind == "block":
             until = self._blocked.get(check.key, 0.0)
             return Verdict(False, now, denied=index, reset_at=until) if until > now else None
-        start = window_start(now, check.seconds)
-        reset_at = float(start + check.seconds)
         if check.kind == "apollo":
             state = self._apollo.get(check.key)
             if state is None or state.limit is None or state.used_at(start) < state.limit:
                 return None
-            return Verdict(False, now, (), index, state.used_at(start), state.limit, reset_at)
-        limit = self._limit(check, checks)
-        used = self._count(check.key, start)
-        if limit is None or used + 1 <= limit:
-            return None
-        return Verdict(False, now, (), index, used, limit, reset_at)
+            used, limit = state.used_at(start), state.limit
+        else:
+            found = self._limit(check, checks)
+            used = self._count(check.key, start)
+            if found is None or used + 1 <= found:
+                return None
+            limit = found
+        return Verdict(False, now, (), index, used, limit, float(start + check.seconds))
 
     def _limit(self, check: Check, checks: Sequence[Check]) -> int | None:
         if check.kind == "count":
@@ -98,14 +100,19 @@ class MemoryCounters:
         held = self._counts.get(key)
         return held[1] if held is not None and held[0] == start else 0
 
-    def _take(self, check: Check, now: float) -> Token:
-        start = window_start(now, check.seconds)
+    def _take(self, check: Check, start: int) -> Token:
         if check.kind == "apollo":
-            state = self._apollo.setdefault(check.key, ApolloWindow())
+            state = self._apollo.get(check.key)
+            if state is None:
+                state = self._apollo[check.key] = ApolloWindow()
             state.used, state.start = state.used_at(start) + 1, start
         elif check.kind != "block":
             self._counts[check.key] = (start, self._count(check.key, start) + 1)
-        return Token(check.kind, check.key, start)
+        # A Token is a value, the same for every call in one window: made once per window.
+        token = self._tokens.get(check.key)
+        if token is None or token.start != start or token.kind != check.kind:
+            token = self._tokens[check.key] = Token(check.kind, check.key, start)
+        return token
 
     async def release(self, tokens: Sequence[Token]) -> None:
         """Give back what an admission took, in the windows it was taken in."""
@@ -160,3 +167,4 @@ class MemoryCounters:
 
     async def aclose(self) -> None:
         self._counts.clear()
+        self._tokens.clear()

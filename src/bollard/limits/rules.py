@@ -10,7 +10,7 @@ every check passes and every counter moves, or nothing moves.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from bollard.catalog import Action
@@ -120,10 +120,12 @@ class Check:
     percent: float = 0.0
     ref: int = 0
     rule_action: str = ALL_ACTIONS
+    # The window's length, worked out once: every call's decision reads it.
+    seconds: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def seconds(self) -> int:
-        return WINDOW_SECONDS[self.window] if self.window else 1
+    def __post_init__(self) -> None:
+        seconds = WINDOW_SECONDS[self.window] if self.window else 1
+        object.__setattr__(self, "seconds", seconds)
 
 
 def rate_key(agent: str, action: str, window: WindowName, prefix: str = PREFIX) -> str:
