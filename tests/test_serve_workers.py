@@ -39,7 +39,7 @@ def test_several_workers_on_sqlite_with_writer_threads_are_refused_before_anythi
         },
     )
     assert result.exit_code == 2, result.output
-    assert "--workers 2 on SQLite needs BOLLARD_AUDIT_WRITER=process" in result.output
+    assert "--workers 2 on SQLite needs the audit writer process" in result.output
     assert "outcome_unknown" in result.output  # why: the reason, not just a no
     assert not db.exists()
 

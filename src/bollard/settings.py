@@ -46,9 +46,12 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     # Keys personal data hashes in the audit log and signs its checkpoints.
     audit_key: SecretStr | None = None
-    # The audit writer: a process of its own (its database work never holds up the
-    # event loop), or a thread of the serving process (as before; see audit/writer.py).
-    audit_writer: Literal["process", "thread"] = "process"
+    # The audit writer: a thread of the serving process, or a process of its own (its
+    # database work never takes the GIL from the event loop; see audit/process.py).
+    # `auto`: a thread, except under `serve --workers N` on SQLite, where every worker
+    # sends to one writer process. Measured (bench/README.md): the process costs more
+    # CPU and memory a call on one core, so one process keeps the thread.
+    audit_writer: Literal["auto", "process", "thread"] = "auto"
     # Set by `bollard serve --workers N` on SQLite for its workers: the address of the
     # one writer process they all send to (audit/process.py `shared_writer`).
     audit_writer_socket: str | None = None

@@ -1,4 +1,4 @@
-"""The audit writer in a process of its own (BOLLARD_AUDIT_WRITER=process, the default).
+"""The audit writer in a process of its own (BOLLARD_AUDIT_WRITER=process).
 
 The sandbox here is watched: on every call it receives, before answering, it reads
 the database (through a connection of its own, which sees only what was committed)
@@ -114,7 +114,7 @@ def _call(client: httpx.Client, marker: str) -> httpx.Response:
 def test_every_call_reaches_apollo_after_its_request_record_is_committed(
     start_bollard: StartBollard, watch: Watch
 ) -> None:
-    bollard = start_bollard()
+    bollard = start_bollard(audit_writer="process")
     assert isinstance(bollard.gateway.audit, WriterProcess)
     _, key = bollard.agents.create("a", ["people:read"])
     markers = [f"m-{n}" for n in range(64)]
@@ -131,7 +131,7 @@ def test_every_call_reaches_apollo_after_its_request_record_is_committed(
 def test_a_killed_writer_process_means_every_call_is_refused_and_readyz_says_why(
     start_bollard: StartBollard, watch: Watch
 ) -> None:
-    bollard = start_bollard()
+    bollard = start_bollard(audit_writer="process")
     assert isinstance(bollard.gateway.audit, WriterProcess)
     writer = bollard.gateway.audit.pid
     assert writer is not None
@@ -171,7 +171,7 @@ def test_a_killed_writer_process_means_every_call_is_refused_and_readyz_says_why
 def test_a_failure_in_the_writer_process_reaches_readyz_and_clears(
     start_bollard: StartBollard,
 ) -> None:
-    bollard = start_bollard()
+    bollard = start_bollard(audit_writer="process")
     _, key = bollard.agents.create("a", ["people:read"])
     fail = "SELECT RAISE(ABORT, 'disk I/O error, injected')"
     audit_insert_trigger(bollard.engine, "requests_fail", fail, kind="request")
@@ -220,6 +220,7 @@ def test_a_writer_whose_gateway_is_killed_commits_what_it_received_and_ends(
         "apollo_master_key": MASTER_KEY,
         "audit_key": AUDIT_KEY,
         "state_dir": str(tmp_path / "state"),
+        "audit_writer": "process",
     }
     engine = open_store(settings["database_url"])
     _, key = Agents(engine, load_catalog()).create("loader", ["people:read"])

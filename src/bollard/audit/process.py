@@ -9,7 +9,9 @@ audit writer in a process of its own"), the loop's CPU a call came out the same 
 with the thread (what the hand-offs cost, the socket's wake-ups now cost), and
 req/s 7% higher at a quiet moment, no higher at load 3-4. What it does make possible
 is `bollard serve --workers N` on SQLite: every worker sends to one writer
-(`shared_writer`).
+(`shared_writer`). It also costs the process tree more CPU and memory a call (a second
+interpreter: 242 against 162 MB), so a single server keeps the thread by default
+(`BOLLARD_AUDIT_WRITER=auto`) and runs this one with `process`.
 
 What runs there is `AuditWriter` itself (`audit.child`): the same group commit,
 COMMIT_DELAY, signed checkpoints, WAL checkpoints, outage handling and retries,

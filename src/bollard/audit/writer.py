@@ -595,13 +595,16 @@ def writer_for(
 ) -> AuditLog:
     """The gateway's writer: checkpoints signed with the key outside the database.
 
-    `BOLLARD_AUDIT_WRITER=process` (the default): a process of its own
-    (`audit.process`), so its database work never takes the GIL from the event loop.
-    `thread`: a thread of this process. A clock other than the wall clock (tests move
-    one by hand) cannot cross into another process: such a writer is a thread.
+    A thread of this process (`auto`, the default, and `thread`); a process of its own
+    (`audit.process`) with `BOLLARD_AUDIT_WRITER=process`, so its database work never
+    takes the GIL from the event loop; under `serve --workers N` on SQLite (unless
+    `thread`), the one writer process the workers share. A clock other than the wall
+    clock (tests move one by hand) cannot cross into another process: such a writer is
+    a thread.
     """
     checkpointer = checkpointer_for(settings, clock=clock)
-    if settings.audit_writer == "process" and clock is time.time:
+    shared = settings.audit_writer_socket is not None and settings.audit_writer != "thread"
+    if (settings.audit_writer == "process" or shared) and clock is time.time:
         from bollard.audit.process import WriterProcess
 
         return WriterProcess(engine, checkpointer, connect=settings.audit_writer_socket)

@@ -100,13 +100,13 @@ def _run(app: Starlette | str, settings: Settings, workers: int | None = None) -
 
 def _check_workers(settings: Settings, workers: int) -> None:
     """Several processes only where every guarantee holds across processes."""
-    if settings.database_url.startswith("sqlite") and settings.audit_writer != "process":
+    if settings.database_url.startswith("sqlite") and settings.audit_writer == "thread":
         raise click.UsageError(
-            f"--workers {workers} on SQLite needs BOLLARD_AUDIT_WRITER=process: the audit "
+            f"--workers {workers} on SQLite needs the audit writer process: the audit "
             "log has one writer, which at start records any call still without an outcome "
             "as outcome_unknown, so a writer thread in each worker would close the others' "
-            "calls in flight; with the writer process, every worker sends to one. Set it, "
-            "run one worker, or set BOLLARD_DATABASE_URL=postgresql://..."
+            "calls in flight; with the writer process, every worker sends to one. Unset "
+            "BOLLARD_AUDIT_WRITER=thread, run one worker, or use PostgreSQL."
         )
     if not settings.redis_url:
         raise click.UsageError(
