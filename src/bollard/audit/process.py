@@ -64,7 +64,6 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -76,9 +75,8 @@ from bollard.audit.appender import append_records
 from bollard.audit.chain import Record, canonical
 from bollard.audit.checkpoint import Checkpoint
 from bollard.audit.checkpointer import Checkpointer
-from bollard.audit.durations import Durations
 from bollard.audit.outage import COMMIT_TIMEOUT, unavailable
-from bollard.audit.writer import DEFER_AT_MOST
+from bollard.audit.writer import DEFER_AT_MOST, WriterStatus
 from bollard.errors import AuditUnavailable
 
 log = logging.getLogger("bollard.audit")
@@ -142,8 +140,9 @@ def split_frames(buffer: bytearray) -> list[Any]:
     return out
 
 
-class WriterProcess:
-    """`AuditWriter`'s interface, for a writer running in a child process."""
+class WriterProcess(WriterStatus):
+    """`AuditWriter`'s interface, for a writer running in a child process; its status
+    and counters are the writer's, as its last frame said (or its end)."""
 
     def __init__(
         self,
@@ -153,9 +152,10 @@ class WriterProcess:
         max_batch: int = 1024,
         connect: str | None = None,
     ) -> None:
+        super().__init__(checkpointer)
+        self._signer = checkpointer  # never None here: the child signs checkpoints
         self._engine = engine
         self._connect = connect  # a shared writer's address (`shared_writer`)
-        self._checkpointer = checkpointer
         self._max_batch = max_batch
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
@@ -170,31 +170,6 @@ class WriterProcess:
         self._unacked = 0
         self._unsent = bytearray()  # what the socket has not taken yet
         self._received = bytearray()
-        self._writable = threading.Event()  # set while the writer says it is well
-        self.failure: str | None = None  # the writer's, as its last frame said (or its end)
-        self.fatal = False
-        # The writer's counters, as its last frame said.
-        self.batches = 0
-        self.records_written = 0
-        self.checkpoints_written = 0
-        self.recovered = 0
-        self.delayed_commits = 0
-        self.outages = 0
-        self.commit_seconds = Durations()
-        self.wal_checkpoint_seconds = Durations()
-
-    @property
-    def checkpointer(self) -> Checkpointer | None:
-        """Its signer, whose key also seals the admin changes appended beside it."""
-        return self._checkpointer
-
-    @property
-    def healthy(self) -> bool:
-        return self.failure is None
-
-    def wait_writable(self, timeout: float) -> bool:
-        """Wait (from a thread, not the event loop) until an outage is over."""
-        return self._writable.wait(timeout)
 
     @property
     def pid(self) -> int | None:
@@ -212,7 +187,7 @@ class WriterProcess:
         `connect`, join the writer a `bollard serve --workers N` supervisor started."""
         self._loop = asyncio.get_running_loop()
         if self._connect is None:
-            self._proc, ours, ready = spawn(self._engine, self._checkpointer, self._max_batch)
+            self._proc, ours, ready = spawn(self._engine, self._signer, self._max_batch)
         else:
             ours = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             ours.settimeout(START_TIMEOUT)

@@ -120,50 +120,22 @@ class AuditLog(Protocol):
     def checkpoint_now(self) -> Checkpoint | None: ...
 
 
-class AuditWriter:
-    """Appends records to the hash chain in batches; `append` returns once committed."""
+class WriterStatus:
+    """What either writer (this thread, or `audit.process`) shows /readyz, /metrics and
+    the console: whether it is well, and its counters."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        max_batch: int = 1024,
-        checkpointer: Checkpointer | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._engine = engine
-        self._max_batch = max_batch
+    def __init__(self, checkpointer: Checkpointer | None) -> None:
         self._checkpointer = checkpointer
-        self._clock = clock
-        self._queue: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
-        # `defer`red records: taken by the thread whenever it commits (deque: thread-safe
-        # append and popleft); a timer on `_wake_loop`, set while `_wake_set`, wakes it
-        # for them. Both are touched only on event-loop threads.
-        self._deferred: collections.deque[_Pending] = collections.deque()
-        self._wake_set = False
-        self._wake_loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._sql = ChainSQL.for_engine(engine)
-        self._link = Link(engine)  # the thread's own connection
-        self._sqlite = engine.dialect.name == "sqlite"
-        self._wal_at = time.monotonic()  # SQLite: when the WAL was last checkpointed
-        self._wal_pending = False  # and whether commits came since
+        self._writable = threading.Event()  # set while no outage (or fatal failure) holds
         self.failure: str | None = None  # what is wrong, for the operator (log, /readyz)
         self.fatal = False  # the failure ends appends for good (tampering, a rollback)
         self.outages = 0
-        self._outage: Outage | None = None
-        self._held: list[_Pending] = []  # deferred records held through an outage
-        self._trusted: Head | None = None  # the head this writer last wrote or vouched for
-        self._writable = threading.Event()  # set while no outage (or fatal failure) holds
-        self._busy_since: float | None = None  # when the thread's database work began
-        self._watching = threading.Event()  # set: the watch ends
-        self._writable.set()
         self.batches = 0
         self.records_written = 0
         self.checkpoints_written = 0
         self.recovered = 0
         self.delayed_commits = 0
-        # How long commits and WAL checkpoints hold the thread (every call behind waits).
+        # How long commits and WAL checkpoints hold the writer (every call behind waits).
         self.commit_seconds = Durations()
         self.wal_checkpoint_seconds = Durations()
 
@@ -179,6 +151,42 @@ class AuditWriter:
     def wait_writable(self, timeout: float) -> bool:
         """Wait (from a thread, not the event loop) until an outage is over."""
         return self._writable.wait(timeout)
+
+
+class AuditWriter(WriterStatus):
+    """Appends records to the hash chain in batches; `append` returns once committed."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_batch: int = 1024,
+        checkpointer: Checkpointer | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(checkpointer)
+        self._engine = engine
+        self._max_batch = max_batch
+        self._clock = clock
+        self._queue: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
+        # `defer`red records: taken by the thread whenever it commits (deque: thread-safe
+        # append and popleft); a timer on `_wake_loop`, set while `_wake_set`, wakes it
+        # for them. Both are touched only on event-loop threads.
+        self._deferred: collections.deque[_Pending] = collections.deque()
+        self._wake_set = False
+        self._wake_loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._sql = ChainSQL.for_engine(engine)
+        self._link = Link(engine)  # the thread's own connection
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._wal_at = time.monotonic()  # SQLite: when the WAL was last checkpointed
+        self._wal_pending = False  # and whether commits came since
+        self._outage: Outage | None = None
+        self._held: list[_Pending] = []  # deferred records held through an outage
+        self._trusted: Head | None = None  # the head this writer last wrote or vouched for
+        self._busy_since: float | None = None  # when the thread's database work began
+        self._watching = threading.Event()  # set: the watch ends
+        self._writable.set()
 
     @property
     def queued(self) -> int:
