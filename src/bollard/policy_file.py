@@ -258,9 +258,12 @@ def rule_expiry(text: str | None, effect: str, name: str) -> int | None:
 def expiry_seconds(text: str, name: str = "--expires-after") -> int:
     """An approve rule's expiry as a person writes it ("8h", "2d") in seconds, checked as
     `compile_rule` checks a stored one: the one parser of the CLI, the file, the admin API
-    and the console. Else a ConfigError naming `name`, the option or field it came from."""
+    and the console. Else a ConfigError naming `name`, the option or field it came from.
+    Whole seconds ("90s") are taken too: export writes, and the console pre-fills, an
+    expiry that is not a whole number of minutes that way."""
+    whole = _SECONDS.fullmatch(text)
     try:
-        seconds = int(parse_duration(text).total_seconds())
+        seconds = int(whole[1]) if whole else int(parse_duration(text).total_seconds())
     except ConfigError as exc:
         raise ConfigError(f"{name}: {exc}") from None
     if not 60 <= seconds <= HOLD_MAX_SECONDS:

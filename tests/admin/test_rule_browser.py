@@ -119,7 +119,13 @@ def test_an_approve_rule_gets_an_expiry_in_the_form_refused_kept_and_listed(
     rule_id = _rules(admin)[-1]["after"]["id"]
     assert _rules(admin)[-1]["after"]["expires_after"] == 8 * 3600
     assert 'name="expires_after" value="8h"' in added.text  # the edit form keeps it
+    # An expiry of whole seconds (from a policy file) is pre-filled as such, and the
+    # form takes back what it pre-filled.
+    seconds = client.post(f"{base}/{rule_id}", data={**form, "expires_after": "90s"})
+    assert 'name="expires_after" value="90s"' in seconds.text
+    again = client.post(f"{base}/{rule_id}", data={**form, "expires_after": "90s"})
+    assert f"Saved rule #{rule_id}" in again.text
     edited = client.post(f"{base}/{rule_id}", data={**form, "expires_after": " "})
     assert f"Saved rule #{rule_id}" in edited.text
     assert "held calls expire after 24h (default)" in edited.text
-    assert [r["after"]["expires_after"] for r in _rules(admin)] == [8 * 3600, None]
+    assert [r["after"]["expires_after"] for r in _rules(admin)] == [8 * 3600, 90, 90, None]
