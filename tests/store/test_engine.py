@@ -66,6 +66,16 @@ def test_two_processes_starting_at_once_both_migrate_cleanly(database_url: str) 
     store.dispose()
 
 
+def test_a_database_error_never_quotes_the_values_sent_with_it(engine: Engine) -> None:
+    # Errors are logged whole; the values bound to a statement can be personal data (an
+    # approval's arguments, Apollo's kept answer), so SQLAlchemy is told to hide them.
+    with pytest.raises(Exception) as failed, engine.connect() as conn:
+        conn.execute(text("SELECT :value FROM no_such_table"), {"value": "jane@example.com"})
+    assert "no_such_table" in str(failed.value)
+    assert "jane@example.com" not in str(failed.value)
+    assert "hidden" in str(failed.value)
+
+
 def test_foreign_keys_are_enforced(engine: Engine) -> None:
     row = {"agent_id": 999, "key_hash": "0" * 64, "prefix": "bol_", "created_at": utcnow()}
     with pytest.raises(IntegrityError, match=r"(?i)foreign key"), engine.begin() as conn:

@@ -45,7 +45,7 @@ def engine_for(url: str) -> Engine:
     parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
 def migrate(engine: Engine) -> None:
@@ -108,7 +108,7 @@ def _sqlite_engine(url: URL) -> Engine:
             "correct the path, or create the directory first"
         )
     try:
-        engine = create_engine(url)
+        engine = create_engine(url, hide_parameters=True)
     except NoSuchModuleError as exc:  # pragma: no cover - pysqlite ships with Python
         raise ConfigError(str(exc)) from exc
     event.listen(engine, "connect", _on_sqlite_connect)
