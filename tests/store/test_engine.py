@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, insert, inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bollard.agents import utcnow
 from bollard.errors import ConfigError
@@ -69,7 +69,7 @@ def test_two_processes_starting_at_once_both_migrate_cleanly(database_url: str) 
 def test_a_database_error_never_quotes_the_values_sent_with_it(engine: Engine) -> None:
     # Errors are logged whole; the values bound to a statement can be personal data (an
     # approval's arguments, Apollo's kept answer), so SQLAlchemy is told to hide them.
-    with pytest.raises(Exception) as failed, engine.connect() as conn:
+    with pytest.raises(DBAPIError) as failed, engine.connect() as conn:
         conn.execute(text("SELECT :value FROM no_such_table"), {"value": "jane@example.com"})
     assert "no_such_table" in str(failed.value)
     assert "jane@example.com" not in str(failed.value)
