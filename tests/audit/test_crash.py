@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -99,6 +100,24 @@ def _load(client: httpx.Client, url: str, stop: threading.Event, worker: int) ->
             return
 
 
+@contextmanager
+def under_load(clients: list[httpx.Client], url: str, join_seconds: float = 10) -> Iterator[None]:
+    """Each client sends marked searches in a thread of its own until the block ends."""
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=_load, args=(client, url, stop, n))
+        for n, client in enumerate(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=join_seconds)
+
+
 def _markers_received(box: Sandbox) -> set[str]:
     return {
         c.body["person_titles"][0]
@@ -153,18 +172,9 @@ def test_sigkill_under_load_never_loses_a_forwarded_call_or_breaks_the_chain(
             assert orphans(engine, now_us=0) == [], "the start left a request without outcome"
             warm = clients[0].post(f"{url}{SEARCH}", json={"per_page": 1})
             assert warm.status_code == 200, warm.text
-            stop = threading.Event()
-            workers = [
-                threading.Thread(target=_load, args=(client, url, stop, w))
-                for w, client in enumerate(clients)
-            ]
-            for w in workers:
-                w.start()
-            time.sleep(rng.uniform(0.02, 0.2))  # the random moment of the kill
-            _kill(pid)
-            stop.set()
-            for w in workers:
-                w.join(timeout=10)
+            with under_load(clients, url):
+                time.sleep(rng.uniform(0.02, 0.2))  # the random moment of the kill
+                _kill(pid)
             with engine.connect() as conn:
                 assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
             public = signing_key(tmp_path / "state", env={}).public_key()

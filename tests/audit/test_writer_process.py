@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +30,7 @@ from bollard.catalog import load_catalog
 from bollard.loopback import LoopbackServer
 from bollard.sandbox import Sandbox, create_sandbox
 from bollard.store import open_store
-from tests.audit.test_crash import Zygote, _load, _markers_received, _markers_recorded
+from tests.audit.test_crash import Zygote, _markers_received, _markers_recorded, under_load
 from tests.harness import (
     AUDIT_KEY,
     MASTER_KEY,
@@ -136,21 +135,12 @@ def test_a_killed_writer_process_means_every_call_is_refused_and_readyz_says_why
     writer = bollard.gateway.audit.pid
     assert writer is not None
     _, key = bollard.agents.create("a", ["people:read"])
-    stop = threading.Event()
     clients = [httpx.Client(headers={"X-Api-Key": key}, timeout=10) for _ in range(4)]
-    load = [
-        threading.Thread(target=_load, args=(client, bollard.url, stop, n))
-        for n, client in enumerate(clients)
-    ]
     try:
-        for thread in load:
-            thread.start()
-        wait_until(lambda: len(watch.arrived) >= 20, "calls under way")
-        os.kill(writer, signal.SIGKILL)
-        wait_until(lambda: bollard.gateway.audit.failure is not None, "the gateway told")
-        stop.set()
-        for thread in load:
-            thread.join(timeout=20)
+        with under_load(clients, bollard.url, join_seconds=20):
+            wait_until(lambda: len(watch.arrived) >= 20, "calls under way")
+            os.kill(writer, signal.SIGKILL)
+            wait_until(lambda: bollard.gateway.audit.failure is not None, "the gateway told")
         reached = len(bollard.sandbox.calls)
         with bollard.client(key) as client:
             refused = _call(client, "after")
@@ -230,18 +220,9 @@ def test_a_writer_whose_gateway_is_killed_commits_what_it_received_and_ends(
         pid, url = zygote.start()
         wait_ready(url, "/healthz", timeout=30)
         writer = _writer_of(pid)
-        stop = threading.Event()
-        load = [
-            threading.Thread(target=_load, args=(client, url, stop, n))
-            for n, client in enumerate(clients)
-        ]
-        for thread in load:
-            thread.start()
-        wait_until(lambda: len(watch.arrived) >= 20, "calls under way")
-        os.kill(pid, signal.SIGKILL)
-        stop.set()
-        for thread in load:
-            thread.join(timeout=10)
+        with under_load(clients, url):
+            wait_until(lambda: len(watch.arrived) >= 20, "calls under way")
+            os.kill(pid, signal.SIGKILL)
         wait_until(lambda: not _running(writer), "the writer process ended", timeout=30)
         assert all(committed for _, committed in watch.arrived), watch.arrived
         assert _markers_received(box) <= _markers_recorded(engine)

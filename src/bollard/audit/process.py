@@ -231,15 +231,6 @@ class WriterProcess(WriterStatus):
                 log.error("the audit writer process ended: %s", _ended(code))
         self._fail_waiting()
 
-    async def append(self, *records: Record) -> None:
-        """Commit these records (in order, adjacent in the chain) or raise AuditUnavailable."""
-        committed = self.enqueue(*records)
-        timer = committed.get_loop().call_later(COMMIT_TIMEOUT, self._too_slow, committed)
-        try:
-            await committed
-        finally:
-            timer.cancel()
-
     def _too_slow(self, committed: asyncio.Future[None]) -> None:
         """A commit not made within COMMIT_TIMEOUT: the call is refused (the writer's own
         watch cuts database work stuck that long)."""
