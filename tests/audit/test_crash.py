@@ -100,6 +100,19 @@ def _load(client: httpx.Client, url: str, stop: threading.Event, worker: int) ->
             return
 
 
+def zygote_settings(tmp_path: Path, sandbox_url: str, **more: str) -> dict[str, str]:
+    """A server's settings for `Zygote`: SQLite in `tmp_path`, in front of the sandbox."""
+    return {
+        "database_url": f"sqlite:///{tmp_path / 'bollard.db'}",
+        "apollo_url": sandbox_url,
+        "apollo_key": SCOPED_KEY,
+        "apollo_master_key": MASTER_KEY,
+        "audit_key": AUDIT_KEY,
+        "state_dir": str(tmp_path / "state"),
+        **more,
+    }
+
+
 @contextmanager
 def under_load(clients: list[httpx.Client], url: str, join_seconds: float = 10) -> Iterator[None]:
     """Each client sends marked searches in a thread of its own until the block ends."""
@@ -151,14 +164,7 @@ def test_sigkill_under_load_never_loses_a_forwarded_call_or_breaks_the_chain(
     tmp_path: Path, sandbox: tuple[Sandbox, str]
 ) -> None:
     box, sandbox_url = sandbox
-    settings = {
-        "database_url": f"sqlite:///{tmp_path / 'bollard.db'}",
-        "apollo_url": sandbox_url,
-        "apollo_key": SCOPED_KEY,
-        "apollo_master_key": MASTER_KEY,
-        "audit_key": AUDIT_KEY,
-        "state_dir": str(tmp_path / "state"),
-    }
+    settings = zygote_settings(tmp_path, sandbox_url)
     engine = open_store(settings["database_url"])
     _, key = Agents(engine, load_catalog()).create("loader", ["people:read"])
     zygote = Zygote(settings)

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -30,11 +29,14 @@ from bollard.catalog import load_catalog
 from bollard.loopback import LoopbackServer
 from bollard.sandbox import Sandbox, create_sandbox
 from bollard.store import open_store
-from tests.audit.test_crash import Zygote, _markers_received, _markers_recorded, under_load
+from tests.audit.test_crash import (
+    Zygote,
+    _markers_received,
+    _markers_recorded,
+    under_load,
+    zygote_settings,
+)
 from tests.harness import (
-    AUDIT_KEY,
-    MASTER_KEY,
-    SCOPED_KEY,
     StartBollard,
     audit_insert_trigger,
     sandbox_config,
@@ -203,15 +205,7 @@ def test_a_writer_whose_gateway_is_killed_commits_what_it_received_and_ends(
     tmp_path: Path, sandbox: tuple[Sandbox, str], watch: Watch
 ) -> None:
     box, sandbox_url = sandbox
-    settings: dict[str, Any] = {
-        "database_url": f"sqlite:///{tmp_path / 'bollard.db'}",
-        "apollo_url": sandbox_url,
-        "apollo_key": SCOPED_KEY,
-        "apollo_master_key": MASTER_KEY,
-        "audit_key": AUDIT_KEY,
-        "state_dir": str(tmp_path / "state"),
-        "audit_writer": "process",
-    }
+    settings = zygote_settings(tmp_path, sandbox_url, audit_writer="process")
     engine = open_store(settings["database_url"])
     _, key = Agents(engine, load_catalog()).create("loader", ["people:read"])
     zygote = Zygote(settings)
